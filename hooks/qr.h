@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qr.h: the QR scan hook. Visitors' QR codes are not decided yet: the hook
+ * validates the event's shape and bounds and answers "no opinion", so a host
+ * can already wire its scanner to porter.
+ */
+#ifndef PORTER_QR_H
+#define PORTER_QR_H
+
+#include "porter.h"
+
+#define QR_MAX_BYTES 4096 /* a QR code holds at most 2953 bytes */
+
+int qr_on_scan(porter_plugin *plugin, const struct porter_qr_event *event);
+
+#endif

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.c: turns the host's config JSON into a validated struct config.
+ *
+ * The order matters for the admin: text-level problems (size, NUL bytes,
+ * JSON syntax) stop early because nothing after them can be trusted; past
+ * that, schema errors and semantic errors are all reported in one pass, and
+ * the setup diagnostics (warnings) run on a config that is otherwise valid.
+ *
+ * File paths must be absolute: porter runs inside the host daemon, whose
+ * working directory (often "/" under systemd) is not the admin's, so a
+ * relative path would silently point somewhere else.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+#include "diagnostics.h"
+#include "schema.h"
+
+#define CONFIG_MSG_MAX 512
+#define CONFIG_JSON_DEPTH 32 /* json-c's own nesting limit, stated here */
+
+struct reporter {
+	porter_report_fn report;
+	void *userdata;
+	int errors;
+};
+
+static void cfg_error(struct reporter *rep, const char *code, const char *path, const char *fix,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void cfg_error(struct reporter *rep, const char *code, const char *path, const char *fix,
+		      const char *fmt, ...)
+{
+	char message[CONFIG_MSG_MAX];
+	struct porter_report r = {
+		.size = sizeof(r),
+		.severity = PORTER_SEVERITY_ERROR,
+		.code = code,
+		.path = path,
+		.message = message,
+		.fix = fix,
+	};
+	va_list ap;
+
+	rep->errors++;
+	if (!rep->report)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	rep->report(rep->userdata, &r);
+}
+
+/* ---- Text -------------------------------------------------------------- */
+
+/* Admins edit config files in text editors: say where, not just how far. */
+static void line_column(const char *text, size_t offset, size_t *ret_line, size_t *ret_col)
+{
+	size_t line = 1, col = 1;
+
+	for (size_t i = 0; i < offset; i++) {
+		if (text[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	*ret_line = line;
+	*ret_col = col;
+}
+
+static void syntax_error(struct reporter *rep, const char *text, size_t offset, const char *what)
+{
+	size_t line, col;
+
+	line_column(text, offset, &line, &col);
+	cfg_error(rep, "PORTER-CFG-SYNTAX", "$", "correct the JSON text at that position",
+		  "invalid JSON at byte %zu (line %zu, column %zu): %s", offset, line, col, what);
+}
+
+static bool is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Checks that need the raw bytes. Shortens *len by one trailing NUL: a
+ * host passing a C string with its terminator means no harm. */
+static int check_text(struct reporter *rep, const char *text, size_t *len)
+{
+	const char *nul;
+	size_t i;
+
+	if (*len > CONFIG_MAX_TEXT) {
+		cfg_error(rep, "PORTER-CFG-SIZE", "$", "remove unused entries",
+			  "config text is %zu bytes; at most %d are accepted", *len,
+			  CONFIG_MAX_TEXT);
+		return -E2BIG;
+	}
+	if (*len > 0 && text[*len - 1] == '\0')
+		(*len)--;
+	nul = memchr(text, '\0', *len);
+	if (nul) {
+		syntax_error(rep, text, (size_t)(nul - text),
+			     "NUL byte inside the text; config must be UTF-8 JSON text");
+		return -EINVAL;
+	}
+	for (i = 0; i < *len && is_json_space(text[i]); i++)
+		;
+	if (i == *len) {
+		cfg_error(rep, "PORTER-CFG-SYNTAX", "$", "give at least {\"local\": {...}}",
+			  "config is empty; expected a JSON object");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Feeds the text, then a space: a bare number is only complete once
+ * something follows it, and the space says the text ends there. */
+static json_object *tokenize(struct reporter *rep, struct json_tokener *tok, const char *text,
+			     size_t len)
+{
+	json_object *root = json_tokener_parse_ex(tok, text, (int)len);
+	size_t end = json_tokener_get_parse_end(tok);
+
+	if (!root && json_tokener_get_error(tok) == json_tokener_continue) {
+		root = json_tokener_parse_ex(tok, " ", 1);
+		end = len;
+		if (!root && json_tokener_get_error(tok) == json_tokener_continue) {
+			syntax_error(rep, text, len, "the text ends in the middle of the "
+						     "document (truncated?)");
+			return NULL;
+		}
+	}
+	if (!root) {
+		syntax_error(rep, text, end, json_tokener_error_desc(json_tokener_get_error(tok)));
+		return NULL;
+	}
+	while (end < len && is_json_space(text[end]))
+		end++;
+	if (end < len) {
+		json_object_put(root);
+		syntax_error(rep, text, end, "unexpected text after the end of the JSON document");
+		return NULL;
+	}
+	return root;
+}
+
+static json_object *parse_text(struct reporter *rep, const char *text, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(CONFIG_JSON_DEPTH);
+	json_object *root;
+
+	if (!tok) {
+		cfg_error(rep, "PORTER-CFG-NOMEM", "$", NULL, "out of memory parsing the config");
+		return NULL;
+	}
+	/* Trailing text is checked by tokenize() to give it its own message. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
+					    JSON_TOKENER_VALIDATE_UTF8);
+	root = tokenize(rep, tok, text, len);
+	json_tokener_free(tok);
+	return root;
+}
+
+/* The manifest is embedded at build time, so failing here is a build bug;
+ * it is still reported rather than trusted. Returns the manifest to put. */
+static json_object *load_schema(struct reporter *rep, json_object **ret_schema)
+{
+	json_object *manifest = json_tokener_parse(porter_manifest_json);
+
+	if (!manifest || !json_object_object_get_ex(manifest, "config_schema", ret_schema) ||
+	    !json_object_is_type(*ret_schema, json_type_object)) {
+		json_object_put(manifest);
+		cfg_error(rep, "PORTER-SCHEMA", "$", NULL,
+			  "internal error: the embedded plugin.json has no usable config_schema");
+		return NULL;
+	}
+	return manifest;
+}
+
+/* ---- JSON access ------------------------------------------------------- */
+
+/* The value at a dotted path ("keypad.pin_min_length"), or NULL. */
+static json_object *lookup(json_object *obj, const char *dotted)
+{
+	char key[64];
+
+	while (obj && *dotted) {
+		size_t n = strcspn(dotted, ".");
+
+		if (n >= sizeof(key) || !json_object_is_type(obj, json_type_object))
+			return NULL;
+		memcpy(key, dotted, n);
+		key[n] = '\0';
+		if (!json_object_object_get_ex(obj, key, &obj))
+			return NULL;
+		dotted += n + (dotted[n] == '.');
+	}
+	return obj;
+}
+
+/* Values the schema refused (not whole, beyond 32 bits) are not compared:
+ * a second error about the same value would only be noise. */
+static bool integer_at(json_object *root, const char *dotted, int64_t *ret)
+{
+	json_object *val = lookup(root, dotted);
+	double d;
+
+	if (!json_object_is_type(val, json_type_int) && !json_object_is_type(val, json_type_double))
+		return false;
+	d = json_object_get_double(val);
+	if (!(d >= INT32_MIN && d <= INT32_MAX) || (double)(int64_t)d != d)
+		return false;
+	*ret = (int64_t)d;
+	return true;
+}
+
+/* ---- Semantic rules (what a schema cannot say) ------------------------- */
+
+/* Only well-typed values are compared: a type error is already reported. */
+static void check_not_greater(struct reporter *rep, json_object *root, const char *low_key,
+			      const char *high_key, const char *path)
+{
+	int64_t low, high;
+
+	if (!integer_at(root, low_key, &low) || !integer_at(root, high_key, &high) || low <= high)
+		return;
+	cfg_error(rep, "PORTER-CFG-MIN-MAX", path, "lower the first or raise the second",
+		  "%s (%lld) must not be greater than %s (%lld)", low_key, (long long)low,
+		  high_key, (long long)high);
+}
+
+static bool has_control_chars(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+static void check_path(struct reporter *rep, json_object *root, const char *dotted,
+		       const char *path)
+{
+	json_object *val = lookup(root, dotted);
+	const char *s;
+	size_t len;
+
+	if (!json_object_is_type(val, json_type_string))
+		return;
+	s = json_object_get_string(val);
+	len = (size_t)json_object_get_string_len(val);
+	if (len == 0)
+		return; /* minLength reports it */
+	if (has_control_chars(s, len))
+		cfg_error(rep, "PORTER-CFG-PATH", path, "remove the control characters",
+			  "must not contain control characters (such as \\u0000 or a newline)");
+	else if (s[0] != '/')
+		cfg_error(rep, "PORTER-CFG-PATH", path, "write the full path, starting with \"/\"",
+			  "must be an absolute path: porter runs in the host daemon, whose "
+			  "working directory is not the admin's");
+}
+
+/* Reader ids end up in log lines and in host calls: keep them one clean
+ * line, and unique, or a reader's settings would silently be shadowed. */
+static void check_reader_ids(struct reporter *rep, json_object *root)
+{
+	json_object *readers = lookup(root, "readers");
+	size_t n;
+	char path[64], first[64];
+
+	if (!json_object_is_type(readers, json_type_array))
+		return;
+	n = json_object_array_length(readers);
+	if (n > CONFIG_MAX_READERS)
+		n = CONFIG_MAX_READERS; /* maxItems reports the rest; keeps this O(64^2) */
+	for (size_t i = 0; i < n; i++) {
+		json_object *id = lookup(json_object_array_get_idx(readers, i), "id");
+
+		if (!json_object_is_type(id, json_type_string))
+			continue;
+		snprintf(path, sizeof(path), "$.readers[%zu].id", i);
+		if (has_control_chars(json_object_get_string(id),
+				      (size_t)json_object_get_string_len(id)))
+			cfg_error(rep, "PORTER-CFG-ID", path, "use letters, digits and punctuation",
+				  "must not contain control characters");
+		for (size_t j = 0; j < i; j++) {
+			json_object *other = lookup(json_object_array_get_idx(readers, j), "id");
+
+			if (!json_object_equal(id, other))
+				continue;
+			snprintf(first, sizeof(first), "$.readers[%zu].id", j);
+			cfg_error(rep, "PORTER-CFG-DUPLICATE", path,
+				  "give each reader its own id, or merge the two entries",
+				  "duplicate reader id: the same id is already used at %s", first);
+			break;
+		}
+	}
+}
+
+static void check_semantics(struct reporter *rep, json_object *root)
+{
+	check_not_greater(rep, root, "keypad.pin_min_length", "keypad.pin_max_length",
+			  "$.keypad.pin_min_length");
+	check_not_greater(rep, root, "lockout.base_lockout_s", "lockout.max_lockout_s",
+			  "$.lockout.base_lockout_s");
+	check_path(rep, root, "local.directory", "$.local.directory");
+	check_path(rep, root, "local.database", "$.local.database");
+	check_path(rep, root, "local.pin_key_file", "$.local.pin_key_file");
+	check_reader_ids(rep, root);
+}
+
+/* ---- Copying into struct config ----------------------------------------
+ * Runs only on a document the schema accepted, with defaults filled in, so
+ * every value is there and well-typed. A failure here means plugin.json and
+ * this file disagree (a build bug), and is reported as such. */
+
+static const char *const backend_names[] = { [BACKEND_LOCAL] = "local" };
+static const char *const direction_names[] = {
+	[READER_TOGGLE] = "toggle", [READER_ENTRY] = "entry", [READER_EXIT] = "exit",
+};
+static const char *const holders_names[] = {
+	[PIN_HOLDERS_BOTH] = "both", [PIN_HOLDERS_MEMBERS] = "members",
+	[PIN_HOLDERS_VISITORS] = "visitors",
+};
+static const char *const collision_names[] = {
+	[PIN_COLLISION_DENY] = "deny", [PIN_COLLISION_MEMBER] = "member",
+	[PIN_COLLISION_VISITOR] = "visitor",
+};
+
+#define N_NAMES(a) (sizeof(a) / sizeof((a)[0]))
+
+static void internal_error(struct reporter *rep, const char *dotted)
+{
+	cfg_error(rep, "PORTER-CFG-INTERNAL", "$", NULL,
+		  "internal error: \"%s\" in the schema does not match porter's code", dotted);
+}
+
+static int get_enum(struct reporter *rep, json_object *obj, const char *dotted,
+		    const char *const *names, size_t n_names)
+{
+	const char *s = json_object_get_string(lookup(obj, dotted));
+
+	for (size_t i = 0; s && i < n_names; i++) {
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	}
+	internal_error(rep, dotted);
+	return 0;
+}
+
+static uint32_t get_u32(struct reporter *rep, json_object *obj, const char *dotted)
+{
+	json_object *val = lookup(obj, dotted);
+	int64_t v;
+
+	if (!val || (!json_object_is_type(val, json_type_int) &&
+		     !json_object_is_type(val, json_type_double))) {
+		internal_error(rep, dotted);
+		return 0;
+	}
+	v = json_object_get_int64(val);
+	if (v < 0 || v > UINT32_MAX) {
+		internal_error(rep, dotted);
+		return 0;
+	}
+	return (uint32_t)v;
+}
+
+static bool get_bool(struct reporter *rep, json_object *obj, const char *dotted)
+{
+	json_object *val = lookup(obj, dotted);
+
+	if (!json_object_is_type(val, json_type_boolean)) {
+		internal_error(rep, dotted);
+		return false;
+	}
+	return json_object_get_boolean(val);
+}
+
+static void get_string(struct reporter *rep, json_object *obj, const char *dotted, char *buf,
+		       size_t size)
+{
+	json_object *val = lookup(obj, dotted);
+	size_t len = (size_t)json_object_get_string_len(val);
+
+	buf[0] = '\0';
+	if (!json_object_is_type(val, json_type_string) || len >= size) {
+		internal_error(rep, dotted);
+		return;
+	}
+	memcpy(buf, json_object_get_string(val), len + 1);
+}
+
+static void fill_reader(struct reporter *rep, json_object *obj, struct reader_config *reader,
+			uint32_t default_unlock_ms)
+{
+	reader->direction = (enum reader_direction)get_enum(rep, obj, "direction", direction_names,
+							    N_NAMES(direction_names));
+	reader->pin_holders = (enum pin_holders)get_enum(rep, obj, "pin_holders", holders_names,
+							 N_NAMES(holders_names));
+	/* unlock_ms has no schema default: it follows door.unlock_ms */
+	reader->unlock_ms = lookup(obj, "unlock_ms") ? get_u32(rep, obj, "unlock_ms")
+						     : default_unlock_ms;
+}
+
+static void fill_readers(struct reporter *rep, json_object *root, struct config *c)
+{
+	json_object *readers = lookup(root, "readers");
+
+	c->reader_defaults.id[0] = '\0';
+	fill_reader(rep, lookup(root, "reader_defaults"), &c->reader_defaults,
+		    c->default_unlock_ms);
+	if (!json_object_is_type(readers, json_type_array) ||
+	    json_object_array_length(readers) > CONFIG_MAX_READERS) {
+		internal_error(rep, "readers");
+		return;
+	}
+	c->n_readers = json_object_array_length(readers);
+	for (size_t i = 0; i < c->n_readers; i++) {
+		json_object *obj = json_object_array_get_idx(readers, i);
+
+		get_string(rep, obj, "id", c->readers[i].id, sizeof(c->readers[i].id));
+		fill_reader(rep, obj, &c->readers[i], c->default_unlock_ms);
+	}
+}
+
+static void fill_config(struct reporter *rep, json_object *root, struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->backend = (enum backend_kind)get_enum(rep, root, "backend", backend_names,
+						 N_NAMES(backend_names));
+	get_string(rep, root, "local.directory", c->directory_path, sizeof(c->directory_path));
+	get_string(rep, root, "local.database", c->database_path, sizeof(c->database_path));
+	get_string(rep, root, "local.pin_key_file", c->pin_key_path, sizeof(c->pin_key_path));
+	c->pin_min_length = get_u32(rep, root, "keypad.pin_min_length");
+	c->pin_max_length = get_u32(rep, root, "keypad.pin_max_length");
+	c->inter_key_timeout_ms = get_u32(rep, root, "keypad.inter_key_timeout_ms");
+	c->repeat_window_ms = get_u32(rep, root, "repeat_window_ms");
+	c->pin_collision = (enum pin_collision)get_enum(rep, root, "pin_collision",
+							collision_names, N_NAMES(collision_names));
+	c->visitor_checkin = get_bool(rep, root, "visitor_checkin");
+	c->default_unlock_ms = get_u32(rep, root, "door.unlock_ms");
+	c->lockout_max_attempts = get_u32(rep, root, "lockout.max_attempts");
+	c->lockout_window_s = get_u32(rep, root, "lockout.window_s");
+	c->lockout_base_s = get_u32(rep, root, "lockout.base_lockout_s");
+	c->lockout_max_s = get_u32(rep, root, "lockout.max_lockout_s");
+	c->salto_ks_enabled = get_bool(rep, root, "access_control.salto_ks.enabled");
+	c->salto_ks_visitor_access = get_bool(rep, root, "access_control.salto_ks.visitor_access");
+	fill_readers(rep, root, c);
+}
+
+/* ---- Entry points ------------------------------------------------------ */
+
+/* Schema, semantic rules, copy, diagnostics; *c is valid only on 0. */
+static int validate_document(struct reporter *rep, json_object *root, struct config *c)
+{
+	json_object *schema = NULL;
+	json_object *manifest = load_schema(rep, &schema);
+
+	if (!manifest)
+		return -EINVAL;
+	rep->errors += schema_validate(schema, root, rep->report, rep->userdata);
+	json_object_put(manifest);
+	check_semantics(rep, root);
+	if (rep->errors > 0)
+		return -EINVAL;
+	fill_config(rep, root, c);
+	if (rep->errors > 0)
+		return -EINVAL;
+	/* Warnings are reported in the same pass, so the admin sees them with
+	 * the config that causes them. */
+	diagnostics_run(c, rep->report, rep->userdata);
+	return diagnostics_have_errors(c) ? -EINVAL : 0;
+}
+
+int config_parse(const char *text, size_t len, struct config *ret, porter_report_fn report,
+		 void *userdata)
+{
+	struct reporter rep = { .report = report, .userdata = userdata };
+	struct config *c;
+	json_object *root;
+	int r;
+
+	if (!ret || (!text && len > 0))
+		return -EINVAL;
+	if (!text)
+		text = "";
+	r = check_text(&rep, text, &len);
+	if (r < 0)
+		return r;
+	root = parse_text(&rep, text, len);
+	if (!root)
+		return -EINVAL;
+	/* Built aside and copied on success: a caller reloading into its live
+	 * config keeps the old one when the new one is refused. */
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		json_object_put(root);
+		return -ENOMEM;
+	}
+	r = validate_document(&rep, root, c);
+	if (r == 0)
+		*ret = *c;
+	free(c);
+	json_object_put(root);
+	return r;
+}
+
+const struct reader_config *config_reader(const struct config *config, const char *reader_id)
+{
+	if (!config)
+		return NULL;
+	for (size_t i = 0; reader_id && i < config->n_readers; i++) {
+		if (strcmp(config->readers[i].id, reader_id) == 0)
+			return &config->readers[i];
+	}
+	return &config->reader_defaults;
+}

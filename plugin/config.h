@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h: porter's validated configuration.
+ *
+ * The host hands porter JSON text. config_parse() validates it against the
+ * schema embedded from plugin.json (the same one a host's admin UI renders),
+ * fills defaults from that schema, then applies the semantic rules that a
+ * schema cannot say. Every problem is reported at once, with its JSON path.
+ */
+#ifndef PORTER_CONFIG_H
+#define PORTER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "porter.h"
+
+#define CONFIG_MAX_TEXT (256 * 1024) /* bytes of config JSON accepted */
+#define CONFIG_MAX_READERS 64
+#define CONFIG_ID_MAX 64             /* reader id length, bytes */
+#define CONFIG_PATH_MAX 1024
+
+enum reader_direction {
+	READER_TOGGLE = 0, /* in, then out, then in ... */
+	READER_ENTRY,      /* only ever checks in */
+	READER_EXIT,       /* only ever checks out */
+};
+
+/* Which PIN holders a keypad accepts. */
+enum pin_holders {
+	PIN_HOLDERS_BOTH = 0,
+	PIN_HOLDERS_MEMBERS,
+	PIN_HOLDERS_VISITORS,
+};
+
+/* What to do with a PIN that matches both a member and a visitor. */
+enum pin_collision {
+	PIN_COLLISION_DENY = 0,   /* ambiguous: nobody is checked in */
+	PIN_COLLISION_MEMBER,     /* the member wins */
+	PIN_COLLISION_VISITOR,    /* the visitor wins */
+};
+
+enum backend_kind {
+	BACKEND_LOCAL = 0,
+};
+
+struct reader_config {
+	char id[CONFIG_ID_MAX + 1];
+	enum reader_direction direction;
+	enum pin_holders pin_holders;
+	uint32_t unlock_ms;
+};
+
+struct config {
+	enum backend_kind backend;
+
+	/* local backend */
+	char directory_path[CONFIG_PATH_MAX];
+	char database_path[CONFIG_PATH_MAX];
+	char pin_key_path[CONFIG_PATH_MAX];
+
+	/* keypad */
+	uint32_t pin_min_length;
+	uint32_t pin_max_length;
+	uint32_t inter_key_timeout_ms;
+
+	/* decisions */
+	uint32_t repeat_window_ms;      /* same credential again: not a toggle */
+	enum pin_collision pin_collision;
+	bool visitor_checkin;           /* visitors may check in at all */
+	uint32_t default_unlock_ms;
+
+	/* PIN guessing lockout, per reader */
+	uint32_t lockout_max_attempts;  /* wrong PINs within the window */
+	uint32_t lockout_window_s;
+	uint32_t lockout_base_s;        /* first lockout; doubles each time */
+	uint32_t lockout_max_s;
+
+	/* access-control systems porter shares the door with */
+	bool salto_ks_enabled;
+	bool salto_ks_visitor_access;   /* Salto KS grants visitors door access */
+
+	/* readers; a reader not listed uses reader_defaults */
+	struct reader_config reader_defaults;
+	size_t n_readers;
+	struct reader_config readers[CONFIG_MAX_READERS];
+};
+
+/*
+ * Parse and validate `text` (`len` bytes, need not be NUL-terminated) into
+ * *ret. Every error and warning is passed to `report` (may be NULL).
+ * Returns 0, or -EINVAL when there was at least one error (then *ret is
+ * unspecified), -E2BIG when the text is over CONFIG_MAX_TEXT.
+ */
+int config_parse(const char *text, size_t len, struct config *ret,
+		 porter_report_fn report, void *userdata);
+
+/* The reader's config, or the defaults for an unlisted reader. */
+const struct reader_config *config_reader(const struct config *config, const char *reader_id);
+
+#endif

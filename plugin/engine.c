@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/* engine.c: who is this, in or out, allowed? See engine.h. */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "log.h"
+
+/* A request waiting for a change to become durable. The first waiter made
+ * the change; later ones are repeats that arrived while it was in flight. */
+struct waiter {
+	struct waiter *next;
+	uint64_t request_id;
+	char reader_id[CONFIG_ID_MAX + 1];
+	uint32_t unlock_ms;
+	bool cancelled;
+};
+
+struct pending_change {
+	struct recorder_item item; /* first: the recorder hands back this pointer */
+	struct pending_change *prev, *next; /* engine->in_flight */
+	char person_id[PERSON_ID_MAX + 1];
+	char reader_id[CONFIG_ID_MAX + 1];
+	char name[PERSON_NAME_MAX + 1];
+	struct presence_entry *entry;
+	struct waiter *waiters;
+};
+
+#define FEEDBACK_MAX 256
+
+void engine_feedback(struct engine *e, const char *reader_id, uint32_t led, uint32_t beep,
+		     const char *code, const char *fmt, ...)
+{
+	char text[FEEDBACK_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	struct porter_feedback fb = {
+		.size = sizeof(fb), .led = led, .beep = beep,
+		.reader_id = reader_id, .text = text, .code = code,
+	};
+	e->services->feedback(e->services->host, &fb);
+}
+
+static int deny(struct engine *e, const struct reader_state *reader, const char *code,
+		const char *text)
+{
+	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, code, "%s", text);
+	return PORTER_VERDICT_DENY;
+}
+
+/* ---- who is this? ------------------------------------------------------ */
+
+static bool reader_accepts(const struct reader_state *reader, enum person_kind kind)
+{
+	switch (reader->config->pin_holders) {
+	case PIN_HOLDERS_MEMBERS:
+		return kind == PERSON_MEMBER;
+	case PIN_HOLDERS_VISITORS:
+		return kind == PERSON_VISITOR;
+	default:
+		return true;
+	}
+}
+
+static int wrong_pin(struct engine *e, struct reader_state *reader, uint64_t now)
+{
+	const struct config *c = e->config;
+	struct lockout_policy policy = {
+		.max_attempts = c->lockout_max_attempts,
+		.window_us = (uint64_t)c->lockout_window_s * 1000000,
+		.base_us = (uint64_t)c->lockout_base_s * 1000000,
+		.max_us = (uint64_t)c->lockout_max_s * 1000000,
+	};
+	uint64_t locked = lockout_record_failure(&reader->lockout, &policy, now);
+	if (!locked) {
+		plog(e->services, PORTER_LOG_NOTICE, "reader %s: unknown PIN (%u of %u before lockout)",
+		     reader->id, reader->lockout.failures, c->lockout_max_attempts);
+		return deny(e, reader, "unknown_pin", "PIN not recognised. Please try again.");
+	}
+	unsigned secs = (unsigned)((locked + 999999) / 1000000);
+	plog(e->services, PORTER_LOG_WARNING,
+	     "reader %s: locked out for %u s after %u wrong PINs (lockout %u)", reader->id, secs,
+	     c->lockout_max_attempts, reader->lockout.level);
+	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
+			"Too many wrong PINs. Keypad locked for %u s.", secs);
+	return PORTER_VERDICT_DENY;
+}
+
+/* Pick the one person this PIN means at this reader, or say why not. */
+static const struct person *resolve(struct engine *e, const struct reader_state *reader,
+				    const struct pin_match *m, const char **ret_code)
+{
+	const struct person *member = NULL, *visitor = NULL;
+	size_t n_members = 0, n_visitors = 0;
+	for (size_t i = 0; i < m->n && i < PIN_MATCH_MAX; i++) {
+		if (m->people[i]->kind == PERSON_MEMBER) {
+			member = m->people[i];
+			n_members++;
+		} else {
+			visitor = m->people[i];
+			n_visitors++;
+		}
+	}
+	*ret_code = "ambiguous_pin";
+	if (m->n > PIN_MATCH_MAX || n_members > 1 || n_visitors > 1)
+		return NULL; /* the directory is wrong; porter cannot tell who this is */
+	if (member && !reader_accepts(reader, PERSON_MEMBER))
+		member = NULL;
+	if (visitor && !reader_accepts(reader, PERSON_VISITOR))
+		visitor = NULL;
+	if (member && visitor) {
+		switch (e->config->pin_collision) {
+		case PIN_COLLISION_MEMBER:
+			return member;
+		case PIN_COLLISION_VISITOR:
+			return visitor;
+		default:
+			return NULL;
+		}
+	}
+	*ret_code = "wrong_keypad";
+	return member ? member : visitor;
+}
+
+static int refuse_person(struct engine *e, const struct reader_state *reader,
+			 const struct person *p, const char *code)
+{
+	if (strcmp(code, "ambiguous_pin") == 0) {
+		plog(e->services, PORTER_LOG_WARNING,
+		     "reader %s: a PIN matches several people; give them distinct PINs", reader->id);
+		return deny(e, reader, code, "This PIN is not unique. Please see reception.");
+	}
+	if (reader->config->pin_holders == PIN_HOLDERS_MEMBERS)
+		return deny(e, reader, code, "This keypad is for members only.");
+	return deny(e, reader, code, "This keypad is for visitors only.");
+}
+
+/* A visitor may check in only with check-in enabled and a current pass. */
+static int check_visitor(struct engine *e, const struct reader_state *reader,
+			 const struct person *p)
+{
+	if (!e->config->visitor_checkin)
+		return deny(e, reader, "visitor_checkin_disabled",
+			    "Visitor check-in is not available here. Please see reception.");
+	if (e->visitor_checkin_blocked)
+		return deny(e, reader, "visitor_checkin_unsupported",
+			    "Visitor check-in is not available here. Please see reception.");
+	int64_t now_s = e->wall_clock_us() / 1000000;
+	if (now_s < p->valid_from)
+		return deny(e, reader, "visitor_pass_not_yet_valid",
+			    "Your visitor pass is not valid yet. Please see reception.");
+	if (now_s >= p->valid_until)
+		return deny(e, reader, "visitor_pass_expired",
+			    "Your visitor pass has expired. Please see reception.");
+	return 0;
+}
+
+/* ---- in or out? -------------------------------------------------------- */
+
+static void grant_now(struct engine *e, const struct reader_state *reader,
+		      const struct person *p, bool in)
+{
+	e->services->door_unlock(e->services->host, reader->id, reader->config->unlock_ms);
+	engine_feedback(e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK, in ? "already_in" : "already_out",
+			in ? "Already checked in. Welcome, %s." : "Already checked out. Goodbye, %s.",
+			p->name);
+}
+
+static struct waiter *waiter_new(const struct reader_state *reader, uint64_t request_id)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->request_id = request_id;
+	strcpy(w->reader_id, reader->id);
+	w->unlock_ms = reader->config->unlock_ms;
+	return w;
+}
+
+/* A repeat while the first change is still being recorded: answered with it. */
+static int join_pending(struct engine *e, struct reader_state *reader, struct pending_change *pc,
+			uint64_t request_id)
+{
+	struct waiter *w = waiter_new(reader, request_id), **tail = &pc->waiters;
+	if (!w)
+		return -ENOMEM;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = w;
+	return PORTER_VERDICT_PENDING;
+}
+
+static struct pending_change *change_new(struct engine *e, const char *person_id,
+					 const char *name, const char *reader_id, bool in,
+					 const char *cause)
+{
+	struct pending_change *pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return NULL;
+	if (store_new_event_key(pc->item.change.event_key) < 0) {
+		free(pc);
+		return NULL;
+	}
+	strcpy(pc->person_id, person_id);
+	strcpy(pc->reader_id, reader_id);
+	strcpy(pc->name, name);
+	pc->item.change.person_id = pc->person_id;
+	pc->item.change.reader_id = pc->reader_id;
+	pc->item.change.in = in;
+	pc->item.change.at_unix_us = e->wall_clock_us();
+	pc->item.change.cause = cause;
+	return pc;
+}
+
+static void submit_change(struct engine *e, struct pending_change *pc, struct presence_entry *entry)
+{
+	pc->entry = entry;
+	entry->in = pc->item.change.in; /* optimistic: undone if it cannot be recorded */
+	entry->pending = pc;
+	pc->next = e->in_flight;
+	if (pc->next)
+		pc->next->prev = pc;
+	e->in_flight = pc;
+	recorder_submit(e->recorder, &pc->item);
+}
+
+static int toggle(struct engine *e, struct reader_state *reader, const struct person *p,
+		  uint64_t request_id, uint64_t now)
+{
+	struct presence_entry *entry = presence_get(e->presence, p->id, true);
+	if (!entry)
+		return -ENOMEM;
+	if (entry->pending)
+		return join_pending(e, reader, entry->pending, request_id);
+	if (entry->has_last_change && now - entry->last_change_us < (uint64_t)e->config->repeat_window_ms * 1000) {
+		grant_now(e, reader, p, entry->in); /* the same person again: not a second toggle */
+		return PORTER_VERDICT_GRANT;
+	}
+	bool in = !entry->in;
+	if ((reader->config->direction == READER_ENTRY && entry->in) ||
+	    (reader->config->direction == READER_EXIT && !entry->in)) {
+		grant_now(e, reader, p, entry->in); /* entry-only never checks out, and vice versa */
+		return PORTER_VERDICT_GRANT;
+	}
+	struct pending_change *pc = change_new(e, p->id, p->name, reader->id, in, "credential");
+	if (!pc || !(pc->waiters = waiter_new(reader, request_id))) {
+		free(pc);
+		return -ENOMEM;
+	}
+	entry->has_last_change = true;
+	entry->last_change_us = now;
+	submit_change(e, pc, entry);
+	return PORTER_VERDICT_PENDING;
+}
+
+int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t request_id,
+		      const char *pin, size_t len)
+{
+	uint64_t now = e->services->now_us(e->services->host);
+	uint64_t locked = lockout_remaining(&reader->lockout, now);
+	if (locked) {
+		/* No PIN is even looked at while locked: no oracle for a guesser. */
+		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
+				"Too many wrong PINs. Try again in %u s.",
+				(unsigned)((locked + 999999) / 1000000));
+		return PORTER_VERDICT_DENY;
+	}
+	uint8_t hash[PIN_HASH_LEN];
+	struct pin_match match;
+	int r = pin_hasher_hash(e->hasher, pin, len, hash);
+	if (r < 0)
+		return r;
+	directory_match_pin(e->directory, hash, &match);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (match.n == 0)
+		return wrong_pin(e, reader, now);
+
+	const char *code;
+	const struct person *p = resolve(e, reader, &match, &code);
+	if (!p)
+		return refuse_person(e, reader, p, code);
+	if (p->kind == PERSON_VISITOR && (r = check_visitor(e, reader, p)) != 0)
+		return r;
+	return toggle(e, reader, p, request_id, now);
+}
+
+/* ---- after the disk answered ------------------------------------------ */
+
+static void unlink_in_flight(struct engine *e, struct pending_change *pc)
+{
+	if (pc->prev)
+		pc->prev->next = pc->next;
+	else
+		e->in_flight = pc->next;
+	if (pc->next)
+		pc->next->prev = pc->prev;
+	pc->prev = pc->next = NULL;
+}
+
+static void change_free(struct pending_change *pc)
+{
+	while (pc->waiters) {
+		struct waiter *w = pc->waiters;
+		pc->waiters = w->next;
+		free(w);
+	}
+	free(pc);
+}
+
+static void complete(struct engine *e, const struct waiter *w, uint32_t verdict, uint32_t direction,
+		     const char *code, const char *person_id)
+{
+	struct porter_result res = {
+		.size = sizeof(res), .verdict = verdict, .direction = direction,
+		.code = code, .person_id = person_id,
+	};
+	e->services->complete(e->services->host, w->request_id, &res);
+}
+
+static void announce_durable(struct engine *e, struct pending_change *pc)
+{
+	bool in = pc->item.change.in;
+	bool first = true;
+	for (struct waiter *w = pc->waiters; w; w = w->next, first = false) {
+		if (w->cancelled)
+			continue;
+		const char *code = first ? (in ? "checked_in" : "checked_out")
+					 : (in ? "already_in" : "already_out");
+		complete(e, w, PORTER_VERDICT_GRANT, in ? PORTER_DIRECTION_IN : PORTER_DIRECTION_OUT,
+			 code, pc->person_id);
+		e->services->door_unlock(e->services->host, w->reader_id, w->unlock_ms);
+		engine_feedback(e, w->reader_id, PORTER_LED_GREEN, PORTER_BEEP_OK, code,
+				in ? "Welcome, %s. You are checked in." : "Goodbye, %s. You are checked out.",
+				pc->name);
+	}
+	plog(e->services, PORTER_LOG_INFO, "reader %s: %s checked %s", pc->reader_id, pc->person_id,
+	     in ? "in" : "out");
+}
+
+static void announce_failed(struct engine *e, struct pending_change *pc, const char *error)
+{
+	plog(e->services, PORTER_LOG_ERROR, "reader %s: could not record %s checking %s: %s",
+	     pc->reader_id, pc->person_id, pc->item.change.in ? "in" : "out",
+	     error ? error : "unknown error");
+	for (struct waiter *w = pc->waiters; w; w = w->next) {
+		if (w->cancelled)
+			continue;
+		complete(e, w, PORTER_VERDICT_DENY, PORTER_DIRECTION_NONE, "record_failed", pc->person_id);
+		engine_feedback(e, w->reader_id, PORTER_LED_RED, PORTER_BEEP_ERROR, "record_failed",
+				"Sorry, your check-in could not be saved. Please try again.");
+	}
+}
+
+static bool all_cancelled(const struct pending_change *pc)
+{
+	for (const struct waiter *w = pc->waiters; w; w = w->next)
+		if (!w->cancelled)
+			return false;
+	return pc->waiters != NULL;
+}
+
+/* The host denied a change porter had already made durable: record the
+ * opposite, so the log says what happened and presence matches the door. */
+static void compensate(struct engine *e, struct pending_change *done)
+{
+	plog(e->services, PORTER_LOG_WARNING,
+	     "reader %s: host gave up on %s checking %s; recording the reverse", done->reader_id,
+	     done->person_id, done->item.change.in ? "in" : "out");
+	struct pending_change *pc = change_new(e, done->person_id, done->name, done->reader_id,
+					       !done->item.change.in, "host_cancelled");
+	if (!pc) {
+		plog(e->services, PORTER_LOG_ERROR, "out of memory recording a reverse change");
+		return;
+	}
+	submit_change(e, pc, done->entry);
+}
+
+void engine_change_recorded(void *userdata, struct recorder_item *item, const char *error)
+{
+	struct engine *e = userdata;
+	struct pending_change *pc = (struct pending_change *)item;
+	unlink_in_flight(e, pc);
+	pc->entry->pending = NULL;
+	if (item->status < 0) {
+		pc->entry->in = !item->change.in;
+		pc->entry->has_last_change = false;
+		announce_failed(e, pc, error);
+	} else if (all_cancelled(pc) && !e->stopping) {
+		compensate(e, pc);
+	} else if (all_cancelled(pc)) {
+		plog(e->services, PORTER_LOG_WARNING,
+		     "%s checked %s although the host gave up; shutting down, not reversed",
+		     pc->person_id, item->change.in ? "in" : "out");
+	} else {
+		announce_durable(e, pc);
+	}
+	change_free(pc);
+}
+
+void engine_cancel(struct engine *e, uint64_t request_id)
+{
+	for (struct pending_change *pc = e->in_flight; pc; pc = pc->next) {
+		for (struct waiter *w = pc->waiters; w; w = w->next) {
+			if (w->request_id != request_id || w->cancelled)
+				continue;
+			w->cancelled = true;
+			if (all_cancelled(pc) && recorder_withdraw(e->recorder, &pc->item)) {
+				/* Never written: as if it had not happened. */
+				unlink_in_flight(e, pc);
+				pc->entry->pending = NULL;
+				pc->entry->in = !pc->item.change.in;
+				pc->entry->has_last_change = false;
+				change_free(pc);
+			}
+			return;
+		}
+	}
+}
+
+int engine_load_presence(void *userdata, const char *person_id, bool in)
+{
+	struct engine *e = userdata;
+	struct presence_entry *entry = presence_get(e->presence, person_id, true);
+	if (!entry)
+		return -ENOMEM;
+	entry->in = in;
+	return 0;
+}
+
+void engine_release(struct engine *e)
+{
+	while (e->in_flight) {
+		struct pending_change *pc = e->in_flight;
+		unlink_in_flight(e, pc);
+		change_free(pc);
+	}
+}

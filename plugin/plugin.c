@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plugin.c: porter's lifecycle. init and reload read files (config, key,
+ * directory, presence): they are admin actions, not door events. Every hook
+ * after that decides from memory.
+ */
+#include "plugin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <openssl/crypto.h>
+
+#include "diagnostics.h"
+#include "directory_file.h"
+#include "keypad.h"
+#include "log.h"
+#include "pin_hash.h"
+#include "recorder.h"
+
+/* Config problems go to the host's log and, when given, its report callback. */
+struct report_sink {
+	const struct porter_host_services *services;
+	porter_report_fn report;
+	void *userdata;
+	size_t errors;
+};
+
+static void sink_report(void *userdata, const struct porter_report *r)
+{
+	struct report_sink *s = userdata;
+	bool error = r->severity == PORTER_SEVERITY_ERROR;
+	s->errors += error;
+	plog(s->services, error ? PORTER_LOG_ERROR : PORTER_LOG_WARNING, "config %s [%s] at %s: %s%s%s",
+	     error ? "error" : "warning", r->code ? r->code : "", r->path ? r->path : "$",
+	     r->message ? r->message : "", r->fix ? " Fix: " : "", r->fix ? r->fix : "");
+	if (s->report)
+		s->report(s->userdata, r);
+}
+
+static void sink_error(struct report_sink *s, const char *code, const char *path, const char *message)
+{
+	struct porter_report r = {
+		.size = sizeof(r), .severity = PORTER_SEVERITY_ERROR,
+		.code = code, .path = path, .message = message,
+	};
+	sink_report(s, &r);
+}
+
+static int64_t wall_clock_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The local backend's inputs: the site key and the directory it hashes for. */
+struct local_inputs {
+	struct pin_hasher *hasher;
+	struct directory *directory;
+};
+
+static void warn_shared_pins(const struct porter_host_services *services, const struct directory *d)
+{
+	for (size_t i = 0; i < directory_size(d); i++) {
+		const struct person *p = directory_person(d, i);
+		struct pin_match m;
+		if (!p->has_pin)
+			continue;
+		directory_match_pin(d, p->pin_hash, &m);
+		for (size_t k = 0; k < m.n && k < PIN_MATCH_MAX; k++)
+			if (m.people[k] > p) /* each pair once */
+				plog(services, PORTER_LOG_WARNING,
+				     "directory: %s and %s have the same PIN; at the door it is "
+				     "resolved by pin_collision or refused as ambiguous",
+				     p->id, m.people[k]->id);
+	}
+}
+
+static int load_local_inputs(const struct config *config, struct report_sink *sink,
+			     struct local_inputs *ret)
+{
+	char err[1536];
+	uint8_t key[PIN_KEY_LEN];
+	int r = pin_key_load(config->pin_key_path, key, err, sizeof(err));
+	if (r < 0) {
+		sink_error(sink, "PORTER-KEY", "$.local.pin_key_file", err);
+		return r;
+	}
+	ret->hasher = pin_hasher_new(key);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (!ret->hasher)
+		return -ENOMEM;
+	r = directory_file_load(config->directory_path, &ret->directory, err, sizeof(err));
+	if (r < 0) {
+		sink_error(sink, "PORTER-DIRECTORY", "$.local.directory", err);
+		ret->hasher = pin_hasher_free(ret->hasher);
+		return r;
+	}
+	plog(sink->services, PORTER_LOG_INFO, "directory %s: %zu people", config->directory_path,
+	     directory_size(ret->directory));
+	warn_shared_pins(sink->services, ret->directory);
+	return 0;
+}
+
+static int copy_services(porter_plugin *p, const struct porter_host_services *s)
+{
+	if (!s || !PORTER_HAS_FIELD(s, struct porter_host_services, complete))
+		return -EINVAL;
+	memcpy(&p->services, s, s->size < sizeof(p->services) ? s->size : sizeof(p->services));
+	p->services.size = sizeof(p->services);
+	const struct porter_host_services *v = &p->services;
+	if (!v->now_us || !v->timer_add || !v->timer_remove || !v->invoke || !v->door_unlock ||
+	    !v->feedback || !v->complete)
+		return -EINVAL;
+	return 0;
+}
+
+static void plugin_free(porter_plugin *p)
+{
+	p->readers = readers_free(p->readers);
+	p->store = store_close(p->store);
+	p->presence = presence_free(p->presence);
+	p->directory = directory_free(p->directory);
+	p->engine.hasher = pin_hasher_free(p->engine.hasher);
+	free(p);
+}
+
+static int start_engine(porter_plugin *p, struct report_sink *sink)
+{
+	char err[1536];
+	struct engine *e = &p->engine;
+	e->services = &p->services;
+	e->config = &p->config;
+	e->directory = p->directory;
+	e->presence = p->presence = presence_new();
+	e->readers = p->readers = readers_new();
+	e->wall_clock_us = wall_clock_us;
+	e->visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
+	if (!p->presence || !p->readers)
+		return -ENOMEM;
+	int r = store_open(p->config.database_path, &p->store, err, sizeof(err));
+	if (r == 0)
+		r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
+	if (r < 0) {
+		sink_error(sink, "PORTER-DATABASE", "$.local.database", err);
+		return r;
+	}
+	return recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
+}
+
+int plugin_init(const struct porter_host_services *services, const char *json, size_t len,
+		porter_report_fn report, void *userdata, porter_plugin **ret)
+{
+	if (!ret || (!json && len))
+		return -EINVAL;
+	porter_plugin *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	int r = copy_services(p, services);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	struct report_sink sink = {&p->services, report, userdata, 0};
+	struct local_inputs in = {0};
+	r = config_parse(json, len, &p->config, sink_report, &sink);
+	if (r == 0)
+		r = load_local_inputs(&p->config, &sink, &in);
+	p->engine.hasher = in.hasher;
+	p->directory = in.directory;
+	if (r == 0)
+		r = start_engine(p, &sink);
+	if (r < 0) {
+		plog(&p->services, PORTER_LOG_ERROR, "porter not started: %s", strerror(-r));
+		plugin_free(p);
+		return r;
+	}
+	plog(&p->services, PORTER_LOG_INFO, "porter started: %zu people in the directory, %zu checked in",
+	     directory_size(p->directory), presence_count_in(p->presence));
+	*ret = p;
+	return 0;
+}
+
+int plugin_check_config(const char *json, size_t len, porter_report_fn report, void *userdata)
+{
+	struct config *config = malloc(sizeof(*config));
+	if (!config)
+		return -ENOMEM;
+	int r = config_parse(json, len, config, report, userdata);
+	free(config);
+	return r;
+}
+
+static void refresh_reader(struct reader_state *reader, void *userdata)
+{
+	reader->config = config_reader(userdata, reader->id);
+	keypad_reset(reader, NULL); /* PIN length rules may have changed */
+}
+
+int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_fn report,
+		  void *userdata)
+{
+	if (!p || (!json && len))
+		return -EINVAL;
+	struct report_sink sink = {&p->services, report, userdata, 0};
+	struct config *next = malloc(sizeof(*next));
+	struct local_inputs in = {0};
+	if (!next)
+		return -ENOMEM;
+	int r = config_parse(json, len, next, sink_report, &sink);
+	if (r == 0 && strcmp(next->database_path, p->config.database_path) != 0) {
+		sink_error(&sink, "PORTER-RESTART", "$.local.database",
+			   "the presence database cannot change while porter runs; restart the host");
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = load_local_inputs(next, &sink, &in);
+	if (r < 0) {
+		plog(&p->services, PORTER_LOG_ERROR, "config reload refused, the old config stays: %s",
+		     strerror(-r));
+		free(next);
+		return r;
+	}
+	p->config = *next;
+	free(next);
+	pin_hasher_free(p->engine.hasher);
+	directory_free(p->directory);
+	p->engine.hasher = in.hasher;
+	p->engine.directory = p->directory = in.directory;
+	p->engine.visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
+	readers_foreach(p->readers, refresh_reader, &p->config);
+	plog(&p->services, PORTER_LOG_INFO, "config reloaded: %zu people in the directory",
+	     directory_size(p->directory));
+	return 0;
+}
+
+void plugin_shutdown(porter_plugin *p)
+{
+	if (!p)
+		return;
+	p->engine.stopping = true;
+	readers_foreach(p->readers, keypad_reset, NULL);
+	/* Joins the thread after committing what is queued; pending requests are
+	 * completed now, on this (the loop) thread. */
+	p->engine.recorder = recorder_stop(p->engine.recorder);
+	engine_release(&p->engine);
+	plog(&p->services, PORTER_LOG_INFO, "porter stopped");
+	plugin_free(p);
+}
+
+void plugin_cancel(porter_plugin *p, uint64_t request_id)
+{
+	if (p)
+		engine_cancel(&p->engine, request_id);
+}
+
+int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata)
+{
+	if (!p)
+		return -EINVAL;
+	return diagnostics_run(&p->config, report, userdata);
+}
+
+struct reader_state *plugin_reader(porter_plugin *p, const char *reader_id)
+{
+	if (!reader_id_valid(reader_id)) {
+		plog(&p->services, PORTER_LOG_NOTICE,
+		     "event refused: reader id must be 1-%d printable characters", CONFIG_ID_MAX);
+		return NULL;
+	}
+	struct reader_state *r = readers_get(p->readers, reader_id, &p->config, &p->engine);
+	if (!r)
+		plog(&p->services, PORTER_LOG_ERROR, "event refused: more than %d readers", READERS_MAX);
+	return r;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plugin.h: the plugin instance and its lifecycle (init, reload, shutdown).
+ * Private to porter; the host sees only the opaque porter_plugin.
+ */
+#ifndef PORTER_PLUGIN_H
+#define PORTER_PLUGIN_H
+
+#include "config.h"
+#include "directory.h"
+#include "engine.h"
+#include "porter.h"
+#include "presence.h"
+#include "reader.h"
+#include "store.h"
+
+struct porter_plugin {
+	struct porter_host_services services; /* the host's table, padded to our size */
+	struct config config;
+	struct directory *directory;
+	struct presence *presence;
+	struct store *store;
+	struct readers *readers;
+	struct engine engine;
+};
+
+/* Resolve a hook's reader, or log why it cannot be used (NULL). */
+struct reader_state *plugin_reader(porter_plugin *plugin, const char *reader_id);
+
+int plugin_check_config(const char *json, size_t len, porter_report_fn report, void *userdata);
+int plugin_init(const struct porter_host_services *services, const char *json, size_t len,
+		porter_report_fn report, void *userdata, porter_plugin **ret);
+int plugin_reload(porter_plugin *plugin, const char *json, size_t len, porter_report_fn report,
+		  void *userdata);
+void plugin_shutdown(porter_plugin *plugin);
+void plugin_cancel(porter_plugin *plugin, uint64_t request_id);
+int plugin_diagnostics(porter_plugin *plugin, porter_report_fn report, void *userdata);
+
+#endif

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * porter.h: the whole contract between a door-controller host and porter.so.
+ *
+ * A host loads porter.so with dlopen(), looks up the single exported symbol
+ * PORTER_ENTRY_SYMBOL ("porter_plugin_entry_v1"), calls it, and gets a const
+ * descriptor. Everything else in porter is private.
+ *
+ * Compatibility rules (a host written against this header keeps working with
+ * later porter versions of the same ABI major version):
+ *   - Every struct that crosses the boundary starts with `uint32_t size`,
+ *     set by whoever fills the struct to sizeof() of the struct it compiled
+ *     against. Fields are only ever appended. A reader checks `size` before
+ *     touching a field (PORTER_HAS_FIELD) and treats missing fields as absent.
+ *   - No enum types cross the boundary: constants are #defines, values are
+ *     uint32_t.
+ *   - Errors are negative errno values.
+ *
+ * Threads: every call into porter is made on the host's loop thread, except
+ * where a function says otherwise. porter calls the host's services on the
+ * loop thread, except `invoke`, which it may call from any thread.
+ *
+ * The host's thread is never blocked by porter: hooks decide from memory and
+ * queue the rest (durable recording runs on a porter-owned thread).
+ */
+#ifndef PORTER_H
+#define PORTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ABI major version. It is part of the entry symbol's name. */
+#define PORTER_ABI_VERSION 1
+#define PORTER_ENTRY_SYMBOL "porter_plugin_entry_v1"
+
+/* True when a struct filled by the other side is large enough to hold `field`. */
+#define PORTER_HAS_FIELD(ptr, type, field) \
+	((ptr)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* ---- Verdicts: what a hook returns (or a negative errno) -------------- */
+
+/* porter has nothing to say about this event (e.g. a key was buffered). */
+#define PORTER_VERDICT_NO_OPINION 0
+/* Let the person through. */
+#define PORTER_VERDICT_GRANT 1
+/* Keep the door shut. */
+#define PORTER_VERDICT_DENY 2
+/* Decided later: exactly one services->complete() for this request_id
+ * follows on the loop thread, unless the host cancels it first. */
+#define PORTER_VERDICT_PENDING 3
+
+/* ---- Log levels (syslog numbering) ------------------------------------ */
+#define PORTER_LOG_ERROR 3
+#define PORTER_LOG_WARNING 4
+#define PORTER_LOG_NOTICE 5
+#define PORTER_LOG_INFO 6
+#define PORTER_LOG_DEBUG 7
+
+/* ---- fd watch event bits ---------------------------------------------- */
+#define PORTER_IO_IN 0x1u
+#define PORTER_IO_OUT 0x2u
+#define PORTER_IO_ERR 0x4u
+#define PORTER_IO_HUP 0x8u
+
+/* ---- Feedback ---------------------------------------------------------- */
+#define PORTER_LED_OFF 0
+#define PORTER_LED_GREEN 1
+#define PORTER_LED_RED 2
+#define PORTER_LED_AMBER 3
+
+#define PORTER_BEEP_NONE 0
+#define PORTER_BEEP_OK 1    /* one short beep */
+#define PORTER_BEEP_ERROR 2 /* a long or double beep */
+
+/* What the person at the reader sees and hears. */
+struct porter_feedback {
+	uint32_t size;
+	uint32_t led;         /* PORTER_LED_* */
+	uint32_t beep;        /* PORTER_BEEP_* */
+	uint32_t reserved;
+	const char *reader_id;
+	const char *text;     /* short, human, already localised; never a PIN */
+	/* Stable machine-readable reason for a deny ("unknown_pin",
+	 * "locked_out", ...) or the action for a grant ("checked_in",
+	 * "checked_out", "already_in", ...). */
+	const char *code;
+};
+
+/* ---- Completion of a pending decision --------------------------------- */
+
+#define PORTER_DIRECTION_NONE 0
+#define PORTER_DIRECTION_IN 1
+#define PORTER_DIRECTION_OUT 2
+
+struct porter_result {
+	uint32_t size;
+	uint32_t verdict;     /* PORTER_VERDICT_GRANT or _DENY */
+	uint32_t direction;   /* PORTER_DIRECTION_*: the presence change made */
+	uint32_t reserved;
+	const char *code;     /* same vocabulary as porter_feedback.code */
+	const char *person_id;/* NULL when nobody was identified */
+};
+
+/* ---- Reports: config errors and setup diagnostics --------------------- */
+
+#define PORTER_SEVERITY_ERROR 1   /* config refused */
+#define PORTER_SEVERITY_WARNING 2 /* config accepted; a feature is disabled */
+
+struct porter_report {
+	uint32_t size;
+	uint32_t severity;    /* PORTER_SEVERITY_* */
+	const char *code;     /* stable id, e.g. "PORTER-CFG-TYPE", "PORTER-D001" */
+	const char *path;     /* JSON path in the config, e.g. "$.readers[0].id" */
+	const char *message;  /* what is wrong and why */
+	const char *fix;      /* what to change; may be NULL */
+};
+
+typedef void (*porter_report_fn)(void *userdata, const struct porter_report *report);
+
+/* ---- Host services ----------------------------------------------------- */
+
+typedef void (*porter_io_fn)(void *userdata, int fd, uint32_t revents);
+typedef void (*porter_timer_fn)(void *userdata);
+typedef void (*porter_invoke_fn)(void *userdata);
+
+/*
+ * The table of services a host gives porter at init. The host keeps it valid
+ * until shutdown returns. `host` is passed back as the first argument of
+ * every service.
+ */
+struct porter_host_services {
+	uint32_t size;
+	uint32_t reserved;
+	void *host;
+
+	/* One line of log text, without a trailing newline. Never contains a
+	 * PIN, token or key. */
+	void (*log)(void *host, uint32_t level, const char *message);
+
+	/* Monotonic clock in microseconds. Cheap; called on hot paths. */
+	uint64_t (*now_us)(void *host);
+
+	/* Watch `fd` for PORTER_IO_* `events`; `cb` runs on the loop thread.
+	 * Returns a watch id > 0 or a negative errno. */
+	int64_t (*watch_add)(void *host, int fd, uint32_t events, porter_io_fn cb, void *userdata);
+	int (*watch_update)(void *host, int64_t watch_id, uint32_t events);
+	void (*watch_remove)(void *host, int64_t watch_id);
+
+	/* A one-shot timer firing after `delay_us`. Returns a timer id > 0 or a
+	 * negative errno. Removing a fired or removed timer is harmless. */
+	int64_t (*timer_add)(void *host, uint64_t delay_us, porter_timer_fn cb, void *userdata);
+	void (*timer_remove)(void *host, int64_t timer_id);
+
+	/* Thread-safe: may be called from any thread. Queues `cb` to run once on
+	 * the loop thread. Callbacks still queued when shutdown() returns are
+	 * dropped by the host, never run. Returns 0 or a negative errno. */
+	int (*invoke)(void *host, porter_invoke_fn cb, void *userdata);
+
+	/* Release the door lock of `reader_id` for `duration_ms`. */
+	int (*door_unlock)(void *host, const char *reader_id, uint32_t duration_ms);
+
+	/* Show text / LED / beep at a reader. */
+	int (*feedback)(void *host, const struct porter_feedback *feedback);
+
+	/* The decision for a hook that returned PORTER_VERDICT_PENDING. Called
+	 * exactly once per pending request, on the loop thread, never from
+	 * inside the hook call itself and never after cancel(). */
+	void (*complete)(void *host, uint64_t request_id, const struct porter_result *result);
+};
+
+/* ---- Reader events handed to hooks ------------------------------------ */
+
+/* A whole PIN entered on a keypad that buffers itself. */
+struct porter_pin_event {
+	uint32_t size;
+	uint32_t reserved;
+	uint64_t request_id;  /* host-chosen, unique among pending requests */
+	const char *reader_id;
+	const char *pin;      /* not NUL-terminated necessarily: use pin_len */
+	size_t pin_len;
+};
+
+/* One key press on a keypad that sends key by key. `key` is the ASCII
+ * character: '0'..'9', '*' (clear) or '#' (submit). */
+struct porter_key_event {
+	uint32_t size;
+	uint32_t key;
+	uint64_t request_id;  /* used when this key submits a PIN */
+	const char *reader_id;
+};
+
+/* A decoded QR / barcode scan. */
+struct porter_qr_event {
+	uint32_t size;
+	uint32_t reserved;
+	uint64_t request_id;
+	const char *reader_id;
+	const uint8_t *data;
+	size_t data_len;
+};
+
+/* A BLE advertisement seen by a reader. */
+struct porter_ble_event {
+	uint32_t size;
+	int32_t rssi_dbm;
+	uint64_t request_id;
+	const char *reader_id;
+	const char *address;          /* "AA:BB:CC:DD:EE:FF"; rotates, never an identity */
+	uint32_t company_id;          /* manufacturer data company id, or 0xFFFFFFFF */
+	int32_t tx_power_dbm;         /* or INT32_MIN when unknown */
+	const uint8_t *manufacturer_data;
+	size_t manufacturer_data_len;
+	const uint8_t *service_data;
+	size_t service_data_len;
+	const char *service_uuid;     /* UUID of service_data, or NULL */
+};
+
+/* ---- The plugin ------------------------------------------------------- */
+
+typedef struct porter_plugin porter_plugin;
+
+struct porter_plugin_descriptor {
+	uint32_t size;
+	uint32_t abi_version;      /* PORTER_ABI_VERSION */
+	const char *name;          /* "porter" */
+	const char *version;       /* "0.1.0" */
+
+	/* Check a config without starting anything (for an admin UI). Every
+	 * problem is reported through `report`, errors and warnings alike.
+	 * Returns 0 when the config is usable, -EINVAL when it has errors. */
+	int (*check_config)(const char *config_json, size_t config_len,
+			    porter_report_fn report, void *userdata);
+
+	/* Start porter. `config_json` is the host's admin config for porter.
+	 * Config problems are logged, one line each, and also reported through
+	 * `report` when not NULL. Returns 0 and *ret_plugin, -EINVAL for a bad
+	 * config, -ENOTSUP when porter is disabled here, or another -errno. */
+	int (*init)(const struct porter_host_services *services,
+		    const char *config_json, size_t config_len,
+		    porter_report_fn report, void *userdata,
+		    porter_plugin **ret_plugin);
+
+	/* Apply a new config. On any error the old config stays in force. */
+	int (*reload)(porter_plugin *plugin, const char *config_json, size_t config_len,
+		      porter_report_fn report, void *userdata);
+
+	/* Remove every watch and timer, complete every pending request (deny)
+	 * and join every thread. No callback runs after this returns. */
+	void (*shutdown)(porter_plugin *plugin);
+
+	/* Hooks: return a PORTER_VERDICT_* or a negative errno (bad input). */
+	int (*on_pin)(porter_plugin *plugin, const struct porter_pin_event *event);
+	int (*on_key)(porter_plugin *plugin, const struct porter_key_event *event);
+	int (*on_qr)(porter_plugin *plugin, const struct porter_qr_event *event);
+	int (*on_ble)(porter_plugin *plugin, const struct porter_ble_event *event);
+
+	/* The host gave up on a pending request (and denied). porter will not
+	 * complete it, and undoes any presence change it had started for it. */
+	void (*cancel)(porter_plugin *plugin, uint64_t request_id);
+
+	/* Current setup diagnostics (e.g. an unsupported combination of
+	 * features), one report each. Returns how many were reported. */
+	int (*diagnostics)(porter_plugin *plugin, porter_report_fn report, void *userdata);
+};
+
+/* The one exported symbol. Returns a descriptor valid while porter.so is
+ * loaded. A host checks descriptor->abi_version and descriptor->size. */
+const struct porter_plugin_descriptor *porter_plugin_entry_v1(void);
+
+typedef const struct porter_plugin_descriptor *(*porter_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PORTER_H */

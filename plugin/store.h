@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h: the durable presence log, in SQLite (WAL).
+ *
+ * Tables (a field engineer can open the file with sqlite3 and read them):
+ *   presence_log(seq, event_key UNIQUE, person_id, direction 'in'|'out',
+ *                reader_id, recorded_at, cause)  -- every change, in order
+ *   presence(person_id PRIMARY KEY, state, since, last_seq) -- who is in now
+ * event_key is made when the change is decided and doubles as the backend's
+ * idempotency key, so a retried write can never record a change twice.
+ *
+ * A store is opened on the loop thread at start (schema, presence load) and
+ * is then used only by the recorder thread.
+ */
+#ifndef PORTER_STORE_H
+#define PORTER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EVENT_KEY_LEN 36 /* UUID text */
+
+struct store;
+
+struct store_change {
+	char event_key[EVENT_KEY_LEN + 1];
+	const char *person_id;
+	const char *reader_id;
+	bool in;
+	int64_t at_unix_us;   /* wall clock when decided */
+	const char *cause;    /* "credential", "host_cancelled", ... */
+};
+
+int store_open(const char *path, struct store **ret, char *err, size_t errlen);
+struct store *store_close(struct store *store);
+
+/* Call `fn` for each person recorded as in. Returns 0 or a negative errno. */
+int store_load_presence(struct store *store,
+			int (*fn)(void *userdata, const char *person_id, bool in),
+			void *userdata, char *err, size_t errlen);
+
+/* Record `n` changes in one transaction (group commit): all or none are
+ * durable when this returns 0. */
+int store_record(struct store *store, const struct store_change *const *changes, size_t n,
+		 char *err, size_t errlen);
+
+/* A new random event key (UUID v4 text). */
+int store_new_event_key(char ret[EVENT_KEY_LEN + 1]);
+
+#endif

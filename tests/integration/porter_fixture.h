@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * porter_fixture.h: what the integration tests share to set up a site the
+ * way an operator would: a private temp dir, a PIN key and a directory made
+ * with the real porter-admin, and a local-backend config pointing at them.
+ *
+ * The paths of the built porter.so and porter-admin come from the
+ * environment (PORTER_SO, PORTER_ADMIN), set by tests/integration/meson.build.
+ * Nothing here prints a PIN.
+ */
+#ifndef PORTER_FIXTURE_H
+#define PORTER_FIXTURE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FX_PATH_MAX 4096
+
+/* $NAME from the environment, or NULL (the caller skips or fails). */
+const char *fx_env(const char *name);
+
+/* Make a fresh private directory under $TMPDIR (or /tmp). 0 or -errno. */
+int fx_mkdtemp(char ret[FX_PATH_MAX]);
+
+/* Remove `dir` and everything under it. Harmless when it does not exist. */
+void fx_rmrf(const char *dir);
+
+/* Write `text` to `path` (mode 0600). 0 or -errno. */
+int fx_write_file(const char *path, const char *text);
+
+/* "2026-11-25T08:00:00Z" for unix time `t`. */
+void fx_timestamp(int64_t t, char ret[32]);
+
+/* `porter-admin keygen DIR/pin.key`. Returns its exit status or -errno. */
+int fx_keygen(const char *admin, const char *dir);
+
+/* `porter-admin add` into DIR/directory.json with DIR/pin.key, `pin` fed on
+ * stdin. `valid_from`/`valid_until` may be NULL. Returns the exit status. */
+int fx_add_person(const char *admin, const char *dir, const char *id, const char *kind,
+		  const char *name, const char *pin, const char *valid_from,
+		  const char *valid_until);
+
+/* A config for the local backend in `dir`, plus `extra`: more top-level
+ * members, starting with a comma (",\"repeat_window_ms\":50"), or "".
+ * Returns malloc'd text. */
+char *fx_config(const char *dir, const char *extra);
+
+#endif

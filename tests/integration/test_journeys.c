@@ -1,0 +1,991 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_journeys.c: end-to-end journeys through the built porter.so.
+ *
+ * A host made of host_loop with recording callbacks loads porter.so through
+ * porter.h alone (path in $PORTER_SO), exactly as a door controller would.
+ * Each test sets up a site with the real porter-admin ($PORTER_ADMIN): a PIN
+ * key, members Ana and Ben, a current visitor Vera and an expired visitor
+ * Otto. It then presents PINs and asserts what a person at the door, or an
+ * operator looking at the log and the database, would observe.
+ *
+ * Every test also checks the host contract as it goes: services are called on
+ * the loop thread only, complete() never runs inside a hook, never twice,
+ * never after cancel(), nothing runs after shutdown() returns, shutdown
+ * leaves no watch or timer behind, and no PIN shows up in a log line or on a
+ * display.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "host_loop.h"
+#include "porter.h"
+#include "porter_fixture.h"
+
+/* Distinctive PINs, so one leaking into a log line or a display is caught. */
+#define PIN_ANA "482913"
+#define PIN_BEN "736150"
+#define PIN_VERA "905827"
+#define PIN_OTTO "318464"
+static const char *const known_pins[] = { PIN_ANA, PIN_BEN, PIN_VERA, PIN_OTTO };
+
+#define MAX_SEEN 64
+#define WAIT_MS 5000 /* a decision that takes longer fails the test */
+#define TEXT_MAX 256
+
+struct seen_feedback {
+	char reader[72];
+	char text[TEXT_MAX];
+	char code[64];
+	uint32_t led;
+	uint32_t beep;
+};
+
+struct seen_result {
+	uint64_t request_id;
+	uint32_t verdict;
+	uint32_t direction;
+	char code[64];
+	char person[72];
+	int rows_when_told; /* presence_log rows for the person at complete() */
+};
+
+struct seen_door {
+	char reader[72];
+	uint32_t ms;
+};
+
+struct seen_report {
+	uint32_t severity;
+	char code[64];
+	char path[128];
+};
+
+/* One site: a temp dir with key, directory and database, and the host. */
+struct site {
+	char dir[FX_PATH_MAX];
+	char db_path[FX_PATH_MAX + 32];
+	struct host_loop *loop;
+	porter_plugin *porter;
+	pthread_t loop_thread;
+	uint64_t last_request_id;
+	bool in_hook;
+	bool shut_down;
+
+	struct seen_feedback feedback[MAX_SEEN];
+	size_t n_feedback;
+	struct seen_result results[MAX_SEEN];
+	size_t n_results;
+	struct seen_door doors[MAX_SEEN];
+	size_t n_doors;
+	struct seen_report reports[MAX_SEEN];
+	size_t n_reports;
+	uint64_t cancelled[MAX_SEEN];
+	size_t n_cancelled;
+	size_t n_error_logs;
+	char last_error_log[TEXT_MAX];
+
+	int n_violations;
+	char violation[TEXT_MAX];
+};
+
+static struct host_plugin plugin;
+static const struct porter_plugin_descriptor *api;
+
+/* ---- recording host ------------------------------------------------------ */
+
+static void copy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+
+static void violation(struct site *s, const char *what, const char *detail)
+{
+	if (s->n_violations++ == 0)
+		snprintf(s->violation, sizeof(s->violation), "%s%s", what, detail ? detail : "");
+}
+
+static bool shows_a_pin(const char *text)
+{
+	for (size_t i = 0; text && i < sizeof(known_pins) / sizeof(known_pins[0]); i++)
+		if (strstr(text, known_pins[i]))
+			return true;
+	return false;
+}
+
+/* Every service call: on the loop thread, and never after shutdown. */
+static void check_call(struct site *s, const char *service)
+{
+	if (!pthread_equal(pthread_self(), s->loop_thread))
+		violation(s, "service called off the loop thread: ", service);
+	if (s->shut_down)
+		violation(s, "service called after shutdown() returned: ", service);
+}
+
+static void rec_log(void *userdata, uint32_t level, const char *message)
+{
+	struct site *s = userdata;
+
+	check_call(s, "log");
+	if (shows_a_pin(message))
+		violation(s, "a log line shows a PIN", NULL);
+	if (level <= PORTER_LOG_ERROR) {
+		s->n_error_logs++;
+		copy(s->last_error_log, sizeof(s->last_error_log), message);
+	}
+	if (level <= PORTER_LOG_WARNING || fx_env("PORTER_TEST_VERBOSE"))
+		fprintf(stderr, "  porter %s: %s\n", host_loop_level_name(level), message);
+}
+
+static int rec_door(void *userdata, const char *reader_id, uint32_t duration_ms)
+{
+	struct site *s = userdata;
+
+	check_call(s, "door_unlock");
+	if (s->n_doors == MAX_SEEN) {
+		violation(s, "too many door unlocks", NULL);
+		return 0;
+	}
+	struct seen_door *d = &s->doors[s->n_doors++];
+	copy(d->reader, sizeof(d->reader), reader_id);
+	d->ms = duration_ms;
+	return 0;
+}
+
+static int rec_feedback(void *userdata, const struct porter_feedback *fb)
+{
+	struct site *s = userdata;
+
+	check_call(s, "feedback");
+	if (shows_a_pin(fb->text))
+		violation(s, "a display text shows a PIN", NULL);
+	if (s->n_feedback == MAX_SEEN) {
+		violation(s, "too much feedback", NULL);
+		return 0;
+	}
+	struct seen_feedback *f = &s->feedback[s->n_feedback++];
+	copy(f->reader, sizeof(f->reader), fb->reader_id);
+	copy(f->text, sizeof(f->text), fb->text);
+	if (PORTER_HAS_FIELD(fb, struct porter_feedback, code))
+		copy(f->code, sizeof(f->code), fb->code);
+	f->led = fb->led;
+	f->beep = fb->beep;
+	return 0;
+}
+
+static int count_rows(const char *db_path, const char *person_id);
+
+static void check_completion(struct site *s, uint64_t request_id)
+{
+	if (s->in_hook)
+		violation(s, "complete() called from inside the hook", NULL);
+	for (size_t i = 0; i < s->n_cancelled; i++)
+		if (s->cancelled[i] == request_id)
+			violation(s, "complete() after cancel()", NULL);
+	for (size_t i = 0; i < s->n_results; i++)
+		if (s->results[i].request_id == request_id)
+			violation(s, "complete() twice for one request", NULL);
+}
+
+static void rec_complete(void *userdata, uint64_t request_id, const struct porter_result *res)
+{
+	struct site *s = userdata;
+
+	check_call(s, "complete");
+	check_completion(s, request_id);
+	if (s->n_results == MAX_SEEN) {
+		violation(s, "too many completions", NULL);
+		return;
+	}
+	struct seen_result *r = &s->results[s->n_results++];
+	r->request_id = request_id;
+	r->verdict = res->verdict;
+	r->direction = res->direction;
+	copy(r->code, sizeof(r->code), res->code);
+	copy(r->person, sizeof(r->person), res->person_id);
+	r->rows_when_told = res->person_id ? count_rows(s->db_path, res->person_id) : 0;
+}
+
+static void rec_report(void *userdata, const struct porter_report *report)
+{
+	struct site *s = userdata;
+
+	if (s->n_reports == MAX_SEEN)
+		return;
+	struct seen_report *r = &s->reports[s->n_reports++];
+	r->severity = report->severity;
+	copy(r->code, sizeof(r->code), report->code);
+	copy(r->path, sizeof(r->path), report->path);
+}
+
+/* ---- the database, as an operator reads it ---------------------------------- */
+
+struct log_row {
+	int64_t seq;
+	char person[72];
+	char direction[8];
+	char reader[72];
+	char event_key[72];
+	char recorded_at[40];
+	char cause[40];
+};
+
+static sqlite3 *db_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 2000);
+	return db;
+}
+
+static void column(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+	copy(dst, size, (const char *)sqlite3_column_text(st, i));
+}
+
+/* presence_log rows for `person_id` (NULL: everyone), in order. */
+static size_t db_log(const char *path, const char *person_id, struct log_row *rows, size_t max)
+{
+	sqlite3 *db = db_open(path);
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+
+	if (!db)
+		return 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT seq, person_id, direction, reader_id, event_key, recorded_at,"
+			       " cause FROM presence_log WHERE ?1 IS NULL OR person_id = ?1"
+			       " ORDER BY seq",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, person_id, -1, SQLITE_STATIC);
+		while (n < max && sqlite3_step(st) == SQLITE_ROW) {
+			struct log_row *r = &rows[n++];
+			r->seq = sqlite3_column_int64(st, 0);
+			column(st, 1, r->person, sizeof(r->person));
+			column(st, 2, r->direction, sizeof(r->direction));
+			column(st, 3, r->reader, sizeof(r->reader));
+			column(st, 4, r->event_key, sizeof(r->event_key));
+			column(st, 5, r->recorded_at, sizeof(r->recorded_at));
+			column(st, 6, r->cause, sizeof(r->cause));
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static int count_rows(const char *db_path, const char *person_id)
+{
+	struct log_row rows[MAX_SEEN];
+
+	return (int)db_log(db_path, person_id, rows, MAX_SEEN);
+}
+
+/* The presence row for `person_id`: true and its state and last_seq. */
+static bool db_presence(const char *path, const char *person_id, char state[8], int64_t *last_seq)
+{
+	sqlite3 *db = db_open(path);
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+
+	if (!db)
+		return false;
+	if (sqlite3_prepare_v2(db, "SELECT state, last_seq FROM presence WHERE person_id = ?1", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, person_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			column(st, 0, state, 8);
+			*last_seq = sqlite3_column_int64(st, 1);
+			found = true;
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return found;
+}
+
+/* ---- driving porter --------------------------------------------------------- */
+
+static void run_for(struct site *s, int ms)
+{
+	uint64_t end = host_loop_now_us(s->loop) + (uint64_t)ms * 1000u;
+
+	for (uint64_t now; (now = host_loop_now_us(s->loop)) < end;)
+		host_loop_run_once(s->loop, (int)((end - now + 999) / 1000));
+}
+
+static const struct seen_result *find_result(const struct site *s, uint64_t request_id)
+{
+	for (size_t i = 0; i < s->n_results; i++)
+		if (s->results[i].request_id == request_id)
+			return &s->results[i];
+	return NULL;
+}
+
+/* Run the loop until request_id is decided; NULL after WAIT_MS. */
+static const struct seen_result *wait_result(struct site *s, uint64_t request_id)
+{
+	uint64_t end = host_loop_now_us(s->loop) + WAIT_MS * 1000u;
+
+	while (!find_result(s, request_id) && host_loop_now_us(s->loop) < end)
+		host_loop_run_once(s->loop, 50);
+	return find_result(s, request_id);
+}
+
+static void wait_feedback(struct site *s, size_t n)
+{
+	uint64_t end = host_loop_now_us(s->loop) + 1000000u;
+
+	while (s->n_feedback < n && host_loop_now_us(s->loop) < end)
+		host_loop_run_once(s->loop, 20);
+}
+
+static int hook_pin(struct site *s, const char *reader, const char *pin, size_t len,
+		    uint64_t *ret_id)
+{
+	struct porter_pin_event ev = {
+		.size = sizeof(ev),
+		.request_id = ++s->last_request_id,
+		.reader_id = reader,
+		.pin = pin,
+		.pin_len = len,
+	};
+
+	s->in_hook = true;
+	int r = api->on_pin(s->porter, &ev);
+	s->in_hook = false;
+	if (ret_id)
+		*ret_id = ev.request_id;
+	return r;
+}
+
+static int hook_key(struct site *s, const char *reader, char key, uint64_t *ret_id)
+{
+	struct porter_key_event ev = {
+		.size = sizeof(ev),
+		.key = (uint32_t)(unsigned char)key,
+		.request_id = ++s->last_request_id,
+		.reader_id = reader,
+	};
+
+	s->in_hook = true;
+	int r = api->on_key(s->porter, &ev);
+	s->in_hook = false;
+	if (ret_id)
+		*ret_id = ev.request_id;
+	return r;
+}
+
+static void type_keys(struct site *s, const char *reader, const char *keys)
+{
+	for (const char *k = keys; *k; k++)
+		assert_int_equal(hook_key(s, reader, *k, NULL), PORTER_VERDICT_NO_OPINION);
+}
+
+/* What one presentation of a credential led to, as the person saw it. */
+struct outcome {
+	int rc;                               /* what the hook returned */
+	uint32_t verdict;                     /* final: the hook's or the completion's */
+	uint32_t direction;
+	const char *code;                     /* completion's code, else the display's */
+	const char *person;                   /* "" when nobody was identified */
+	int rows_when_told;                   /* rows for the person at complete() */
+	const struct seen_feedback *feedback; /* the last display for it, or NULL */
+	size_t doors;                         /* door unlocks it caused */
+	const struct seen_door *door;         /* the first of them */
+};
+
+/* After the hook returned `rc` for `request_id`: wait for the decision and
+ * the display, then collect what happened since the marks. */
+static struct outcome settle(struct site *s, int rc, uint64_t request_id, size_t fb_mark,
+			     size_t door_mark)
+{
+	struct outcome o = { .rc = rc, .verdict = rc > 0 ? (uint32_t)rc : 0, .code = "",
+			     .person = "" };
+
+	if (rc == PORTER_VERDICT_PENDING) {
+		const struct seen_result *r = wait_result(s, request_id);
+		assert_non_null(r); /* a pending decision must arrive */
+		o.verdict = r->verdict;
+		o.direction = r->direction;
+		o.code = r->code;
+		o.person = r->person;
+		o.rows_when_told = r->rows_when_told;
+	}
+	wait_feedback(s, fb_mark + 1);
+	run_for(s, 20);
+	if (s->n_feedback > fb_mark) {
+		o.feedback = &s->feedback[s->n_feedback - 1];
+		if (rc != PORTER_VERDICT_PENDING)
+			o.code = o.feedback->code;
+	}
+	o.doors = s->n_doors - door_mark;
+	o.door = o.doors ? &s->doors[door_mark] : NULL;
+	return o;
+}
+
+static struct outcome present(struct site *s, const char *reader, const char *pin)
+{
+	size_t fb_mark = s->n_feedback, door_mark = s->n_doors;
+	uint64_t id;
+	int rc = hook_pin(s, reader, pin, strlen(pin), &id);
+
+	return settle(s, rc, id, fb_mark, door_mark);
+}
+
+/* Type `keys` then '#', as a key-by-key keypad sends them. */
+static struct outcome type_and_submit(struct site *s, const char *reader, const char *keys)
+{
+	size_t fb_mark = s->n_feedback, door_mark = s->n_doors;
+	uint64_t id;
+
+	type_keys(s, reader, keys);
+	int rc = hook_key(s, reader, '#', &id);
+	return settle(s, rc, id, fb_mark, door_mark);
+}
+
+static void assert_checked(const struct outcome *o, uint32_t direction, const char *code,
+			   const char *person)
+{
+	assert_int_equal(o->rc, PORTER_VERDICT_PENDING);
+	assert_int_equal(o->verdict, PORTER_VERDICT_GRANT);
+	assert_int_equal(o->direction, direction);
+	assert_string_equal(o->code, code);
+	assert_string_equal(o->person, person);
+}
+
+static void assert_denied_at_door(const struct outcome *o)
+{
+	assert_int_equal(o->verdict, PORTER_VERDICT_DENY);
+	assert_int_equal(o->doors, 0);
+	assert_non_null(o->feedback);
+	assert_int_equal(o->feedback->led, PORTER_LED_RED);
+}
+
+/* ---- site lifecycle ------------------------------------------------------- */
+
+static void start(struct site *s, const char *extra_config)
+{
+	char *config = fx_config(s->dir, extra_config);
+
+	assert_non_null(config);
+	s->shut_down = false;
+	int r = api->init(host_loop_services(s->loop), config, strlen(config), rec_report, s,
+			  &s->porter);
+	free(config);
+	assert_int_equal(r, 0);
+	assert_non_null(s->porter);
+}
+
+static void assert_contract_kept(const struct site *s)
+{
+	if (s->n_violations)
+		fail_msg("host contract broken (%d times), first: %s", s->n_violations, s->violation);
+}
+
+/* Shut porter down the way a host unloads it and check it left nothing. */
+static void stop(struct site *s)
+{
+	api->shutdown(s->porter);
+	s->porter = NULL;
+	s->shut_down = true;
+	host_loop_drop_invokes(s->loop);
+	assert_int_equal(host_loop_n_watches(s->loop), 0);
+	assert_int_equal(host_loop_n_timers(s->loop), 0);
+	run_for(s, 20); /* nothing may run any more */
+	assert_contract_kept(s);
+}
+
+static int add_people(const char *admin, const char *dir)
+{
+	char from[32], until[32];
+	int64_t now = (int64_t)time(NULL);
+	int r = 0;
+
+	fx_timestamp(now - 3600, from);
+	fx_timestamp(now + 8 * 3600, until);
+	r |= fx_add_person(admin, dir, "m-ana", "member", "Ana Souza", PIN_ANA, NULL, NULL);
+	r |= fx_add_person(admin, dir, "m-ben", "member", "Ben Okafor", PIN_BEN, NULL, NULL);
+	r |= fx_add_person(admin, dir, "v-vera", "visitor", "Vera Visitor", PIN_VERA, from, until);
+	r |= fx_add_person(admin, dir, "v-otto", "visitor", "Otto Expired", PIN_OTTO,
+			   "2020-01-01T08:00:00Z", "2020-01-01T20:00:00Z");
+	return r;
+}
+
+static int site_setup(void **state)
+{
+	const char *admin = fx_env("PORTER_ADMIN");
+	struct site *s = calloc(1, sizeof(*s));
+	struct host_loop_callbacks cb = {
+		.log = rec_log, .door_unlock = rec_door, .feedback = rec_feedback,
+		.complete = rec_complete,
+	};
+
+	if (!s || !admin || fx_mkdtemp(s->dir) < 0) {
+		free(s);
+		return -1;
+	}
+	*state = s;
+	snprintf(s->db_path, sizeof(s->db_path), "%s/presence.db", s->dir);
+	s->loop_thread = pthread_self();
+	cb.userdata = s;
+	s->loop = host_loop_new(&cb);
+	if (!s->loop || fx_keygen(admin, s->dir) != 0 || add_people(admin, s->dir) != 0) {
+		fprintf(stderr, "site setup failed in %s (porter-admin: %s)\n", s->dir, admin);
+		return -1;
+	}
+	return 0;
+}
+
+static int site_teardown(void **state)
+{
+	struct site *s = *state;
+
+	if (!s)
+		return 0;
+	if (s->porter)
+		api->shutdown(s->porter);
+	host_loop_drop_invokes(s->loop);
+	host_loop_free(s->loop);
+	fx_rmrf(s->dir);
+	free(s);
+	return 0;
+}
+
+/* ---- journeys --------------------------------------------------------------- */
+
+static void member_pin_checks_in_opens_the_door_and_greets_by_name(void **state)
+{
+	struct site *s = *state;
+
+	start(s, "");
+	struct outcome o = present(s, "front", PIN_ANA);
+
+	assert_checked(&o, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	assert_true(o.rows_when_told >= 1); /* recorded before she was told */
+	assert_int_equal(o.doors, 1);
+	assert_string_equal(o.door->reader, "front");
+	assert_int_equal(o.door->ms, 5000);
+	assert_non_null(o.feedback);
+	assert_non_null(strstr(o.feedback->text, "Ana Souza"));
+	assert_string_equal(o.feedback->code, "checked_in");
+	assert_int_equal(o.feedback->led, PORTER_LED_GREEN);
+	assert_int_equal(o.feedback->beep, PORTER_BEEP_OK);
+	stop(s);
+}
+
+static void member_pin_after_the_repeat_window_checks_out(void **state)
+{
+	struct site *s = *state;
+
+	start(s, ",\"repeat_window_ms\":50");
+	struct outcome in = present(s, "front", PIN_ANA);
+	run_for(s, 120);
+	struct outcome out = present(s, "front", PIN_ANA);
+
+	assert_checked(&in, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	assert_checked(&out, PORTER_DIRECTION_OUT, "checked_out", "m-ana");
+	assert_int_equal(out.doors, 1); /* she still has to get out */
+	assert_non_null(strstr(out.feedback->text, "Ana Souza"));
+	assert_string_equal(out.feedback->code, "checked_out");
+	stop(s);
+}
+
+static void member_pin_within_the_repeat_window_is_not_a_second_toggle(void **state)
+{
+	struct site *s = *state;
+
+	start(s, ",\"repeat_window_ms\":3000");
+	struct outcome first = present(s, "front", PIN_ANA);
+	struct outcome again = present(s, "front", PIN_ANA);
+	run_for(s, 100);
+
+	assert_checked(&first, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	assert_int_equal(again.verdict, PORTER_VERDICT_GRANT);
+	assert_string_equal(again.code, "already_in");
+	assert_int_not_equal(again.direction, PORTER_DIRECTION_OUT);
+	assert_int_equal(count_rows(s->db_path, "m-ana"), 1);
+	stop(s);
+}
+
+static void unknown_pin_is_denied_at_once_and_the_door_stays_shut(void **state)
+{
+	struct site *s = *state;
+
+	start(s, "");
+	struct outcome o = present(s, "front", "777001");
+
+	assert_int_equal(o.rc, PORTER_VERDICT_DENY);
+	assert_denied_at_door(&o);
+	assert_string_equal(o.code, "unknown_pin");
+	assert_int_equal(s->n_results, 0);
+	stop(s);
+}
+
+static void visitor_with_an_expired_pass_is_denied(void **state)
+{
+	struct site *s = *state;
+
+	start(s, "");
+	struct outcome o = present(s, "front", PIN_OTTO);
+
+	assert_denied_at_door(&o);
+	assert_non_null(strstr(o.code, "expired"));
+	assert_int_equal(count_rows(s->db_path, "v-otto"), 0);
+	stop(s);
+}
+
+static void visitor_with_a_current_pass_checks_in(void **state)
+{
+	struct site *s = *state;
+
+	start(s, "");
+	struct outcome o = present(s, "front", PIN_VERA);
+
+	assert_checked(&o, PORTER_DIRECTION_IN, "checked_in", "v-vera");
+	assert_non_null(strstr(o.feedback->text, "Vera Visitor"));
+	stop(s);
+}
+
+static void members_only_keypad_refuses_a_visitor(void **state)
+{
+	struct site *s = *state;
+
+	start(s, ",\"readers\":[{\"id\":\"members\",\"pin_holders\":\"members\"}]");
+	struct outcome visitor = present(s, "members", PIN_VERA);
+	struct outcome member = present(s, "members", PIN_ANA);
+
+	assert_denied_at_door(&visitor);
+	assert_int_equal(count_rows(s->db_path, "v-vera"), 0);
+	assert_checked(&member, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	stop(s);
+}
+
+static void entry_only_reader_never_checks_out(void **state)
+{
+	struct site *s = *state;
+
+	start(s, ",\"repeat_window_ms\":50,"
+		 "\"readers\":[{\"id\":\"entrance\",\"direction\":\"entry\"}]");
+	struct outcome in = present(s, "entrance", PIN_ANA);
+	run_for(s, 120);
+	struct outcome again = present(s, "entrance", PIN_ANA);
+	run_for(s, 120);
+	struct outcome out_front = present(s, "front", PIN_ANA); /* a toggle reader */
+
+	assert_checked(&in, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	assert_int_not_equal(again.direction, PORTER_DIRECTION_OUT);
+	assert_string_not_equal(again.code, "checked_out");
+	assert_checked(&out_front, PORTER_DIRECTION_OUT, "checked_out", "m-ana");
+	struct log_row rows[8];
+	assert_int_equal(db_log(s->db_path, "m-ana", rows, 8), 2);
+	assert_string_equal(rows[0].reader, "entrance");
+	assert_string_equal(rows[1].reader, "front");
+	stop(s);
+}
+
+static void keypad_keys_then_hash_submit_the_pin(void **state)
+{
+	struct site *s = *state;
+
+	start(s, "");
+	struct outcome o = type_and_submit(s, "front", PIN_ANA);
+
+	assert_checked(&o, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	assert_int_equal(o.doors, 1);
+	stop(s);
+}
+
+static void keypad_star_clears_what_was_typed(void **state)
+{
+	struct site *s = *state;
+
+	start(s, "");
+	type_keys(s, "front", "99");
+	assert_int_equal(hook_key(s, "front", '*', NULL), PORTER_VERDICT_NO_OPINION);
+	struct outcome o = type_and_submit(s, "front", PIN_ANA);
+
+	assert_checked(&o, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	stop(s);
+}
+
+static void keypad_pause_longer_than_the_inter_key_timeout_clears_the_digits(void **state)
+{
+	struct site *s = *state;
+
+	start(s, ",\"keypad\":{\"inter_key_timeout_ms\":1000}");
+	/* Without a pause the stray digits make the PIN wrong ... */
+	type_keys(s, "front", "99");
+	struct outcome stray = type_and_submit(s, "front", PIN_ANA);
+	/* ... after a pause they are forgotten. */
+	type_keys(s, "front", "99");
+	run_for(s, 1400);
+	struct outcome o = type_and_submit(s, "front", PIN_ANA);
+
+	assert_int_equal(stray.verdict, PORTER_VERDICT_DENY);
+	assert_checked(&o, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	stop(s);
+}
+
+static void too_many_wrong_pins_lock_the_keypad_even_for_a_right_one(void **state)
+{
+	struct site *s = *state;
+	const char *guesses[] = { "111111", "222222", "333333" };
+
+	start(s, ",\"lockout\":{\"max_attempts\":3}");
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(present(s, "front", guesses[i]).verdict, PORTER_VERDICT_DENY);
+	struct outcome o = present(s, "front", PIN_ANA);
+
+	assert_denied_at_door(&o);
+	assert_string_equal(o.code, "locked_out");
+	assert_int_equal(count_rows(s->db_path, "m-ana"), 0);
+	stop(s);
+}
+
+static void malformed_pins_are_refused_with_an_error(void **state)
+{
+	struct site *s = *state;
+	static const char with_nul[] = { '4', '8', '2', '\0', '9', '1', '3' };
+
+	start(s, "");
+	size_t fb = s->n_feedback;
+	/* porter.h promises a negative errno; which one is porter's choice. */
+	assert_true(hook_pin(s, "front", "123456789", 9, NULL) < 0);
+	wait_feedback(s, fb + 1);
+	assert_string_equal(s->feedback[s->n_feedback - 1].code, "pin_too_long");
+
+	fb = s->n_feedback;
+	assert_int_equal(hook_pin(s, "front", "48a913", 6, NULL), -EINVAL);
+	wait_feedback(s, fb + 1);
+	assert_string_equal(s->feedback[s->n_feedback - 1].code, "invalid_pin");
+
+	assert_int_equal(hook_pin(s, "front", with_nul, sizeof(with_nul), NULL), -EINVAL);
+	assert_true(hook_key(s, "front", 'x', NULL) < 0);
+	run_for(s, 100);
+	assert_int_equal(s->n_results, 0);
+	assert_int_equal(s->n_doors, 0);
+	assert_int_equal(count_rows(s->db_path, NULL), 0);
+	stop(s);
+}
+
+static bool reported(const struct site *s, uint32_t severity, const char *code, const char *path)
+{
+	for (size_t i = 0; i < s->n_reports; i++) {
+		const struct seen_report *r = &s->reports[i];
+		if (r->severity == severity && (!code || strcmp(r->code, code) == 0) &&
+		    (!path || strcmp(r->path, path) == 0))
+			return true;
+	}
+	return false;
+}
+
+static void invalid_config_is_refused_naming_every_bad_setting(void **state)
+{
+	struct site *s = *state;
+	char *config = fx_config(s->dir, ",\"keypad\":{\"pin_min_length\":\"four\"},"
+					 "\"readers\":[{\"id\":\"front\",\"direction\":\"sideways\"}]");
+
+	int r = api->init(host_loop_services(s->loop), config, strlen(config), rec_report, s,
+			  &s->porter);
+	assert_int_equal(r, -EINVAL);
+	assert_null(s->porter);
+	assert_true(reported(s, PORTER_SEVERITY_ERROR, NULL, "$.keypad.pin_min_length"));
+	assert_true(reported(s, PORTER_SEVERITY_ERROR, NULL, "$.readers[0].direction"));
+	assert_true(s->n_error_logs >= 1); /* the operator sees it in the log too */
+	assert_int_equal(host_loop_n_watches(s->loop), 0);
+	assert_int_equal(host_loop_n_timers(s->loop), 0);
+
+	s->n_reports = 0;
+	assert_int_equal(api->check_config(config, strlen(config), rec_report, s), -EINVAL);
+	assert_true(reported(s, PORTER_SEVERITY_ERROR, NULL, "$.keypad.pin_min_length"));
+	free(config);
+	assert_contract_kept(s);
+}
+
+static void salto_ks_with_visitor_access_is_flagged_and_visitors_are_refused(void **state)
+{
+	struct site *s = *state;
+
+	start(s, ",\"access_control\":{\"salto_ks\":{\"enabled\":true,\"visitor_access\":true}}");
+	s->n_reports = 0;
+	assert_true(api->diagnostics(s->porter, rec_report, s) >= 1);
+	assert_true(reported(s, PORTER_SEVERITY_WARNING, "PORTER-D001", NULL));
+	struct outcome visitor = present(s, "front", PIN_VERA);
+	struct outcome member = present(s, "front", PIN_ANA);
+
+	assert_denied_at_door(&visitor);
+	assert_int_equal(count_rows(s->db_path, "v-vera"), 0);
+	assert_checked(&member, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	stop(s);
+}
+
+static void every_change_is_in_the_presence_log_and_table(void **state)
+{
+	struct site *s = *state;
+	struct log_row rows[8];
+	char state_text[8];
+	int64_t last_seq;
+
+	start(s, ",\"repeat_window_ms\":50");
+	present(s, "front", PIN_ANA);
+	present(s, "front", PIN_BEN);
+	run_for(s, 120);
+	present(s, "front", PIN_ANA);
+	stop(s);
+
+	assert_int_equal(db_log(s->db_path, NULL, rows, 8), 3);
+	const char *expect[3][2] = { { "m-ana", "in" }, { "m-ben", "in" }, { "m-ana", "out" } };
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(rows[i].person, expect[i][0]);
+		assert_string_equal(rows[i].direction, expect[i][1]);
+		assert_string_equal(rows[i].reader, "front");
+		assert_true(rows[i].event_key[0] && rows[i].recorded_at[0] && rows[i].cause[0]);
+	}
+	assert_string_not_equal(rows[0].event_key, rows[2].event_key);
+	assert_true(db_presence(s->db_path, "m-ana", state_text, &last_seq));
+	assert_string_equal(state_text, "out");
+	assert_int_equal(last_seq, rows[2].seq);
+	assert_true(db_presence(s->db_path, "m-ben", state_text, &last_seq));
+	assert_string_equal(state_text, "in");
+	assert_int_equal(last_seq, rows[1].seq);
+}
+
+static void presence_survives_a_restart(void **state)
+{
+	struct site *s = *state;
+
+	start(s, "");
+	struct outcome in = present(s, "front", PIN_ANA);
+	stop(s);
+	start(s, "");
+	struct outcome out = present(s, "front", PIN_ANA);
+	struct outcome ben = present(s, "front", PIN_BEN);
+
+	assert_checked(&in, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	assert_checked(&out, PORTER_DIRECTION_OUT, "checked_out", "m-ana");
+	assert_checked(&ben, PORTER_DIRECTION_IN, "checked_in", "m-ben");
+	stop(s);
+}
+
+static void host_cancel_means_no_completion_and_no_presence_change(void **state)
+{
+	struct site *s = *state;
+	struct log_row rows[8];
+	uint64_t id;
+
+	start(s, ",\"repeat_window_ms\":50");
+	assert_int_equal(hook_pin(s, "front", PIN_ANA, strlen(PIN_ANA), &id),
+			 PORTER_VERDICT_PENDING);
+	s->cancelled[s->n_cancelled++] = id;
+	api->cancel(s->porter, id);
+	run_for(s, 300);
+	assert_null(find_result(s, id));
+	assert_int_equal(s->n_doors, 0);
+
+	struct outcome again = present(s, "front", PIN_ANA); /* still out: checks in */
+	assert_checked(&again, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	stop(s);
+	size_t n = db_log(s->db_path, "m-ana", rows, 8);
+	assert_true(n == 1 || n == 3); /* withdrawn, or recorded and reversed */
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(rows[i].direction, i % 2 ? "out" : "in");
+}
+
+static void shutdown_decides_a_pending_request_exactly_once(void **state)
+{
+	struct site *s = *state;
+	char state_text[8] = "";
+	int64_t last_seq;
+	uint64_t id;
+
+	start(s, "");
+	assert_int_equal(hook_pin(s, "front", PIN_ANA, strlen(PIN_ANA), &id),
+			 PORTER_VERDICT_PENDING);
+	stop(s); /* before the loop ever ran */
+
+	const struct seen_result *r = find_result(s, id);
+	assert_non_null(r);
+	assert_int_equal(s->n_results, 1);
+	bool in = db_presence(s->db_path, "m-ana", state_text, &last_seq) &&
+		  strcmp(state_text, "in") == 0;
+	/* What she was told matches what was recorded. */
+	if (r->verdict == PORTER_VERDICT_GRANT)
+		assert_true(in && r->direction == PORTER_DIRECTION_IN);
+	else
+		assert_false(in);
+	print_message("shutdown completed the pending request with %s\n",
+		      r->verdict == PORTER_VERDICT_GRANT ? "GRANT" : "DENY");
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+static int load_porter(void **state)
+{
+	char err[1024];
+
+	(void)state;
+	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	api = plugin.descriptor;
+	return 0;
+}
+
+static int unload_porter(void **state)
+{
+	(void)state;
+	host_plugin_unload(&plugin);
+	return 0;
+}
+
+#define JOURNEY(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		JOURNEY(member_pin_checks_in_opens_the_door_and_greets_by_name),
+		JOURNEY(member_pin_after_the_repeat_window_checks_out),
+		JOURNEY(member_pin_within_the_repeat_window_is_not_a_second_toggle),
+		JOURNEY(unknown_pin_is_denied_at_once_and_the_door_stays_shut),
+		JOURNEY(visitor_with_an_expired_pass_is_denied),
+		JOURNEY(visitor_with_a_current_pass_checks_in),
+		JOURNEY(members_only_keypad_refuses_a_visitor),
+		JOURNEY(entry_only_reader_never_checks_out),
+		JOURNEY(keypad_keys_then_hash_submit_the_pin),
+		JOURNEY(keypad_star_clears_what_was_typed),
+		JOURNEY(keypad_pause_longer_than_the_inter_key_timeout_clears_the_digits),
+		JOURNEY(too_many_wrong_pins_lock_the_keypad_even_for_a_right_one),
+		JOURNEY(malformed_pins_are_refused_with_an_error),
+		JOURNEY(invalid_config_is_refused_naming_every_bad_setting),
+		JOURNEY(salto_ks_with_visitor_access_is_flagged_and_visitors_are_refused),
+		JOURNEY(every_change_is_in_the_presence_log_and_table),
+		JOURNEY(presence_survives_a_restart),
+		JOURNEY(host_cancel_means_no_completion_and_no_presence_change),
+		JOURNEY(shutdown_decides_a_pending_request_exactly_once),
+	};
+
+	if (!fx_env("PORTER_SO") || !fx_env("PORTER_ADMIN")) {
+		fprintf(stderr, "PORTER_SO and PORTER_ADMIN must name the built porter.so and "
+				"porter-admin (meson test sets them)\n");
+		return 77; /* skipped */
+	}
+	return cmocka_run_group_tests(tests, load_porter, unload_porter);
+}
