@@ -30,6 +30,7 @@ struct pending_change {
 	char name[PERSON_NAME_MAX + 1];
 	struct presence_entry *entry;
 	struct waiter *waiters;
+	struct waiter first; /* the request that made the change: no second allocation */
 };
 
 #define FEEDBACK_MAX 256
@@ -174,14 +175,18 @@ static void grant_now(struct engine *e, const struct reader_state *reader,
 			p->name);
 }
 
-static struct waiter *waiter_new(const struct reader_state *reader, uint64_t request_id)
+static void waiter_init(struct waiter *w, const struct reader_state *reader, uint64_t request_id)
 {
-	struct waiter *w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
 	w->request_id = request_id;
 	strcpy(w->reader_id, reader->id);
 	w->unlock_ms = reader->config->unlock_ms;
+}
+
+static struct waiter *waiter_new(const struct reader_state *reader, uint64_t request_id)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (w)
+		waiter_init(w, reader, request_id);
 	return w;
 }
 
@@ -202,13 +207,11 @@ static struct pending_change *change_new(struct engine *e, const char *person_id
 					 const char *name, const char *reader_id, bool in,
 					 const char *cause)
 {
+	/* The event key is made by the recorder thread, when the change is
+	 * written: it costs more than the rest of the hook. */
 	struct pending_change *pc = calloc(1, sizeof(*pc));
 	if (!pc)
 		return NULL;
-	if (store_new_event_key(pc->item.change.event_key) < 0) {
-		free(pc);
-		return NULL;
-	}
 	strcpy(pc->person_id, person_id);
 	strcpy(pc->reader_id, reader_id);
 	strcpy(pc->name, name);
@@ -251,10 +254,10 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 		return PORTER_VERDICT_GRANT;
 	}
 	struct pending_change *pc = change_new(e, p->id, p->name, reader->id, in, "credential");
-	if (!pc || !(pc->waiters = waiter_new(reader, request_id))) {
-		free(pc);
+	if (!pc)
 		return -ENOMEM;
-	}
+	waiter_init(&pc->first, reader, request_id);
+	pc->waiters = &pc->first;
 	entry->has_last_change = true;
 	entry->last_change_us = now;
 	submit_change(e, pc, entry);
@@ -310,7 +313,8 @@ static void change_free(struct pending_change *pc)
 	while (pc->waiters) {
 		struct waiter *w = pc->waiters;
 		pc->waiters = w->next;
-		free(w);
+		if (w != &pc->first)
+			free(w);
 	}
 	free(pc);
 }

@@ -93,8 +93,15 @@ static int commit_batch(struct recorder *r, struct recorder_item *first, size_t 
 		r->changes_cap = n;
 	}
 	size_t k = 0;
-	for (struct recorder_item *i = first; i; i = i->next)
+	for (struct recorder_item *i = first; i; i = i->next) {
+		/* The idempotency key is made once, when the change is first
+		 * written, and stays with the row for every later delivery. */
+		if (!i->change.event_key[0] && store_new_event_key(i->change.event_key) < 0) {
+			snprintf(text, sizeof(text), "no randomness for an event key");
+			goto fail;
+		}
 		r->changes[k++] = &i->change;
+	}
 	if (store_record(r->store, r->changes, n, text, sizeof(text)) == 0)
 		return 0;
 fail:

@@ -166,14 +166,19 @@ int store_record(struct store *s, const struct store_change *const *changes, siz
 
 int store_new_event_key(char ret[EVENT_KEY_LEN + 1])
 {
+	static const char hex[] = "0123456789abcdef";
 	uint8_t b[16];
 	if (RAND_bytes(b, sizeof(b)) != 1)
 		return -EIO;
 	b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
 	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
-	snprintf(ret, EVENT_KEY_LEN + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-		 b[15]);
+	char *out = ret;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*out++ = '-';
+		*out++ = hex[b[i] >> 4];
+		*out++ = hex[b[i] & 0xf];
+	}
+	*out = '\0';
 	return 0;
 }

@@ -24,7 +24,7 @@
 struct store;
 
 struct store_change {
-	char event_key[EVENT_KEY_LEN + 1];
+	char event_key[EVENT_KEY_LEN + 1]; /* made by the recorder when empty */
 	const char *person_id;
 	const char *reader_id;
 	bool in;
