@@ -235,12 +235,43 @@ static void submit_change(struct engine *e, struct pending_change *pc, struct pr
 	recorder_submit(e->recorder, &pc->item);
 }
 
+static void unlink_in_flight(struct engine *e, struct pending_change *pc);
+static void change_free(struct pending_change *pc);
+
+/*
+ * The person presents again while porter is reversing a change the host gave
+ * up on (see compensate()). If the reversal is not being written yet, drop it:
+ * the original change is durable and is what the person now wants. Otherwise
+ * ask them to try again in a moment rather than answer with the reversal.
+ */
+static int supersede_reversal(struct engine *e, struct reader_state *reader,
+			      const struct person *p, struct presence_entry *entry, uint64_t now)
+{
+	struct pending_change *reversal = entry->pending;
+	if (!recorder_withdraw(e->recorder, &reversal->item))
+		return deny(e, reader, "busy", "One moment, please, then try again.");
+	unlink_in_flight(e, reversal);
+	entry->pending = NULL;
+	entry->in = !reversal->item.change.in;
+	entry->has_last_change = true;
+	entry->last_change_us = now;
+	change_free(reversal);
+	e->services->door_unlock(e->services->host, reader->id, reader->config->unlock_ms);
+	engine_feedback(e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK,
+			entry->in ? "checked_in" : "checked_out",
+			entry->in ? "Welcome, %s. You are checked in." : "Goodbye, %s. You are checked out.",
+			p->name);
+	return PORTER_VERDICT_GRANT;
+}
+
 static int toggle(struct engine *e, struct reader_state *reader, const struct person *p,
 		  uint64_t request_id, uint64_t now)
 {
 	struct presence_entry *entry = presence_get(e->presence, p->id, true);
 	if (!entry)
 		return -ENOMEM;
+	if (entry->pending && !entry->pending->waiters)
+		return supersede_reversal(e, reader, p, entry, now);
 	if (entry->pending)
 		return join_pending(e, reader, entry->pending, request_id);
 	if (entry->has_last_change && now - entry->last_change_us < (uint64_t)e->config->repeat_window_ms * 1000) {

@@ -237,7 +237,8 @@ struct porter_plugin_descriptor {
 
 	/* Start porter. `config_json` is the host's admin config for porter.
 	 * Config problems are logged, one line each, and also reported through
-	 * `report` when not NULL. Returns 0 and *ret_plugin, -EINVAL for a bad
+	 * `report` when not NULL (a host that shows reports may pass NULL and
+	 * rely on the log, or the reverse: both carry the same content). Returns 0 and *ret_plugin, -EINVAL for a bad
 	 * config, -ENOTSUP when porter is disabled here, or another -errno. */
 	int (*init)(const struct porter_host_services *services,
 		    const char *config_json, size_t config_len,
@@ -248,11 +249,18 @@ struct porter_plugin_descriptor {
 	int (*reload)(porter_plugin *plugin, const char *config_json, size_t config_len,
 		      porter_report_fn report, void *userdata);
 
-	/* Remove every watch and timer, complete every pending request (deny)
-	 * and join every thread. No callback runs after this returns. */
+	/* Remove every watch and timer, finish recording what was decided, join
+	 * every thread, and complete every pending request with its outcome (a
+	 * check-in already made durable is granted, with its door action and
+	 * feedback, so the person and the record agree). No callback runs after
+	 * this returns. */
 	void (*shutdown)(porter_plugin *plugin);
 
-	/* Hooks: return a PORTER_VERDICT_* or a negative errno (bad input). */
+	/* Hooks: return a PORTER_VERDICT_* or a negative errno for input that
+	 * is not acceptable (malformed event, a reader id that is not 1-64
+	 * printable characters, non-digits or NUL in a PIN: -EINVAL; a whole
+	 * PIN longer than keypad.pin_max_length: -E2BIG). Either way nobody is
+	 * granted, and the person is told why through feedback where one can. */
 	int (*on_pin)(porter_plugin *plugin, const struct porter_pin_event *event);
 	int (*on_key)(porter_plugin *plugin, const struct porter_key_event *event);
 	int (*on_qr)(porter_plugin *plugin, const struct porter_qr_event *event);

@@ -280,7 +280,8 @@ static void confirmed_changes_survive_sigkill_at_any_moment(void **state)
 	char before[N_PEOPLE][LOG_MAX + 1], after[N_PEOPLE][LOG_MAX + 1];
 	int64_t seq[N_PEOPLE];
 	const char *seed_env = fx_env("CRASH_SEED");
-	unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10) : (unsigned)time(NULL);
+	unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10)
+				 : (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
 
 	print_message("crash test seed %u (CRASH_SEED=%u replays it)\n", seed, seed);
 	srand(seed);

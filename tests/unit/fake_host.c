@@ -169,6 +169,19 @@ bool fake_host_wait_completions(struct fake_host *h, size_t n)
 	return true;
 }
 
+bool fake_host_wait_queued(struct fake_host *h)
+{
+	struct timespec deadline;
+	int r = 0;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 5;
+	pthread_mutex_lock(&h->lock);
+	while (h->n_invokes == 0 && r == 0)
+		r = pthread_cond_timedwait(&h->cond, &h->lock, &deadline);
+	pthread_mutex_unlock(&h->lock);
+	return r == 0;
+}
+
 bool fake_host_run_next_invokes(struct fake_host *h)
 {
 	struct timespec deadline;

@@ -84,6 +84,9 @@ bool fake_host_wait_completions(struct fake_host *host, size_t n);
 /* Wait up to 5 s for invoked callbacks and run them. */
 bool fake_host_run_next_invokes(struct fake_host *host);
 
+/* Wait up to 5 s until an invoke is queued, without running it. */
+bool fake_host_wait_queued(struct fake_host *host);
+
 /* The last feedback code, or "" */
 const char *fake_host_last_code(const struct fake_host *host);
 

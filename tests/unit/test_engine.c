@@ -389,6 +389,37 @@ static void test_cancelled_requests_leave_presence_as_the_door_saw_it(void **sta
 	env_free(env);
 }
 
+static void test_presenting_again_while_a_cancelled_change_is_reversed(void **state)
+{
+	struct env *env = env_new("\"repeat_window_ms\": 0");
+	assert_int_equal(env_start(env), 0);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(env->site.database_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_PENDING); /* request 1 */
+	usleep(100000);
+	plugin_cancel(env->plugin, 1); /* the host gave up: Ana was told no */
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	assert_true(fake_host_wait_queued(&env->host)); /* Ana's check-in is durable */
+	/* Keep the recorder busy with Ben so the reversal of Ana's stays queued. */
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(pin_at(env, "front", "5678"), PORTER_VERDICT_PENDING);
+	usleep(100000);
+	assert_true(fake_host_run_next_invokes(&env->host)); /* queues the reversal */
+	/* Ana tries again: she is in, as the record already says, not "checked out". */
+	assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_GRANT);
+	assert_string_equal(fake_host_last_code(&env->host), "checked_in");
+	assert_int_equal(env->host.n_doors, 1);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_true(fake_host_wait_completions(&env->host, 1)); /* Ben */
+	plugin_shutdown(env->plugin);
+	env->plugin = NULL;
+	assert_int_equal(db_count(env, "SELECT count(*) FROM presence_log WHERE person_id='m-ana'"), 1);
+	assert_int_equal(db_count(env, "SELECT count(*) FROM presence WHERE person_id='m-ana' AND state='in'"), 1);
+	env_free(env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_pins_lock_the_reader_even_for_a_good_pin),
 		cmocka_unit_test(test_a_change_that_cannot_be_recorded_is_denied_and_undone),
 		cmocka_unit_test(test_cancelled_requests_leave_presence_as_the_door_saw_it),
+		cmocka_unit_test(test_presenting_again_while_a_cancelled_change_is_reversed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,47 @@
+#!/bin/sh
+# tests/run.sh: the one command that builds porter and runs its tests.
+#
+#   tests/run.sh             unit + integration tests (the default suite, a few minutes)
+#   tests/run.sh --asan      the same suite built with ASan+UBSan (build-asan/)
+#   tests/run.sh --valgrind  the same suite under valgrind memcheck
+#   tests/run.sh --fuzz [S]  every fuzzer over its corpus for S seconds each (clang)
+#   tests/run.sh --bench     the benchmarks in BENCHMARKS.md (not pass/fail)
+set -eu
+cd "$(dirname "$0")/.."
+
+mode=${1:-default}
+case "$mode" in
+default)
+	[ -f build/build.ninja ] || meson setup build
+	ninja -C build
+	meson test -C build --print-errorlogs
+	;;
+--asan)
+	[ -f build-asan/build.ninja ] ||
+		meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false
+	ninja -C build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --print-errorlogs
+	;;
+--valgrind)
+	[ -f build/build.ninja ] || meson setup build
+	ninja -C build
+	meson test -C build --setup valgrind --print-errorlogs
+	;;
+--fuzz)
+	[ -f build-fuzz/build.ninja ] ||
+		CC=clang meson setup build-fuzz -Dfuzzers=true -Db_sanitize=address,undefined \
+			-Db_lundef=false -Dbenchmarks=false
+	ninja -C build-fuzz
+	tests/fuzz/run-fuzzers.sh build-fuzz "${2:-30}"
+	;;
+--bench)
+	[ -f build/build.ninja ] || meson setup build
+	ninja -C build
+	build/tests/bench/bench_hooks build/porter.so
+	;;
+*)
+	sed -n '2,9p' "$0"
+	exit 2
+	;;
+esac
