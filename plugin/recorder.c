@@ -25,6 +25,7 @@ struct recorder {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct recorder_item *queue, *queue_tail; /* submitted, not yet taken */
+	size_t queued;
 	bool stopping;
 
 	/* Decided items waiting for the loop thread, and the commit errors among them. */
@@ -69,12 +70,12 @@ static void deliver(void *userdata)
 static size_t take_batch(struct recorder *r, struct recorder_item **ret_first,
 			 struct recorder_item **ret_last)
 {
-	size_t n = 0;
+	/* O(1) under the lock: the loop thread may be waiting to submit. */
+	size_t n = r->queued;
 	*ret_first = r->queue;
 	*ret_last = r->queue_tail;
-	for (struct recorder_item *i = r->queue; i; i = i->next)
-		n++;
 	r->queue = r->queue_tail = NULL;
+	r->queued = 0;
 	return n;
 }
 
@@ -199,6 +200,7 @@ void recorder_submit(struct recorder *r, struct recorder_item *item)
 	else
 		r->queue = item;
 	r->queue_tail = item;
+	r->queued++;
 	pthread_mutex_unlock(&r->lock);
 	/* Only an idle thread needs waking; a busy one takes the queue next. */
 	if (was_empty)
@@ -219,6 +221,7 @@ bool recorder_withdraw(struct recorder *r, struct recorder_item *item)
 			r->queue = i->next;
 		if (r->queue_tail == i)
 			r->queue_tail = prev;
+		r->queued--;
 		found = true;
 		break;
 	}
