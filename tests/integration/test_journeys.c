@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -956,6 +957,104 @@ static int unload_porter(void **state)
 	return 0;
 }
 
+/* ---- files the admin edits, and hosts of other versions -------------------- */
+
+static void reload_adds_a_new_person_and_a_broken_directory_keeps_the_old(void **state)
+{
+	struct site *s = *state;
+	char path[FX_PATH_MAX + 32];
+	char *config = fx_config(s->dir, "");
+
+	start(s, "");
+	struct outcome before = present(s, "front", "556677");
+	assert_string_equal(before.code, "unknown_pin");
+	assert_int_equal(fx_add_person(fx_env("PORTER_ADMIN"), s->dir, "m-new", "member", "Nia New",
+				       "556677", NULL, NULL), 0);
+	assert_int_equal(api->reload(s->porter, config, strlen(config), rec_report, s), 0);
+	struct outcome after = present(s, "front", "556677");
+	assert_checked(&after, PORTER_DIRECTION_IN, "checked_in", "m-new");
+
+	/* A half-saved or hand-broken directory: refused, the old one stays. */
+	snprintf(path, sizeof(path), "%s/directory.json", s->dir);
+	assert_int_equal(fx_write_file(path, "{\"porter_directory\": 1, \"people\": [{\"id\""), 0);
+	s->n_reports = 0;
+	assert_int_equal(api->reload(s->porter, config, strlen(config), rec_report, s), -EINVAL);
+	assert_true(reported(s, PORTER_SEVERITY_ERROR, "PORTER-DIRECTORY", "$.local.directory"));
+	struct outcome still = present(s, "front", PIN_ANA);
+	assert_checked(&still, PORTER_DIRECTION_IN, "checked_in", "m-ana");
+	free(config);
+	stop(s);
+}
+
+static void a_corrupt_directory_at_start_grants_nobody(void **state)
+{
+	struct site *s = *state;
+	char path[FX_PATH_MAX + 32];
+	char *config = fx_config(s->dir, "");
+
+	snprintf(path, sizeof(path), "%s/directory.json", s->dir);
+	assert_int_equal(fx_write_file(path, "\x89PNG garbage\n"), 0);
+	int r = api->init(host_loop_services(s->loop), config, strlen(config), rec_report, s,
+			  &s->porter);
+	free(config);
+	assert_int_equal(r, -EINVAL);
+	assert_null(s->porter); /* no plugin: the host has nobody to grant */
+	assert_true(reported(s, PORTER_SEVERITY_ERROR, "PORTER-DIRECTORY", "$.local.directory"));
+	assert_int_equal(s->n_doors, 0);
+	assert_int_equal(host_loop_n_timers(s->loop), 0);
+}
+
+static void a_pin_key_others_can_read_is_refused(void **state)
+{
+	struct site *s = *state;
+	char path[FX_PATH_MAX + 32];
+	char *config = fx_config(s->dir, "");
+
+	snprintf(path, sizeof(path), "%s/pin.key", s->dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	int r = api->init(host_loop_services(s->loop), config, strlen(config), rec_report, s,
+			  &s->porter);
+	free(config);
+	assert_int_equal(r, -EPERM);
+	assert_true(reported(s, PORTER_SEVERITY_ERROR, "PORTER-KEY", "$.local.pin_key_file"));
+}
+
+/* A host built against a later porter.h passes larger structs (fields
+ * appended); one built against a struct too small for what porter needs is
+ * refused rather than read past its end. */
+static void hosts_with_larger_structs_work_and_too_small_ones_are_refused(void **state)
+{
+	struct site *s = *state;
+	char *config = fx_config(s->dir, "");
+	struct {
+		struct porter_host_services services;
+		uint64_t from_the_future[4];
+	} newer;
+	struct {
+		struct porter_pin_event ev;
+		uint64_t from_the_future[2];
+	} pin = {{0}, {0}};
+
+	memset(&newer, 0xAB, sizeof(newer));
+	newer.services = *host_loop_services(s->loop);
+	newer.services.size = sizeof(newer);
+	assert_int_equal(api->init(&newer.services, config, strlen(config), rec_report, s, &s->porter), 0);
+	pin.ev = (struct porter_pin_event){.size = sizeof(pin), .request_id = 4242,
+					   .reader_id = "front", .pin = PIN_BEN, .pin_len = strlen(PIN_BEN)};
+	assert_int_equal(api->on_pin(s->porter, &pin.ev), PORTER_VERDICT_PENDING);
+	const struct seen_result *res = wait_result(s, 4242);
+	assert_non_null(res);
+	assert_string_equal(res->code, "checked_in");
+	stop(s);
+
+	struct porter_host_services older = *host_loop_services(s->loop);
+	older.size = offsetof(struct porter_host_services, door_unlock);
+	porter_plugin *p = NULL;
+	assert_int_equal(api->init(&older, config, strlen(config), rec_report, s, &p), -EINVAL);
+	assert_null(p);
+	free(config);
+}
+
 #define JOURNEY(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
 
 int main(void)
@@ -980,6 +1079,10 @@ int main(void)
 		JOURNEY(presence_survives_a_restart),
 		JOURNEY(host_cancel_means_no_completion_and_no_presence_change),
 		JOURNEY(shutdown_decides_a_pending_request_exactly_once),
+		JOURNEY(reload_adds_a_new_person_and_a_broken_directory_keeps_the_old),
+		JOURNEY(a_corrupt_directory_at_start_grants_nobody),
+		JOURNEY(a_pin_key_others_can_read_is_refused),
+		JOURNEY(hosts_with_larger_structs_work_and_too_small_ones_are_refused),
 	};
 
 	if (!fx_env("PORTER_SO") || !fx_env("PORTER_ADMIN")) {
