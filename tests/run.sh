@@ -9,12 +9,24 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+# One closing line a person (or CI) can read: "N passed, N failed".
+summary() {
+	python3 - "$1/meson-logs/testlog.json" <<'PY'
+import json, sys
+results = [json.loads(line)["result"] for line in open(sys.argv[1]) if line.strip()]
+ok = sum(r in ("OK", "EXPECTEDFAIL") for r in results)
+skipped = sum(r == "SKIP" for r in results)
+print("tests: %d passed, %d failed, %d skipped" % (ok, len(results) - ok - skipped, skipped))
+PY
+}
+
 mode=${1:-default}
 case "$mode" in
 default)
 	[ -f build/build.ninja ] || meson setup build
 	ninja -C build
 	meson test -C build --print-errorlogs
+	summary build
 	;;
 --asan)
 	[ -f build-asan/build.ninja ] ||
@@ -22,11 +34,13 @@ default)
 	ninja -C build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C build-asan --print-errorlogs
+	summary build-asan
 	;;
 --valgrind)
 	[ -f build/build.ninja ] || meson setup build
 	ninja -C build
 	meson test -C build --setup valgrind --print-errorlogs
+	summary build
 	;;
 --fuzz)
 	[ -f build-fuzz/build.ninja ] ||
