@@ -30,10 +30,13 @@ struct pending_change {
 	char name[PERSON_NAME_MAX + 1];
 	struct presence_entry *entry;
 	struct waiter *waiters;
+	size_t n_waiters;
 	struct waiter first; /* the request that made the change: no second allocation */
 };
 
 #define FEEDBACK_MAX 256
+/* Repeats answered together with one change; more are refused as "busy". */
+#define PENDING_WAITERS_MAX 16
 
 void engine_feedback(struct engine *e, const char *reader_id, uint32_t led, uint32_t beep,
 		     const char *code, const char *fmt, ...)
@@ -194,9 +197,12 @@ static struct waiter *waiter_new(const struct reader_state *reader, uint64_t req
 static int join_pending(struct engine *e, struct reader_state *reader, struct pending_change *pc,
 			uint64_t request_id)
 {
+	if (pc->n_waiters >= PENDING_WAITERS_MAX)
+		return deny(e, reader, "busy", "One moment, please, then try again.");
 	struct waiter *w = waiter_new(reader, request_id), **tail = &pc->waiters;
 	if (!w)
 		return -ENOMEM;
+	pc->n_waiters++;
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = w;
@@ -232,6 +238,7 @@ static void submit_change(struct engine *e, struct pending_change *pc, struct pr
 	if (pc->next)
 		pc->next->prev = pc;
 	e->in_flight = pc;
+	e->n_in_flight++;
 	recorder_submit(e->recorder, &pc->item);
 }
 
@@ -284,11 +291,18 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 		grant_now(e, reader, p, entry->in); /* entry-only never checks out, and vice versa */
 		return PORTER_VERDICT_GRANT;
 	}
+	if (e->n_in_flight >= e->max_in_flight) {
+		plog(e->services, PORTER_LOG_WARNING,
+		     "reader %s: %zu changes are waiting for the disk; refusing more", reader->id,
+		     e->n_in_flight);
+		return deny(e, reader, "busy", "One moment, please, then try again.");
+	}
 	struct pending_change *pc = change_new(e, p->id, p->name, reader->id, in, "credential");
 	if (!pc)
 		return -ENOMEM;
 	waiter_init(&pc->first, reader, request_id);
 	pc->waiters = &pc->first;
+	pc->n_waiters = 1;
 	entry->has_last_change = true;
 	entry->last_change_us = now;
 	submit_change(e, pc, entry);
@@ -337,6 +351,7 @@ static void unlink_in_flight(struct engine *e, struct pending_change *pc)
 	if (pc->next)
 		pc->next->prev = pc->prev;
 	pc->prev = pc->next = NULL;
+	e->n_in_flight--;
 }
 
 static void change_free(struct pending_change *pc)

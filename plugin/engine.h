@@ -22,6 +22,8 @@
 #include "reader.h"
 #include "recorder.h"
 
+#define ENGINE_MAX_IN_FLIGHT 16384
+
 struct pending_change;
 
 struct engine {
@@ -35,6 +37,10 @@ struct engine {
 	bool visitor_checkin_blocked;       /* a diagnostic refuses visitor check-in */
 	bool stopping;                      /* shutdown: the recorder takes no more */
 	struct pending_change *in_flight;   /* changes not yet durable, for cancel */
+	size_t n_in_flight;
+	/* Past this many changes waiting for the disk, new ones are refused
+	 * ("busy") instead of queueing memory without bound behind a hung disk. */
+	size_t max_in_flight;
 	/* Wall clock in unix microseconds; replaceable by tests. */
 	int64_t (*wall_clock_us)(void);
 };

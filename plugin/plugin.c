@@ -139,6 +139,7 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	e->presence = p->presence = presence_new();
 	e->readers = p->readers = readers_new();
 	e->wall_clock_us = wall_clock_us;
+	e->max_in_flight = ENGINE_MAX_IN_FLIGHT;
 	e->visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
 	if (!p->presence || !p->readers)
 		return -ENOMEM;

@@ -389,6 +389,26 @@ static void test_cancelled_requests_leave_presence_as_the_door_saw_it(void **sta
 	env_free(env);
 }
 
+static void test_a_hung_disk_refuses_new_changes_instead_of_queueing_forever(void **state)
+{
+	struct env *env = env_new("");
+	assert_int_equal(env_start(env), 0);
+	env->plugin->engine.max_in_flight = 1;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(env->site.database_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_PENDING);
+	assert_int_equal(pin_at(env, "front", "5678"), PORTER_VERDICT_DENY);
+	assert_string_equal(fake_host_last_code(&env->host), "busy");
+	assert_true(fake_host_logged(&env->host, "waiting for the disk"));
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_true(fake_host_wait_completions(&env->host, 1));
+	assert_int_equal(pin_at(env, "front", "5678"), PORTER_VERDICT_PENDING); /* room again */
+	assert_true(fake_host_wait_completions(&env->host, 2));
+	env_free(env);
+}
+
 static void test_presenting_again_while_a_cancelled_change_is_reversed(void **state)
 {
 	struct env *env = env_new("\"repeat_window_ms\": 0");
@@ -440,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_a_change_that_cannot_be_recorded_is_denied_and_undone),
 		cmocka_unit_test(test_cancelled_requests_leave_presence_as_the_door_saw_it),
 		cmocka_unit_test(test_presenting_again_while_a_cancelled_change_is_reversed),
+		cmocka_unit_test(test_a_hung_disk_refuses_new_changes_instead_of_queueing_forever),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
