@@ -409,6 +409,24 @@ static void test_a_hung_disk_refuses_new_changes_instead_of_queueing_forever(voi
 	env_free(env);
 }
 
+static void test_repeats_of_one_change_are_bounded(void **state)
+{
+	struct env *env = env_new("\"repeat_window_ms\": 0");
+	assert_int_equal(env_start(env), 0);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(env->site.database_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_PENDING);
+	assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_DENY);
+	assert_string_equal(fake_host_last_code(&env->host), "busy");
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_true(fake_host_wait_completions(&env->host, 16));
+	assert_int_equal(db_count(env, "SELECT count(*) FROM presence_log"), 1);
+	env_free(env);
+}
+
 static void test_presenting_again_while_a_cancelled_change_is_reversed(void **state)
 {
 	struct env *env = env_new("\"repeat_window_ms\": 0");
@@ -461,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_cancelled_requests_leave_presence_as_the_door_saw_it),
 		cmocka_unit_test(test_presenting_again_while_a_cancelled_change_is_reversed),
 		cmocka_unit_test(test_a_hung_disk_refuses_new_changes_instead_of_queueing_forever),
+		cmocka_unit_test(test_repeats_of_one_change_are_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
