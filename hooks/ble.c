@@ -17,8 +17,9 @@ int ble_on_event(porter_plugin *plugin, const struct porter_ble_event *ev)
 	if ((!ev->manufacturer_data && ev->manufacturer_data_len) ||
 	    (!ev->service_data && ev->service_data_len) ||
 	    ev->manufacturer_data_len > BLE_MAX_DATA || ev->service_data_len > BLE_MAX_DATA) {
-		plog(&plugin->services, PORTER_LOG_NOTICE, "reader %s: BLE event refused: data over %d bytes",
-		     ev->reader_id, BLE_MAX_DATA);
+		plog(&plugin->services, PORTER_LOG_NOTICE,
+		     "reader %s: BLE event refused: data over %d bytes", ev->reader_id,
+		     BLE_MAX_DATA);
 		return -EINVAL;
 	}
 	return PORTER_VERDICT_NO_OPINION;

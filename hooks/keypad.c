@@ -30,14 +30,17 @@ void keypad_reset(struct reader_state *reader, void *unused)
 
 /* Checks on a complete PIN shared by both hooks. Returns 0 when the PIN may
  * go to the engine, else a verdict or -errno with the person told why. */
-static int check_pin(struct engine *e, const struct reader_state *reader, const char *pin, size_t len)
+static int check_pin(struct engine *e, const struct reader_state *reader, const char *pin,
+                     size_t len)
 {
 	const struct config *c = e->config;
 	if (len > c->pin_max_length) {
-		plog(e->services, PORTER_LOG_NOTICE, "reader %s: PIN refused: %zu digits, at most %u",
-		     reader->id, len, c->pin_max_length);
+		plog(e->services, PORTER_LOG_NOTICE,
+		     "reader %s: PIN refused: %zu digits, at most %u", reader->id, len,
+		     c->pin_max_length);
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "pin_too_long",
-				"PIN too long: at most %u digits. Please try again.", c->pin_max_length);
+		                "PIN too long: at most %u digits. Please try again.",
+		                c->pin_max_length);
 		return -E2BIG;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -45,15 +48,16 @@ static int check_pin(struct engine *e, const struct reader_state *reader, const 
 			plog(e->services, PORTER_LOG_NOTICE,
 			     "reader %s: PIN refused: it holds a character that is not a digit",
 			     reader->id);
-			engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "invalid_pin",
-					"Only digits can be used in a PIN. Please try again.");
+			engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR,
+			                "invalid_pin",
+			                "Only digits can be used in a PIN. Please try again.");
 			return -EINVAL;
 		}
 	}
 	if (len < c->pin_min_length) {
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "pin_too_short",
-				"PIN too short: at least %u digits. Please try again.",
-				c->pin_min_length);
+		                "PIN too short: at least %u digits. Please try again.",
+		                c->pin_min_length);
 		return PORTER_VERDICT_DENY;
 	}
 	return 0;
@@ -86,7 +90,8 @@ static void entry_timeout(void *userdata)
 		return;
 	if (idle < timeout) {
 		/* Keys came since the timer was armed: wait out the rest. */
-		int64_t id = e->services->timer_add(e->services->host, timeout - idle, entry_timeout, reader);
+		int64_t id = e->services->timer_add(e->services->host, timeout - idle,
+		                                    entry_timeout, reader);
 		if (id > 0) {
 			k->timer_id = id;
 			return;
@@ -94,7 +99,7 @@ static void entry_timeout(void *userdata)
 	}
 	entry_clear(reader);
 	engine_feedback(e, reader->id, PORTER_LED_OFF, PORTER_BEEP_ERROR, "entry_timeout",
-			"PIN entry timed out. Please start again.");
+	                "PIN entry timed out. Please start again.");
 }
 
 static int add_digit(struct engine *e, struct reader_state *reader, char digit, uint64_t now)
@@ -106,15 +111,17 @@ static int add_digit(struct engine *e, struct reader_state *reader, char digit, 
 	if (k->len >= e->config->pin_max_length) {
 		entry_clear(reader);
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "pin_too_long",
-				"PIN too long: at most %u digits. Please start again.",
-				e->config->pin_max_length);
+		                "PIN too long: at most %u digits. Please start again.",
+		                e->config->pin_max_length);
 		return PORTER_VERDICT_DENY;
 	}
 	k->digits[k->len++] = digit;
 	k->last_key_us = now;
 	if (k->timer_id == 0) {
-		int64_t id = e->services->timer_add(e->services->host, timeout, entry_timeout, reader);
-		k->timer_id = id > 0 ? id : 0; /* without a timer the stale check above still holds */
+		int64_t id =
+		        e->services->timer_add(e->services->host, timeout, entry_timeout, reader);
+		k->timer_id =
+		        id > 0 ? id : 0; /* without a timer the stale check above still holds */
 	}
 	return PORTER_VERDICT_NO_OPINION;
 }
@@ -124,7 +131,8 @@ static int submit(struct engine *e, struct reader_state *reader, uint64_t reques
 	struct keypad_entry *k = &reader->keypad;
 	char pin[KEYPAD_MAX_DIGITS];
 	size_t len = k->len;
-	bool stale = len > 0 && now - k->last_key_us >= (uint64_t)e->config->inter_key_timeout_ms * 1000;
+	bool stale =
+	        len > 0 && now - k->last_key_us >= (uint64_t)e->config->inter_key_timeout_ms * 1000;
 	memcpy(pin, k->digits, len);
 	entry_clear(reader);
 	if (len == 0 || stale)
@@ -155,9 +163,9 @@ int keypad_on_key(porter_plugin *plugin, const struct porter_key_event *ev)
 	}
 	/* Line noise or a misconfigured keypad: the entry can no longer be trusted. */
 	entry_clear(reader);
-	plog(e->services, PORTER_LOG_NOTICE, "reader %s: key code 0x%x is not a keypad key", reader->id,
-	     ev->key);
+	plog(e->services, PORTER_LOG_NOTICE, "reader %s: key code 0x%x is not a keypad key",
+	     reader->id, ev->key);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "invalid_key",
-			"Key not recognised. PIN cleared, please start again.");
+	                "Key not recognised. PIN cleared, please start again.");
 	return -EINVAL;
 }

@@ -15,8 +15,9 @@ int qr_on_scan(porter_plugin *plugin, const struct porter_qr_event *ev)
 	if (!plugin_reader(plugin, ev->reader_id))
 		return -EINVAL;
 	if ((!ev->data && ev->data_len) || ev->data_len > QR_MAX_BYTES) {
-		plog(&plugin->services, PORTER_LOG_NOTICE, "reader %s: QR scan refused: %zu bytes, at most %d",
-		     ev->reader_id, ev->data_len, QR_MAX_BYTES);
+		plog(&plugin->services, PORTER_LOG_NOTICE,
+		     "reader %s: QR scan refused: %zu bytes, at most %d", ev->reader_id,
+		     ev->data_len, QR_MAX_BYTES);
 		return -EINVAL;
 	}
 	return PORTER_VERDICT_NO_OPINION;

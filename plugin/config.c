@@ -23,7 +23,7 @@
 #include "diagnostics.h"
 #include "schema.h"
 
-#define CONFIG_MSG_MAX 512
+#define CONFIG_MSG_MAX    512
 #define CONFIG_JSON_DEPTH 32 /* json-c's own nesting limit, stated here */
 
 struct reporter {
@@ -33,18 +33,18 @@ struct reporter {
 };
 
 static void cfg_error(struct reporter *rep, const char *code, const char *path, const char *fix,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void cfg_error(struct reporter *rep, const char *code, const char *path, const char *fix,
-		      const char *fmt, ...)
+                      const char *fmt, ...)
 {
 	char message[CONFIG_MSG_MAX];
 	struct porter_report r = {
-		.size = sizeof(r),
-		.severity = PORTER_SEVERITY_ERROR,
-		.code = code,
-		.path = path,
-		.message = message,
-		.fix = fix,
+	        .size = sizeof(r),
+	        .severity = PORTER_SEVERITY_ERROR,
+	        .code = code,
+	        .path = path,
+	        .message = message,
+	        .fix = fix,
 	};
 	va_list ap;
 
@@ -82,7 +82,7 @@ static void syntax_error(struct reporter *rep, const char *text, size_t offset, 
 
 	line_column(text, offset, &line, &col);
 	cfg_error(rep, "PORTER-CFG-SYNTAX", "$", "correct the JSON text at that position",
-		  "invalid JSON at byte %zu (line %zu, column %zu): %s", offset, line, col, what);
+	          "invalid JSON at byte %zu (line %zu, column %zu): %s", offset, line, col, what);
 }
 
 static bool is_json_space(char c)
@@ -99,8 +99,8 @@ static int check_text(struct reporter *rep, const char *text, size_t *len)
 
 	if (*len > CONFIG_MAX_TEXT) {
 		cfg_error(rep, "PORTER-CFG-SIZE", "$", "remove unused entries",
-			  "config text is %zu bytes; at most %d are accepted", *len,
-			  CONFIG_MAX_TEXT);
+		          "config text is %zu bytes; at most %d are accepted", *len,
+		          CONFIG_MAX_TEXT);
 		return -E2BIG;
 	}
 	if (*len > 0 && text[*len - 1] == '\0')
@@ -108,14 +108,14 @@ static int check_text(struct reporter *rep, const char *text, size_t *len)
 	nul = memchr(text, '\0', *len);
 	if (nul) {
 		syntax_error(rep, text, (size_t)(nul - text),
-			     "NUL byte inside the text; config must be UTF-8 JSON text");
+		             "NUL byte inside the text; config must be UTF-8 JSON text");
 		return -EINVAL;
 	}
 	for (i = 0; i < *len && is_json_space(text[i]); i++)
 		;
 	if (i == *len) {
 		cfg_error(rep, "PORTER-CFG-SYNTAX", "$", "give at least {\"local\": {...}}",
-			  "config is empty; expected a JSON object");
+		          "config is empty; expected a JSON object");
 		return -EINVAL;
 	}
 	return 0;
@@ -124,7 +124,7 @@ static int check_text(struct reporter *rep, const char *text, size_t *len)
 /* Feeds the text, then a space: a bare number is only complete once
  * something follows it, and the space says the text ends there. */
 static json_object *tokenize(struct reporter *rep, struct json_tokener *tok, const char *text,
-			     size_t len)
+                             size_t len)
 {
 	json_object *root = json_tokener_parse_ex(tok, text, (int)len);
 	size_t end = json_tokener_get_parse_end(tok);
@@ -133,8 +133,9 @@ static json_object *tokenize(struct reporter *rep, struct json_tokener *tok, con
 		root = json_tokener_parse_ex(tok, " ", 1);
 		end = len;
 		if (!root && json_tokener_get_error(tok) == json_tokener_continue) {
-			syntax_error(rep, text, len, "the text ends in the middle of the "
-						     "document (truncated?)");
+			syntax_error(rep, text, len,
+			             "the text ends in the middle of the "
+			             "document (truncated?)");
 			return NULL;
 		}
 	}
@@ -163,7 +164,7 @@ static json_object *parse_text(struct reporter *rep, const char *text, size_t le
 	}
 	/* Trailing text is checked by tokenize() to give it its own message. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
-					    JSON_TOKENER_VALIDATE_UTF8);
+	                                    JSON_TOKENER_VALIDATE_UTF8);
 	root = tokenize(rep, tok, text, len);
 	json_tokener_free(tok);
 	return root;
@@ -179,7 +180,7 @@ static json_object *load_schema(struct reporter *rep, json_object **ret_schema)
 	    !json_object_is_type(*ret_schema, json_type_object)) {
 		json_object_put(manifest);
 		cfg_error(rep, "PORTER-SCHEMA", "$", NULL,
-			  "internal error: the embedded plugin.json has no usable config_schema");
+		          "internal error: the embedded plugin.json has no usable config_schema");
 		return NULL;
 	}
 	return manifest;
@@ -226,15 +227,15 @@ static bool integer_at(json_object *root, const char *dotted, int64_t *ret)
 
 /* Only well-typed values are compared: a type error is already reported. */
 static void check_not_greater(struct reporter *rep, json_object *root, const char *low_key,
-			      const char *high_key, const char *path)
+                              const char *high_key, const char *path)
 {
 	int64_t low, high;
 
 	if (!integer_at(root, low_key, &low) || !integer_at(root, high_key, &high) || low <= high)
 		return;
 	cfg_error(rep, "PORTER-CFG-MIN-MAX", path, "lower the first or raise the second",
-		  "%s (%lld) must not be greater than %s (%lld)", low_key, (long long)low,
-		  high_key, (long long)high);
+	          "%s (%lld) must not be greater than %s (%lld)", low_key, (long long)low, high_key,
+	          (long long)high);
 }
 
 static bool has_control_chars(const char *s, size_t len)
@@ -247,7 +248,7 @@ static bool has_control_chars(const char *s, size_t len)
 }
 
 static void check_path(struct reporter *rep, json_object *root, const char *dotted,
-		       const char *path)
+                       const char *path)
 {
 	json_object *val = lookup(root, dotted);
 	const char *s;
@@ -261,11 +262,11 @@ static void check_path(struct reporter *rep, json_object *root, const char *dott
 		return; /* minLength reports it */
 	if (has_control_chars(s, len))
 		cfg_error(rep, "PORTER-CFG-PATH", path, "remove the control characters",
-			  "must not contain control characters (such as \\u0000 or a newline)");
+		          "must not contain control characters (such as \\u0000 or a newline)");
 	else if (s[0] != '/')
 		cfg_error(rep, "PORTER-CFG-PATH", path, "write the full path, starting with \"/\"",
-			  "must be an absolute path: porter runs in the host daemon, whose "
-			  "working directory is not the admin's");
+		          "must be an absolute path: porter runs in the host daemon, whose "
+		          "working directory is not the admin's");
 }
 
 /* Reader ids end up in log lines and in host calls: keep them one clean
@@ -288,9 +289,9 @@ static void check_reader_ids(struct reporter *rep, json_object *root)
 			continue;
 		snprintf(path, sizeof(path), "$.readers[%zu].id", i);
 		if (has_control_chars(json_object_get_string(id),
-				      (size_t)json_object_get_string_len(id)))
+		                      (size_t)json_object_get_string_len(id)))
 			cfg_error(rep, "PORTER-CFG-ID", path, "use letters, digits and punctuation",
-				  "must not contain control characters");
+			          "must not contain control characters");
 		for (size_t j = 0; j < i; j++) {
 			json_object *other = lookup(json_object_array_get_idx(readers, j), "id");
 
@@ -298,8 +299,8 @@ static void check_reader_ids(struct reporter *rep, json_object *root)
 				continue;
 			snprintf(first, sizeof(first), "$.readers[%zu].id", j);
 			cfg_error(rep, "PORTER-CFG-DUPLICATE", path,
-				  "give each reader its own id, or merge the two entries",
-				  "duplicate reader id: the same id is already used at %s", first);
+			          "give each reader its own id, or merge the two entries",
+			          "duplicate reader id: the same id is already used at %s", first);
 			break;
 		}
 	}
@@ -308,9 +309,9 @@ static void check_reader_ids(struct reporter *rep, json_object *root)
 static void check_semantics(struct reporter *rep, json_object *root)
 {
 	check_not_greater(rep, root, "keypad.pin_min_length", "keypad.pin_max_length",
-			  "$.keypad.pin_min_length");
+	                  "$.keypad.pin_min_length");
 	check_not_greater(rep, root, "lockout.base_lockout_s", "lockout.max_lockout_s",
-			  "$.lockout.base_lockout_s");
+	                  "$.lockout.base_lockout_s");
 	check_path(rep, root, "local.directory", "$.local.directory");
 	check_path(rep, root, "local.database", "$.local.database");
 	check_path(rep, root, "local.pin_key_file", "$.local.pin_key_file");
@@ -322,17 +323,21 @@ static void check_semantics(struct reporter *rep, json_object *root)
  * every value is there and well-typed. A failure here means plugin.json and
  * this file disagree (a build bug), and is reported as such. */
 
-static const char *const backend_names[] = { [BACKEND_LOCAL] = "local" };
+static const char *const backend_names[] = {[BACKEND_LOCAL] = "local"};
 static const char *const direction_names[] = {
-	[READER_TOGGLE] = "toggle", [READER_ENTRY] = "entry", [READER_EXIT] = "exit",
+        [READER_TOGGLE] = "toggle",
+        [READER_ENTRY] = "entry",
+        [READER_EXIT] = "exit",
 };
 static const char *const holders_names[] = {
-	[PIN_HOLDERS_BOTH] = "both", [PIN_HOLDERS_MEMBERS] = "members",
-	[PIN_HOLDERS_VISITORS] = "visitors",
+        [PIN_HOLDERS_BOTH] = "both",
+        [PIN_HOLDERS_MEMBERS] = "members",
+        [PIN_HOLDERS_VISITORS] = "visitors",
 };
 static const char *const collision_names[] = {
-	[PIN_COLLISION_DENY] = "deny", [PIN_COLLISION_MEMBER] = "member",
-	[PIN_COLLISION_VISITOR] = "visitor",
+        [PIN_COLLISION_DENY] = "deny",
+        [PIN_COLLISION_MEMBER] = "member",
+        [PIN_COLLISION_VISITOR] = "visitor",
 };
 
 #define N_NAMES(a) (sizeof(a) / sizeof((a)[0]))
@@ -340,11 +345,11 @@ static const char *const collision_names[] = {
 static void internal_error(struct reporter *rep, const char *dotted)
 {
 	cfg_error(rep, "PORTER-CFG-INTERNAL", "$", NULL,
-		  "internal error: \"%s\" in the schema does not match porter's code", dotted);
+	          "internal error: \"%s\" in the schema does not match porter's code", dotted);
 }
 
 static int get_enum(struct reporter *rep, json_object *obj, const char *dotted,
-		    const char *const *names, size_t n_names)
+                    const char *const *names, size_t n_names)
 {
 	const char *s = json_object_get_string(lookup(obj, dotted));
 
@@ -362,7 +367,7 @@ static uint32_t get_u32(struct reporter *rep, json_object *obj, const char *dott
 	int64_t v;
 
 	if (!val || (!json_object_is_type(val, json_type_int) &&
-		     !json_object_is_type(val, json_type_double))) {
+	             !json_object_is_type(val, json_type_double))) {
 		internal_error(rep, dotted);
 		return 0;
 	}
@@ -386,7 +391,7 @@ static bool get_bool(struct reporter *rep, json_object *obj, const char *dotted)
 }
 
 static void get_string(struct reporter *rep, json_object *obj, const char *dotted, char *buf,
-		       size_t size)
+                       size_t size)
 {
 	json_object *val = lookup(obj, dotted);
 	size_t len = (size_t)json_object_get_string_len(val);
@@ -400,15 +405,15 @@ static void get_string(struct reporter *rep, json_object *obj, const char *dotte
 }
 
 static void fill_reader(struct reporter *rep, json_object *obj, struct reader_config *reader,
-			uint32_t default_unlock_ms)
+                        uint32_t default_unlock_ms)
 {
 	reader->direction = (enum reader_direction)get_enum(rep, obj, "direction", direction_names,
-							    N_NAMES(direction_names));
+	                                                    N_NAMES(direction_names));
 	reader->pin_holders = (enum pin_holders)get_enum(rep, obj, "pin_holders", holders_names,
-							 N_NAMES(holders_names));
+	                                                 N_NAMES(holders_names));
 	/* unlock_ms has no schema default: it follows door.unlock_ms */
-	reader->unlock_ms = lookup(obj, "unlock_ms") ? get_u32(rep, obj, "unlock_ms")
-						     : default_unlock_ms;
+	reader->unlock_ms =
+	        lookup(obj, "unlock_ms") ? get_u32(rep, obj, "unlock_ms") : default_unlock_ms;
 }
 
 static void fill_readers(struct reporter *rep, json_object *root, struct config *c)
@@ -417,7 +422,7 @@ static void fill_readers(struct reporter *rep, json_object *root, struct config 
 
 	c->reader_defaults.id[0] = '\0';
 	fill_reader(rep, lookup(root, "reader_defaults"), &c->reader_defaults,
-		    c->default_unlock_ms);
+	            c->default_unlock_ms);
 	if (!json_object_is_type(readers, json_type_array) ||
 	    json_object_array_length(readers) > CONFIG_MAX_READERS) {
 		internal_error(rep, "readers");
@@ -436,7 +441,7 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 {
 	memset(c, 0, sizeof(*c));
 	c->backend = (enum backend_kind)get_enum(rep, root, "backend", backend_names,
-						 N_NAMES(backend_names));
+	                                         N_NAMES(backend_names));
 	get_string(rep, root, "local.directory", c->directory_path, sizeof(c->directory_path));
 	get_string(rep, root, "local.database", c->database_path, sizeof(c->database_path));
 	get_string(rep, root, "local.pin_key_file", c->pin_key_path, sizeof(c->pin_key_path));
@@ -444,8 +449,8 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 	c->pin_max_length = get_u32(rep, root, "keypad.pin_max_length");
 	c->inter_key_timeout_ms = get_u32(rep, root, "keypad.inter_key_timeout_ms");
 	c->repeat_window_ms = get_u32(rep, root, "repeat_window_ms");
-	c->pin_collision = (enum pin_collision)get_enum(rep, root, "pin_collision",
-							collision_names, N_NAMES(collision_names));
+	c->pin_collision = (enum pin_collision)get_enum(rep, root, "pin_collision", collision_names,
+	                                                N_NAMES(collision_names));
 	c->visitor_checkin = get_bool(rep, root, "visitor_checkin");
 	c->default_unlock_ms = get_u32(rep, root, "door.unlock_ms");
 	c->lockout_max_attempts = get_u32(rep, root, "lockout.max_attempts");
@@ -482,9 +487,9 @@ static int validate_document(struct reporter *rep, json_object *root, struct con
 }
 
 int config_parse(const char *text, size_t len, struct config *ret, porter_report_fn report,
-		 void *userdata)
+                 void *userdata)
 {
-	struct reporter rep = { .report = report, .userdata = userdata };
+	struct reporter rep = {.report = report, .userdata = userdata};
 	struct config *c;
 	json_object *root;
 	int r;

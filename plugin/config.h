@@ -16,10 +16,10 @@
 
 #include "porter.h"
 
-#define CONFIG_MAX_TEXT (256 * 1024) /* bytes of config JSON accepted */
+#define CONFIG_MAX_TEXT    (256 * 1024) /* bytes of config JSON accepted */
 #define CONFIG_MAX_READERS 64
-#define CONFIG_ID_MAX 64             /* reader id length, bytes */
-#define CONFIG_PATH_MAX 1024
+#define CONFIG_ID_MAX      64 /* reader id length, bytes */
+#define CONFIG_PATH_MAX    1024
 
 enum reader_direction {
 	READER_TOGGLE = 0, /* in, then out, then in ... */
@@ -36,9 +36,9 @@ enum pin_holders {
 
 /* What to do with a PIN that matches both a member and a visitor. */
 enum pin_collision {
-	PIN_COLLISION_DENY = 0,   /* ambiguous: nobody is checked in */
-	PIN_COLLISION_MEMBER,     /* the member wins */
-	PIN_COLLISION_VISITOR,    /* the visitor wins */
+	PIN_COLLISION_DENY = 0, /* ambiguous: nobody is checked in */
+	PIN_COLLISION_MEMBER,   /* the member wins */
+	PIN_COLLISION_VISITOR,  /* the visitor wins */
 };
 
 enum backend_kind {
@@ -66,20 +66,20 @@ struct config {
 	uint32_t inter_key_timeout_ms;
 
 	/* decisions */
-	uint32_t repeat_window_ms;      /* same credential again: not a toggle */
+	uint32_t repeat_window_ms; /* same credential again: not a toggle */
 	enum pin_collision pin_collision;
-	bool visitor_checkin;           /* visitors may check in at all */
+	bool visitor_checkin; /* visitors may check in at all */
 	uint32_t default_unlock_ms;
 
 	/* PIN guessing lockout, per reader */
-	uint32_t lockout_max_attempts;  /* wrong PINs within the window */
+	uint32_t lockout_max_attempts; /* wrong PINs within the window */
 	uint32_t lockout_window_s;
-	uint32_t lockout_base_s;        /* first lockout; doubles each time */
+	uint32_t lockout_base_s; /* first lockout; doubles each time */
 	uint32_t lockout_max_s;
 
 	/* access-control systems porter shares the door with */
 	bool salto_ks_enabled;
-	bool salto_ks_visitor_access;   /* Salto KS grants visitors door access */
+	bool salto_ks_visitor_access; /* Salto KS grants visitors door access */
 
 	/* readers; a reader not listed uses reader_defaults */
 	struct reader_config reader_defaults;
@@ -93,8 +93,8 @@ struct config {
  * Returns 0, or -EINVAL when there was at least one error (then *ret is
  * unspecified), -E2BIG when the text is over CONFIG_MAX_TEXT.
  */
-int config_parse(const char *text, size_t len, struct config *ret,
-		 porter_report_fn report, void *userdata);
+int config_parse(const char *text, size_t len, struct config *ret, porter_report_fn report,
+                 void *userdata);
 
 /* The reader's config, or the defaults for an unlisted reader. */
 const struct reader_config *config_reader(const struct config *config, const char *reader_id);

@@ -15,36 +15,37 @@
 
 struct diag_rule {
 	const char *code;
-	uint32_t severity;           /* PORTER_SEVERITY_* */
-	const char *path;            /* the setting to look at */
+	uint32_t severity; /* PORTER_SEVERITY_* */
+	const char *path;  /* the setting to look at */
 	bool (*applies)(const struct config *config);
-	const char *message;         /* what is wrong */
-	const char *reason;          /* why it cannot work */
-	const char *fix;             /* what to change */
+	const char *message; /* what is wrong */
+	const char *reason;  /* why it cannot work */
+	const char *fix;     /* what to change */
 };
 
 static bool salto_ks_visitor_conflict(const struct config *config)
 {
 	/* Not narrowed to keypads that take visitor PINs: visitors also check in
 	 * with the QR code from their registration e-mail. */
-	return config->salto_ks_enabled && config->salto_ks_visitor_access && config->visitor_checkin;
+	return config->salto_ks_enabled && config->salto_ks_visitor_access &&
+	       config->visitor_checkin;
 }
 
 static const struct diag_rule rules[] = {
-	{
-		.code = DIAG_SALTO_KS_VISITOR_ACCESS,
-		.severity = PORTER_SEVERITY_WARNING,
-		.path = "$.access_control.salto_ks.visitor_access",
-		.applies = salto_ks_visitor_conflict,
-		.message = "visitor check-in is not supported while Salto KS grants visitors "
-			   "door access; porter refuses visitor check-ins",
-		.reason = "Salto KS access changes can take up to about 15 minutes to reach the "
-			  "lock, so a visitor who has just checked in cannot be let in by it, and "
-			  "the two systems would disagree about who is inside",
-		.fix = "either set access_control.salto_ks.visitor_access to false (porter opens "
-		       "the door for visitors) or set visitor_checkin to false (visitors are "
-		       "handled by Salto KS only)",
-	},
+        {
+                .code = DIAG_SALTO_KS_VISITOR_ACCESS,
+                .severity = PORTER_SEVERITY_WARNING,
+                .path = "$.access_control.salto_ks.visitor_access",
+                .applies = salto_ks_visitor_conflict,
+                .message = "visitor check-in is not supported while Salto KS grants visitors "
+                           "door access; porter refuses visitor check-ins",
+                .reason = "Salto KS access changes can take up to about 15 minutes to reach the "
+                          "lock, so a visitor who has just checked in cannot be let in by it, and "
+                          "the two systems would disagree about who is inside",
+                .fix = "either set access_control.salto_ks.visitor_access to false (porter opens "
+                       "the door for visitors) or set visitor_checkin to false (visitors are "
+                       "handled by Salto KS only)",
+        },
 };
 
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
@@ -53,12 +54,12 @@ static void report_rule(const struct diag_rule *rule, porter_report_fn report, v
 {
 	char message[DIAG_MSG_MAX];
 	struct porter_report r = {
-		.size = sizeof(r),
-		.severity = rule->severity,
-		.code = rule->code,
-		.path = rule->path,
-		.message = message,
-		.fix = rule->fix,
+	        .size = sizeof(r),
+	        .severity = rule->severity,
+	        .code = rule->code,
+	        .path = rule->path,
+	        .message = message,
+	        .fix = rule->fix,
 	};
 
 	/* The host shows one message: what is wrong, then why. */

@@ -15,8 +15,8 @@
 struct directory {
 	struct person *people;
 	size_t n;
-	size_t cap;        /* slots in each index, a power of two, >= 2n */
-	size_t *by_pin;    /* person index or EMPTY */
+	size_t cap;     /* slots in each index, a power of two, >= 2n */
+	size_t *by_pin; /* person index or EMPTY */
 	size_t *by_id;
 };
 
@@ -102,7 +102,7 @@ const struct person *directory_find_id(const struct directory *d, const char *id
 }
 
 void directory_match_pin(const struct directory *d, const uint8_t hash[PIN_HASH_LEN],
-			 struct pin_match *ret)
+                         struct pin_match *ret)
 {
 	ret->n = 0;
 	if (!d)

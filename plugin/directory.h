@@ -15,8 +15,8 @@
 
 #include "pin_hash.h"
 
-#define PERSON_ID_MAX 64
-#define PERSON_NAME_MAX 128
+#define PERSON_ID_MAX        64
+#define PERSON_NAME_MAX      128
 #define DIRECTORY_MAX_PEOPLE 200000
 
 enum person_kind {
@@ -40,7 +40,7 @@ struct directory;
 #define PIN_MATCH_MAX 4
 
 struct pin_match {
-	size_t n;                                /* people whose PIN matched */
+	size_t n; /* people whose PIN matched */
 	const struct person *people[PIN_MATCH_MAX];
 };
 
@@ -56,6 +56,6 @@ const struct person *directory_find_id(const struct directory *directory, const 
  * constant time; the index is keyed by the HMAC itself, which leaks nothing
  * about the PIN without the site key. */
 void directory_match_pin(const struct directory *directory, const uint8_t hash[PIN_HASH_LEN],
-			 struct pin_match *ret);
+                         struct pin_match *ret);
 
 #endif

@@ -23,7 +23,7 @@ struct waiter {
 };
 
 struct pending_change {
-	struct recorder_item item; /* first: the recorder hands back this pointer */
+	struct recorder_item item;          /* first: the recorder hands back this pointer */
 	struct pending_change *prev, *next; /* engine->in_flight */
 	char person_id[PERSON_ID_MAX + 1];
 	char reader_id[CONFIG_ID_MAX + 1];
@@ -39,7 +39,7 @@ struct pending_change {
 #define PENDING_WAITERS_MAX 16
 
 void engine_feedback(struct engine *e, const char *reader_id, uint32_t led, uint32_t beep,
-		     const char *code, const char *fmt, ...)
+                     const char *code, const char *fmt, ...)
 {
 	char text[FEEDBACK_MAX];
 	va_list ap;
@@ -47,14 +47,18 @@ void engine_feedback(struct engine *e, const char *reader_id, uint32_t led, uint
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	struct porter_feedback fb = {
-		.size = sizeof(fb), .led = led, .beep = beep,
-		.reader_id = reader_id, .text = text, .code = code,
+	        .size = sizeof(fb),
+	        .led = led,
+	        .beep = beep,
+	        .reader_id = reader_id,
+	        .text = text,
+	        .code = code,
 	};
 	e->services->feedback(e->services->host, &fb);
 }
 
 static int deny(struct engine *e, const struct reader_state *reader, const char *code,
-		const char *text)
+                const char *text)
 {
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, code, "%s", text);
 	return PORTER_VERDICT_DENY;
@@ -78,15 +82,16 @@ static int wrong_pin(struct engine *e, struct reader_state *reader, uint64_t now
 {
 	const struct config *c = e->config;
 	struct lockout_policy policy = {
-		.max_attempts = c->lockout_max_attempts,
-		.window_us = (uint64_t)c->lockout_window_s * 1000000,
-		.base_us = (uint64_t)c->lockout_base_s * 1000000,
-		.max_us = (uint64_t)c->lockout_max_s * 1000000,
+	        .max_attempts = c->lockout_max_attempts,
+	        .window_us = (uint64_t)c->lockout_window_s * 1000000,
+	        .base_us = (uint64_t)c->lockout_base_s * 1000000,
+	        .max_us = (uint64_t)c->lockout_max_s * 1000000,
 	};
 	uint64_t locked = lockout_record_failure(&reader->lockout, &policy, now);
 	if (!locked) {
-		plog(e->services, PORTER_LOG_NOTICE, "reader %s: unknown PIN (%u of %u before lockout)",
-		     reader->id, reader->lockout.failures, c->lockout_max_attempts);
+		plog(e->services, PORTER_LOG_NOTICE,
+		     "reader %s: unknown PIN (%u of %u before lockout)", reader->id,
+		     reader->lockout.failures, c->lockout_max_attempts);
 		return deny(e, reader, "unknown_pin", "PIN not recognised. Please try again.");
 	}
 	unsigned secs = (unsigned)((locked + 999999) / 1000000);
@@ -94,13 +99,13 @@ static int wrong_pin(struct engine *e, struct reader_state *reader, uint64_t now
 	     "reader %s: locked out for %u s after %u wrong PINs (lockout %u)", reader->id, secs,
 	     c->lockout_max_attempts, reader->lockout.level);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
-			"Too many wrong PINs. Keypad locked for %u s.", secs);
+	                "Too many wrong PINs. Keypad locked for %u s.", secs);
 	return PORTER_VERDICT_DENY;
 }
 
 /* Pick the one person this PIN means at this reader, or say why not. */
 static const struct person *resolve(struct engine *e, const struct reader_state *reader,
-				    const struct pin_match *m, const char **ret_code)
+                                    const struct pin_match *m, const char **ret_code)
 {
 	const struct person *member = NULL, *visitor = NULL;
 	size_t n_members = 0, n_visitors = 0;
@@ -135,11 +140,12 @@ static const struct person *resolve(struct engine *e, const struct reader_state 
 }
 
 static int refuse_person(struct engine *e, const struct reader_state *reader,
-			 const struct person *p, const char *code)
+                         const struct person *p, const char *code)
 {
 	if (strcmp(code, "ambiguous_pin") == 0) {
 		plog(e->services, PORTER_LOG_WARNING,
-		     "reader %s: a PIN matches several people; give them distinct PINs", reader->id);
+		     "reader %s: a PIN matches several people; give them distinct PINs",
+		     reader->id);
 		return deny(e, reader, code, "This PIN is not unique. Please see reception.");
 	}
 	if (reader->config->pin_holders == PIN_HOLDERS_MEMBERS)
@@ -149,33 +155,34 @@ static int refuse_person(struct engine *e, const struct reader_state *reader,
 
 /* A visitor may check in only with check-in enabled and a current pass. */
 static int check_visitor(struct engine *e, const struct reader_state *reader,
-			 const struct person *p)
+                         const struct person *p)
 {
 	if (!e->config->visitor_checkin)
 		return deny(e, reader, "visitor_checkin_disabled",
-			    "Visitor check-in is not available here. Please see reception.");
+		            "Visitor check-in is not available here. Please see reception.");
 	if (e->visitor_checkin_blocked)
 		return deny(e, reader, "visitor_checkin_unsupported",
-			    "Visitor check-in is not available here. Please see reception.");
+		            "Visitor check-in is not available here. Please see reception.");
 	int64_t now_s = e->wall_clock_us() / 1000000;
 	if (now_s < p->valid_from)
 		return deny(e, reader, "visitor_pass_not_yet_valid",
-			    "Your visitor pass is not valid yet. Please see reception.");
+		            "Your visitor pass is not valid yet. Please see reception.");
 	if (now_s >= p->valid_until)
 		return deny(e, reader, "visitor_pass_expired",
-			    "Your visitor pass has expired. Please see reception.");
+		            "Your visitor pass has expired. Please see reception.");
 	return 0;
 }
 
 /* ---- in or out? -------------------------------------------------------- */
 
-static void grant_now(struct engine *e, const struct reader_state *reader,
-		      const struct person *p, bool in)
+static void grant_now(struct engine *e, const struct reader_state *reader, const struct person *p,
+                      bool in)
 {
 	e->services->door_unlock(e->services->host, reader->id, reader->config->unlock_ms);
-	engine_feedback(e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK, in ? "already_in" : "already_out",
-			in ? "Already checked in. Welcome, %s." : "Already checked out. Goodbye, %s.",
-			p->name);
+	engine_feedback(
+	        e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK, in ? "already_in" : "already_out",
+	        in ? "Already checked in. Welcome, %s." : "Already checked out. Goodbye, %s.",
+	        p->name);
 }
 
 static void waiter_init(struct waiter *w, const struct reader_state *reader, uint64_t request_id)
@@ -195,7 +202,7 @@ static struct waiter *waiter_new(const struct reader_state *reader, uint64_t req
 
 /* A repeat while the first change is still being recorded: answered with it. */
 static int join_pending(struct engine *e, struct reader_state *reader, struct pending_change *pc,
-			uint64_t request_id)
+                        uint64_t request_id)
 {
 	if (pc->n_waiters >= PENDING_WAITERS_MAX)
 		return deny(e, reader, "busy", "One moment, please, then try again.");
@@ -209,9 +216,8 @@ static int join_pending(struct engine *e, struct reader_state *reader, struct pe
 	return PORTER_VERDICT_PENDING;
 }
 
-static struct pending_change *change_new(struct engine *e, const char *person_id,
-					 const char *name, const char *reader_id, bool in,
-					 const char *cause)
+static struct pending_change *change_new(struct engine *e, const char *person_id, const char *name,
+                                         const char *reader_id, bool in, const char *cause)
 {
 	/* The event key is made by the recorder thread, when the change is
 	 * written: it costs more than the rest of the hook. */
@@ -251,8 +257,8 @@ static void change_free(struct pending_change *pc);
  * the original change is durable and is what the person now wants. Otherwise
  * ask them to try again in a moment rather than answer with the reversal.
  */
-static int supersede_reversal(struct engine *e, struct reader_state *reader,
-			      const struct person *p, struct presence_entry *entry, uint64_t now)
+static int supersede_reversal(struct engine *e, struct reader_state *reader, const struct person *p,
+                              struct presence_entry *entry, uint64_t now)
 {
 	struct pending_change *reversal = entry->pending;
 	if (!recorder_withdraw(e->recorder, &reversal->item))
@@ -265,14 +271,15 @@ static int supersede_reversal(struct engine *e, struct reader_state *reader,
 	change_free(reversal);
 	e->services->door_unlock(e->services->host, reader->id, reader->config->unlock_ms);
 	engine_feedback(e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK,
-			entry->in ? "checked_in" : "checked_out",
-			entry->in ? "Welcome, %s. You are checked in." : "Goodbye, %s. You are checked out.",
-			p->name);
+	                entry->in ? "checked_in" : "checked_out",
+	                entry->in ? "Welcome, %s. You are checked in."
+	                          : "Goodbye, %s. You are checked out.",
+	                p->name);
 	return PORTER_VERDICT_GRANT;
 }
 
 static int toggle(struct engine *e, struct reader_state *reader, const struct person *p,
-		  uint64_t request_id, uint64_t now)
+                  uint64_t request_id, uint64_t now)
 {
 	struct presence_entry *entry = presence_get(e->presence, p->id, true);
 	if (!entry)
@@ -281,14 +288,16 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 		return supersede_reversal(e, reader, p, entry, now);
 	if (entry->pending)
 		return join_pending(e, reader, entry->pending, request_id);
-	if (entry->has_last_change && now - entry->last_change_us < (uint64_t)e->config->repeat_window_ms * 1000) {
+	if (entry->has_last_change &&
+	    now - entry->last_change_us < (uint64_t)e->config->repeat_window_ms * 1000) {
 		grant_now(e, reader, p, entry->in); /* the same person again: not a second toggle */
 		return PORTER_VERDICT_GRANT;
 	}
 	bool in = !entry->in;
 	if ((reader->config->direction == READER_ENTRY && entry->in) ||
 	    (reader->config->direction == READER_EXIT && !entry->in)) {
-		grant_now(e, reader, p, entry->in); /* entry-only never checks out, and vice versa */
+		grant_now(e, reader, p,
+		          entry->in); /* entry-only never checks out, and vice versa */
 		return PORTER_VERDICT_GRANT;
 	}
 	if (e->n_in_flight >= e->max_in_flight) {
@@ -310,15 +319,15 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 }
 
 int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t request_id,
-		      const char *pin, size_t len)
+                      const char *pin, size_t len)
 {
 	uint64_t now = e->services->now_us(e->services->host);
 	uint64_t locked = lockout_remaining(&reader->lockout, now);
 	if (locked) {
 		/* No PIN is even looked at while locked: no oracle for a guesser. */
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
-				"Too many wrong PINs. Try again in %u s.",
-				(unsigned)((locked + 999999) / 1000000));
+		                "Too many wrong PINs. Try again in %u s.",
+		                (unsigned)((locked + 999999) / 1000000));
 		return PORTER_VERDICT_DENY;
 	}
 	uint8_t hash[PIN_HASH_LEN];
@@ -366,11 +375,14 @@ static void change_free(struct pending_change *pc)
 }
 
 static void complete(struct engine *e, const struct waiter *w, uint32_t verdict, uint32_t direction,
-		     const char *code, const char *person_id)
+                     const char *code, const char *person_id)
 {
 	struct porter_result res = {
-		.size = sizeof(res), .verdict = verdict, .direction = direction,
-		.code = code, .person_id = person_id,
+	        .size = sizeof(res),
+	        .verdict = verdict,
+	        .direction = direction,
+	        .code = code,
+	        .person_id = person_id,
 	};
 	e->services->complete(e->services->host, w->request_id, &res);
 }
@@ -383,13 +395,14 @@ static void announce_durable(struct engine *e, struct pending_change *pc)
 		if (w->cancelled)
 			continue;
 		const char *code = first ? (in ? "checked_in" : "checked_out")
-					 : (in ? "already_in" : "already_out");
-		complete(e, w, PORTER_VERDICT_GRANT, in ? PORTER_DIRECTION_IN : PORTER_DIRECTION_OUT,
-			 code, pc->person_id);
+		                         : (in ? "already_in" : "already_out");
+		complete(e, w, PORTER_VERDICT_GRANT,
+		         in ? PORTER_DIRECTION_IN : PORTER_DIRECTION_OUT, code, pc->person_id);
 		e->services->door_unlock(e->services->host, w->reader_id, w->unlock_ms);
 		engine_feedback(e, w->reader_id, PORTER_LED_GREEN, PORTER_BEEP_OK, code,
-				in ? "Welcome, %s. You are checked in." : "Goodbye, %s. You are checked out.",
-				pc->name);
+		                in ? "Welcome, %s. You are checked in."
+		                   : "Goodbye, %s. You are checked out.",
+		                pc->name);
 	}
 	plog(e->services, PORTER_LOG_INFO, "reader %s: %s checked %s", pc->reader_id, pc->person_id,
 	     in ? "in" : "out");
@@ -403,9 +416,10 @@ static void announce_failed(struct engine *e, struct pending_change *pc, const c
 	for (struct waiter *w = pc->waiters; w; w = w->next) {
 		if (w->cancelled)
 			continue;
-		complete(e, w, PORTER_VERDICT_DENY, PORTER_DIRECTION_NONE, "record_failed", pc->person_id);
+		complete(e, w, PORTER_VERDICT_DENY, PORTER_DIRECTION_NONE, "record_failed",
+		         pc->person_id);
 		engine_feedback(e, w->reader_id, PORTER_LED_RED, PORTER_BEEP_ERROR, "record_failed",
-				"Sorry, your check-in could not be saved. Please try again.");
+		                "Sorry, your check-in could not be saved. Please try again.");
 	}
 }
 
@@ -425,7 +439,7 @@ static void compensate(struct engine *e, struct pending_change *done)
 	     "reader %s: host gave up on %s checking %s; recording the reverse", done->reader_id,
 	     done->person_id, done->item.change.in ? "in" : "out");
 	struct pending_change *pc = change_new(e, done->person_id, done->name, done->reader_id,
-					       !done->item.change.in, "host_cancelled");
+	                                       !done->item.change.in, "host_cancelled");
 	if (!pc) {
 		plog(e->services, PORTER_LOG_ERROR, "out of memory recording a reverse change");
 		return;

@@ -34,9 +34,9 @@ struct engine {
 	struct presence *presence;
 	struct recorder *recorder;
 	struct readers *readers;
-	bool visitor_checkin_blocked;       /* a diagnostic refuses visitor check-in */
-	bool stopping;                      /* shutdown: the recorder takes no more */
-	struct pending_change *in_flight;   /* changes not yet durable, for cancel */
+	bool visitor_checkin_blocked;     /* a diagnostic refuses visitor check-in */
+	bool stopping;                    /* shutdown: the recorder takes no more */
+	struct pending_change *in_flight; /* changes not yet durable, for cancel */
 	size_t n_in_flight;
 	/* Past this many changes waiting for the disk, new ones are refused
 	 * ("busy") instead of queueing memory without bound behind a hung disk. */
@@ -49,7 +49,7 @@ struct engine {
  * digits only. Returns a PORTER_VERDICT_* or a negative errno; gives the
  * person feedback either way. */
 int engine_submit_pin(struct engine *engine, struct reader_state *reader, uint64_t request_id,
-		      const char *pin, size_t len);
+                      const char *pin, size_t len);
 
 /* The recorder's callback: a change became durable or failed. */
 void engine_change_recorded(void *engine, struct recorder_item *item, const char *error);
@@ -59,7 +59,7 @@ void engine_cancel(struct engine *engine, uint64_t request_id);
 
 /* Show feedback at a reader. `fmt` must never format a PIN. */
 void engine_feedback(struct engine *engine, const char *reader_id, uint32_t led, uint32_t beep,
-		     const char *code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                     const char *code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Adopt a presence state loaded from the store. */
 int engine_load_presence(void *engine, const char *person_id, bool in);

@@ -16,10 +16,9 @@ static uint64_t lockout_length(const struct lockout_policy *policy, uint32_t lev
 }
 
 uint64_t lockout_record_failure(struct lockout *l, const struct lockout_policy *policy,
-				uint64_t now_us)
+                                uint64_t now_us)
 {
-	if ((l->failures > 0 || l->level > 0) &&
-	    now_us - l->last_failure_us >= policy->window_us) {
+	if ((l->failures > 0 || l->level > 0) && now_us - l->last_failure_us >= policy->window_us) {
 		/* A whole quiet window: forgive the past, including the escalation. */
 		l->failures = 0;
 		l->level = 0;

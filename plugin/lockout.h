@@ -22,11 +22,11 @@ struct lockout_policy {
 };
 
 struct lockout {
-	uint32_t failures;          /* wrong PINs in the current window */
-	uint32_t level;             /* lockouts so far; the next lasts base << level */
-	uint64_t first_failure_us;  /* start of the current window */
+	uint32_t failures;         /* wrong PINs in the current window */
+	uint32_t level;            /* lockouts so far; the next lasts base << level */
+	uint64_t first_failure_us; /* start of the current window */
 	uint64_t last_failure_us;
-	uint64_t locked_until_us;   /* 0: not locked */
+	uint64_t locked_until_us; /* 0: not locked */
 };
 
 /* Microseconds of lockout left at `now_us`, 0 when the reader is open. */
@@ -35,6 +35,6 @@ uint64_t lockout_remaining(const struct lockout *lockout, uint64_t now_us);
 /* Count a wrong PIN. Returns the lockout length when this failure locks the
  * reader, else 0. */
 uint64_t lockout_record_failure(struct lockout *lockout, const struct lockout_policy *policy,
-				uint64_t now_us);
+                                uint64_t now_us);
 
 #endif

@@ -17,6 +17,6 @@
 /* Log through `services` (NULL: dropped). Safe from any thread only if the
  * host's log service is; porter calls it from the loop thread. */
 void plog(const struct porter_host_services *services, uint32_t level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -84,8 +84,9 @@ int pin_key_load(const char *path, uint8_t ret_key[PIN_KEY_LEN], char *err, size
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		r = -EPERM;
 		snprintf(err, errlen,
-			 "PIN key file %s: mode %04o lets other users read it; refusing it "
-			 "(chmod 600 %s)", path, (unsigned)(st.st_mode & 07777), path);
+		         "PIN key file %s: mode %04o lets other users read it; refusing it "
+		         "(chmod 600 %s)",
+		         path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	ssize_t n = read(fd, text, sizeof(text));
@@ -99,8 +100,10 @@ int pin_key_load(const char *path, uint8_t ret_key[PIN_KEY_LEN], char *err, size
 		len--;
 	if (hex_decode(text, len, ret_key, PIN_KEY_LEN) < 0) {
 		r = -EINVAL;
-		snprintf(err, errlen, "PIN key file %s: must hold exactly %d hex digits "
-			 "(make one with porter-admin keygen)", path, 2 * PIN_KEY_LEN);
+		snprintf(err, errlen,
+		         "PIN key file %s: must hold exactly %d hex digits "
+		         "(make one with porter-admin keygen)",
+		         path, 2 * PIN_KEY_LEN);
 	}
 out:
 	OPENSSL_cleanse(text, sizeof(text));
@@ -148,8 +151,8 @@ struct pin_hasher *pin_hasher_new(const uint8_t key[PIN_KEY_LEN])
 		return NULL;
 	char digest[] = "SHA256";
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-		OSSL_PARAM_construct_end(),
+	        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+	        OSSL_PARAM_construct_end(),
 	};
 	h->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	if (h->mac)
@@ -170,15 +173,14 @@ struct pin_hasher *pin_hasher_free(struct pin_hasher *h)
 }
 
 int pin_hasher_hash(struct pin_hasher *h, const char *pin, size_t len,
-		    uint8_t ret_hash[PIN_HASH_LEN])
+                    uint8_t ret_hash[PIN_HASH_LEN])
 {
 	size_t out_len = 0;
 	/* A NULL key re-initialises with the key set in pin_hasher_new(): no
 	 * re-fetch, no allocation, on the hook's hot path. */
 	if (!EVP_MAC_init(h->ctx, NULL, 0, NULL) ||
 	    !EVP_MAC_update(h->ctx, (const unsigned char *)pin, len) ||
-	    !EVP_MAC_final(h->ctx, ret_hash, &out_len, PIN_HASH_LEN) ||
-	    out_len != PIN_HASH_LEN)
+	    !EVP_MAC_final(h->ctx, ret_hash, &out_len, PIN_HASH_LEN) || out_len != PIN_HASH_LEN)
 		return -EIO;
 	return 0;
 }

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PIN_HASH_LEN 32 /* bytes of HMAC-SHA256 */
+#define PIN_HASH_LEN     32 /* bytes of HMAC-SHA256 */
 #define PIN_HASH_HEX_LEN (2 * PIN_HASH_LEN)
-#define PIN_KEY_LEN 32  /* bytes of site key */
+#define PIN_KEY_LEN      32 /* bytes of site key */
 
 struct pin_hasher;
 
@@ -38,7 +38,7 @@ struct pin_hasher *pin_hasher_free(struct pin_hasher *hasher);
 /* HMAC of `pin` (`len` bytes). Returns 0 or -EIO. Not thread-safe: one
  * hasher per thread. */
 int pin_hasher_hash(struct pin_hasher *hasher, const char *pin, size_t len,
-		    uint8_t ret_hash[PIN_HASH_LEN]);
+                    uint8_t ret_hash[PIN_HASH_LEN]);
 
 /* Hex text <-> hash. pin_hash_from_hex returns -EINVAL unless `hex` is
  * exactly PIN_HASH_HEX_LEN hex digits. */

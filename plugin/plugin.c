@@ -34,18 +34,23 @@ static void sink_report(void *userdata, const struct porter_report *r)
 	struct report_sink *s = userdata;
 	bool error = r->severity == PORTER_SEVERITY_ERROR;
 	s->errors += error;
-	plog(s->services, error ? PORTER_LOG_ERROR : PORTER_LOG_WARNING, "config %s [%s] at %s: %s%s%s",
-	     error ? "error" : "warning", r->code ? r->code : "", r->path ? r->path : "$",
-	     r->message ? r->message : "", r->fix ? " Fix: " : "", r->fix ? r->fix : "");
+	plog(s->services, error ? PORTER_LOG_ERROR : PORTER_LOG_WARNING,
+	     "config %s [%s] at %s: %s%s%s", error ? "error" : "warning", r->code ? r->code : "",
+	     r->path ? r->path : "$", r->message ? r->message : "", r->fix ? " Fix: " : "",
+	     r->fix ? r->fix : "");
 	if (s->report)
 		s->report(s->userdata, r);
 }
 
-static void sink_error(struct report_sink *s, const char *code, const char *path, const char *message)
+static void sink_error(struct report_sink *s, const char *code, const char *path,
+                       const char *message)
 {
 	struct porter_report r = {
-		.size = sizeof(r), .severity = PORTER_SEVERITY_ERROR,
-		.code = code, .path = path, .message = message,
+	        .size = sizeof(r),
+	        .severity = PORTER_SEVERITY_ERROR,
+	        .code = code,
+	        .path = path,
+	        .message = message,
 	};
 	sink_report(s, &r);
 }
@@ -81,7 +86,7 @@ static void warn_shared_pins(const struct porter_host_services *services, const 
 }
 
 static int load_local_inputs(const struct config *config, struct report_sink *sink,
-			     struct local_inputs *ret)
+                             struct local_inputs *ret)
 {
 	char err[1536];
 	uint8_t key[PIN_KEY_LEN];
@@ -154,7 +159,7 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 }
 
 int plugin_init(const struct porter_host_services *services, const char *json, size_t len,
-		porter_report_fn report, void *userdata, porter_plugin **ret)
+                porter_report_fn report, void *userdata, porter_plugin **ret)
 {
 	if (!ret || (!json && len))
 		return -EINVAL;
@@ -180,7 +185,8 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 		plugin_free(p);
 		return r;
 	}
-	plog(&p->services, PORTER_LOG_INFO, "porter started: %zu people in the directory, %zu checked in",
+	plog(&p->services, PORTER_LOG_INFO,
+	     "porter started: %zu people in the directory, %zu checked in",
 	     directory_size(p->directory), presence_count_in(p->presence));
 	*ret = p;
 	return 0;
@@ -203,7 +209,7 @@ static void refresh_reader(struct reader_state *reader, void *userdata)
 }
 
 int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_fn report,
-		  void *userdata)
+                  void *userdata)
 {
 	if (!p || (!json && len))
 		return -EINVAL;
@@ -214,15 +220,16 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 		return -ENOMEM;
 	int r = config_parse(json, len, next, sink_report, &sink);
 	if (r == 0 && strcmp(next->database_path, p->config.database_path) != 0) {
-		sink_error(&sink, "PORTER-RESTART", "$.local.database",
-			   "the presence database cannot change while porter runs; restart the host");
+		sink_error(
+		        &sink, "PORTER-RESTART", "$.local.database",
+		        "the presence database cannot change while porter runs; restart the host");
 		r = -EINVAL;
 	}
 	if (r == 0)
 		r = load_local_inputs(next, &sink, &in);
 	if (r < 0) {
-		plog(&p->services, PORTER_LOG_ERROR, "config reload refused, the old config stays: %s",
-		     strerror(-r));
+		plog(&p->services, PORTER_LOG_ERROR,
+		     "config reload refused, the old config stays: %s", strerror(-r));
 		free(next);
 		return r;
 	}
@@ -275,6 +282,7 @@ struct reader_state *plugin_reader(porter_plugin *p, const char *reader_id)
 	}
 	struct reader_state *r = readers_get(p->readers, reader_id, &p->config, &p->engine);
 	if (!r)
-		plog(&p->services, PORTER_LOG_ERROR, "event refused: more than %d readers", READERS_MAX);
+		plog(&p->services, PORTER_LOG_ERROR, "event refused: more than %d readers",
+		     READERS_MAX);
 	return r;
 }

@@ -29,9 +29,9 @@ struct reader_state *plugin_reader(porter_plugin *plugin, const char *reader_id)
 
 int plugin_check_config(const char *json, size_t len, porter_report_fn report, void *userdata);
 int plugin_init(const struct porter_host_services *services, const char *json, size_t len,
-		porter_report_fn report, void *userdata, porter_plugin **ret);
+                porter_report_fn report, void *userdata, porter_plugin **ret);
 int plugin_reload(porter_plugin *plugin, const char *json, size_t len, porter_report_fn report,
-		  void *userdata);
+                  void *userdata);
 void plugin_shutdown(porter_plugin *plugin);
 void plugin_cancel(porter_plugin *plugin, uint64_t request_id);
 int plugin_diagnostics(porter_plugin *plugin, porter_report_fn report, void *userdata);

@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 /* ABI major version. It is part of the entry symbol's name. */
-#define PORTER_ABI_VERSION 1
+#define PORTER_ABI_VERSION  1
 #define PORTER_ENTRY_SYMBOL "porter_plugin_entry_v1"
 
 /* True when a struct filled by the other side is large enough to hold `field`. */
@@ -54,36 +54,36 @@ extern "C" {
 #define PORTER_VERDICT_PENDING 3
 
 /* ---- Log levels (syslog numbering) ------------------------------------ */
-#define PORTER_LOG_ERROR 3
+#define PORTER_LOG_ERROR   3
 #define PORTER_LOG_WARNING 4
-#define PORTER_LOG_NOTICE 5
-#define PORTER_LOG_INFO 6
-#define PORTER_LOG_DEBUG 7
+#define PORTER_LOG_NOTICE  5
+#define PORTER_LOG_INFO    6
+#define PORTER_LOG_DEBUG   7
 
 /* ---- fd watch event bits ---------------------------------------------- */
-#define PORTER_IO_IN 0x1u
+#define PORTER_IO_IN  0x1u
 #define PORTER_IO_OUT 0x2u
 #define PORTER_IO_ERR 0x4u
 #define PORTER_IO_HUP 0x8u
 
 /* ---- Feedback ---------------------------------------------------------- */
-#define PORTER_LED_OFF 0
+#define PORTER_LED_OFF   0
 #define PORTER_LED_GREEN 1
-#define PORTER_LED_RED 2
+#define PORTER_LED_RED   2
 #define PORTER_LED_AMBER 3
 
-#define PORTER_BEEP_NONE 0
-#define PORTER_BEEP_OK 1    /* one short beep */
+#define PORTER_BEEP_NONE  0
+#define PORTER_BEEP_OK    1 /* one short beep */
 #define PORTER_BEEP_ERROR 2 /* a long or double beep */
 
 /* What the person at the reader sees and hears. */
 struct porter_feedback {
 	uint32_t size;
-	uint32_t led;         /* PORTER_LED_* */
-	uint32_t beep;        /* PORTER_BEEP_* */
+	uint32_t led;  /* PORTER_LED_* */
+	uint32_t beep; /* PORTER_BEEP_* */
 	uint32_t reserved;
 	const char *reader_id;
-	const char *text;     /* short, human, already localised; never a PIN */
+	const char *text; /* short, human, already localised; never a PIN */
 	/* Stable machine-readable reason for a deny ("unknown_pin",
 	 * "locked_out", ...) or the action for a grant ("checked_in",
 	 * "checked_out", "already_in", ...). */
@@ -93,30 +93,30 @@ struct porter_feedback {
 /* ---- Completion of a pending decision --------------------------------- */
 
 #define PORTER_DIRECTION_NONE 0
-#define PORTER_DIRECTION_IN 1
-#define PORTER_DIRECTION_OUT 2
+#define PORTER_DIRECTION_IN   1
+#define PORTER_DIRECTION_OUT  2
 
 struct porter_result {
 	uint32_t size;
-	uint32_t verdict;     /* PORTER_VERDICT_GRANT or _DENY */
-	uint32_t direction;   /* PORTER_DIRECTION_*: the presence change made */
+	uint32_t verdict;   /* PORTER_VERDICT_GRANT or _DENY */
+	uint32_t direction; /* PORTER_DIRECTION_*: the presence change made */
 	uint32_t reserved;
-	const char *code;     /* same vocabulary as porter_feedback.code */
-	const char *person_id;/* NULL when nobody was identified */
+	const char *code;      /* same vocabulary as porter_feedback.code */
+	const char *person_id; /* NULL when nobody was identified */
 };
 
 /* ---- Reports: config errors and setup diagnostics --------------------- */
 
-#define PORTER_SEVERITY_ERROR 1   /* config refused */
+#define PORTER_SEVERITY_ERROR   1 /* config refused */
 #define PORTER_SEVERITY_WARNING 2 /* config accepted; a feature is disabled */
 
 struct porter_report {
 	uint32_t size;
-	uint32_t severity;    /* PORTER_SEVERITY_* */
-	const char *code;     /* stable id, e.g. "PORTER-CFG-TYPE", "PORTER-D001" */
-	const char *path;     /* JSON path in the config, e.g. "$.readers[0].id" */
-	const char *message;  /* what is wrong and why */
-	const char *fix;      /* what to change; may be NULL */
+	uint32_t severity;   /* PORTER_SEVERITY_* */
+	const char *code;    /* stable id, e.g. "PORTER-CFG-TYPE", "PORTER-D001" */
+	const char *path;    /* JSON path in the config, e.g. "$.readers[0].id" */
+	const char *message; /* what is wrong and why */
+	const char *fix;     /* what to change; may be NULL */
 };
 
 typedef void (*porter_report_fn)(void *userdata, const struct porter_report *report);
@@ -178,9 +178,9 @@ struct porter_host_services {
 struct porter_pin_event {
 	uint32_t size;
 	uint32_t reserved;
-	uint64_t request_id;  /* host-chosen, unique among pending requests */
+	uint64_t request_id; /* host-chosen, unique among pending requests */
 	const char *reader_id;
-	const char *pin;      /* not NUL-terminated necessarily: use pin_len */
+	const char *pin; /* not NUL-terminated necessarily: use pin_len */
 	size_t pin_len;
 };
 
@@ -189,7 +189,7 @@ struct porter_pin_event {
 struct porter_key_event {
 	uint32_t size;
 	uint32_t key;
-	uint64_t request_id;  /* used when this key submits a PIN */
+	uint64_t request_id; /* used when this key submits a PIN */
 	const char *reader_id;
 };
 
@@ -209,14 +209,14 @@ struct porter_ble_event {
 	int32_t rssi_dbm;
 	uint64_t request_id;
 	const char *reader_id;
-	const char *address;          /* "AA:BB:CC:DD:EE:FF"; rotates, never an identity */
-	uint32_t company_id;          /* manufacturer data company id, or 0xFFFFFFFF */
-	int32_t tx_power_dbm;         /* or INT32_MIN when unknown */
+	const char *address;  /* "AA:BB:CC:DD:EE:FF"; rotates, never an identity */
+	uint32_t company_id;  /* manufacturer data company id, or 0xFFFFFFFF */
+	int32_t tx_power_dbm; /* or INT32_MIN when unknown */
 	const uint8_t *manufacturer_data;
 	size_t manufacturer_data_len;
 	const uint8_t *service_data;
 	size_t service_data_len;
-	const char *service_uuid;     /* UUID of service_data, or NULL */
+	const char *service_uuid; /* UUID of service_data, or NULL */
 };
 
 /* ---- The plugin ------------------------------------------------------- */
@@ -225,29 +225,28 @@ typedef struct porter_plugin porter_plugin;
 
 struct porter_plugin_descriptor {
 	uint32_t size;
-	uint32_t abi_version;      /* PORTER_ABI_VERSION */
-	const char *name;          /* "porter" */
-	const char *version;       /* "0.1.0" */
+	uint32_t abi_version; /* PORTER_ABI_VERSION */
+	const char *name;     /* "porter" */
+	const char *version;  /* "0.1.0" */
 
 	/* Check a config without starting anything (for an admin UI). Every
 	 * problem is reported through `report`, errors and warnings alike.
 	 * Returns 0 when the config is usable, -EINVAL when it has errors. */
-	int (*check_config)(const char *config_json, size_t config_len,
-			    porter_report_fn report, void *userdata);
+	int (*check_config)(const char *config_json, size_t config_len, porter_report_fn report,
+	                    void *userdata);
 
 	/* Start porter. `config_json` is the host's admin config for porter.
 	 * Config problems are logged, one line each, and also reported through
 	 * `report` when not NULL (a host that shows reports may pass NULL and
-	 * rely on the log, or the reverse: both carry the same content). Returns 0 and *ret_plugin, -EINVAL for a bad
-	 * config, -ENOTSUP when porter is disabled here, or another -errno. */
-	int (*init)(const struct porter_host_services *services,
-		    const char *config_json, size_t config_len,
-		    porter_report_fn report, void *userdata,
-		    porter_plugin **ret_plugin);
+	 * rely on the log, or the reverse: both carry the same content). Returns 0 and *ret_plugin,
+	 * -EINVAL for a bad config, -ENOTSUP when porter is disabled here, or another -errno. */
+	int (*init)(const struct porter_host_services *services, const char *config_json,
+	            size_t config_len, porter_report_fn report, void *userdata,
+	            porter_plugin **ret_plugin);
 
 	/* Apply a new config. On any error the old config stays in force. */
 	int (*reload)(porter_plugin *plugin, const char *config_json, size_t config_len,
-		      porter_report_fn report, void *userdata);
+	              porter_report_fn report, void *userdata);
 
 	/* Remove every watch and timer, finish recording what was decided, join
 	 * every thread, and complete every pending request with its outcome (a

@@ -22,8 +22,8 @@ struct presence_entry {
 	char person_id[PERSON_ID_MAX + 1];
 	bool in;
 	bool has_last_change;
-	uint64_t last_change_us;          /* monotonic, for the repeat window */
-	struct pending_change *pending;  /* a change not yet durable, or NULL */
+	uint64_t last_change_us;        /* monotonic, for the repeat window */
+	struct pending_change *pending; /* a change not yet durable, or NULL */
 };
 
 struct presence;

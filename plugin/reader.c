@@ -41,7 +41,7 @@ bool reader_id_valid(const char *id)
 }
 
 struct reader_state *readers_get(struct readers *readers, const char *id,
-				 const struct config *config, struct engine *engine)
+                                 const struct config *config, struct engine *engine)
 {
 	/* A door controller has a handful of readers: a scan beats hashing. */
 	for (size_t i = 0; i < readers->n; i++)
@@ -60,7 +60,7 @@ struct reader_state *readers_get(struct readers *readers, const char *id,
 }
 
 void readers_foreach(struct readers *readers, void (*fn)(struct reader_state *, void *),
-		     void *userdata)
+                     void *userdata)
 {
 	for (size_t i = 0; i < readers->n; i++)
 		fn(readers->states[i], userdata);

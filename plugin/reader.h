@@ -15,7 +15,7 @@
 #include "config.h"
 #include "lockout.h"
 
-#define READERS_MAX 256
+#define READERS_MAX       256
 #define KEYPAD_MAX_DIGITS 16 /* the schema's largest pin_max_length */
 
 struct engine;
@@ -24,7 +24,7 @@ struct keypad_entry {
 	char digits[KEYPAD_MAX_DIGITS];
 	size_t len;
 	uint64_t last_key_us;
-	int64_t timer_id;        /* inter-key timeout on the host loop, 0: none */
+	int64_t timer_id; /* inter-key timeout on the host loop, 0: none */
 };
 
 struct reader_state {
@@ -47,10 +47,10 @@ bool reader_id_valid(const char *id);
 /* The state for reader `id` (must be valid), created on first use with its
  * config from `config`. NULL when READERS_MAX readers exist already. */
 struct reader_state *readers_get(struct readers *readers, const char *id,
-				 const struct config *config, struct engine *engine);
+                                 const struct config *config, struct engine *engine);
 
 /* Call `fn` on every reader (reload, shutdown). */
-void readers_foreach(struct readers *readers, void (*fn)(struct reader_state *reader, void *userdata),
-		     void *userdata);
+void readers_foreach(struct readers *readers,
+                     void (*fn)(struct reader_state *reader, void *userdata), void *userdata);
 
 #endif

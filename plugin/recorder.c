@@ -68,7 +68,7 @@ static void deliver(void *userdata)
 }
 
 static size_t take_batch(struct recorder *r, struct recorder_item **ret_first,
-			 struct recorder_item **ret_last)
+                         struct recorder_item **ret_last)
 {
 	/* O(1) under the lock: the loop thread may be waiting to submit. */
 	size_t n = r->queued;
@@ -80,7 +80,7 @@ static size_t take_batch(struct recorder *r, struct recorder_item **ret_first,
 }
 
 static int commit_batch(struct recorder *r, struct recorder_item *first, size_t n,
-			struct batch_error **ret_err)
+                        struct batch_error **ret_err)
 {
 	char text[256];
 	*ret_err = NULL;
@@ -113,7 +113,7 @@ fail:
 }
 
 static void hand_back(struct recorder *r, struct recorder_item *first, struct recorder_item *last,
-		      struct batch_error *err)
+                      struct batch_error *err)
 {
 	pthread_mutex_lock(&r->lock);
 	if (r->decided_tail)
@@ -167,7 +167,7 @@ static void *recorder_thread(void *userdata)
 }
 
 int recorder_start(struct store *store, const struct porter_host_services *services,
-		   recorder_done_fn done, void *userdata, struct recorder **ret)
+                   recorder_done_fn done, void *userdata, struct recorder **ret)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
 	if (!r)

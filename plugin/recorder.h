@@ -18,7 +18,7 @@
 struct recorder_item {
 	struct recorder_item *next; /* owned by the recorder while queued */
 	struct store_change change;
-	int status;                 /* after the commit: 0 durable, <0 failed */
+	int status; /* after the commit: 0 durable, <0 failed */
 };
 
 /* Runs on the loop thread for every item, in order, once it is decided. */
@@ -28,7 +28,7 @@ struct recorder;
 
 /* Start the thread. The recorder uses `store` exclusively from now on. */
 int recorder_start(struct store *store, const struct porter_host_services *services,
-		   recorder_done_fn done, void *userdata, struct recorder **ret);
+                   recorder_done_fn done, void *userdata, struct recorder **ret);
 
 /* Queue `item` (loop thread). Never waits for I/O. */
 void recorder_submit(struct recorder *recorder, struct recorder_item *item);

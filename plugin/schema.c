@@ -24,11 +24,11 @@
 
 #include "schema.h"
 
-#define SCHEMA_MAX_DEPTH 32     /* deeper input is refused, never recursed */
-#define SCHEMA_PATH_MAX 256     /* longest JSON path shown; longer is cut */
-#define SCHEMA_MSG_MAX 512
-#define SCHEMA_CLIP 40          /* bytes of an input value quoted in a message */
-#define SCHEMA_MAX_REPORTS 100  /* past this, errors are counted, not reported */
+#define SCHEMA_MAX_DEPTH   32  /* deeper input is refused, never recursed */
+#define SCHEMA_PATH_MAX    256 /* longest JSON path shown; longer is cut */
+#define SCHEMA_MSG_MAX     512
+#define SCHEMA_CLIP        40  /* bytes of an input value quoted in a message */
+#define SCHEMA_MAX_REPORTS 100 /* past this, errors are counted, not reported */
 
 struct validator {
 	porter_report_fn report;
@@ -90,7 +90,7 @@ static void describe_value(char *out, size_t out_size, json_object *val)
 		break;
 	case json_type_string:
 		clip_quote(out, out_size, json_object_get_string(val),
-			   (size_t)json_object_get_string_len(val));
+		           (size_t)json_object_get_string_len(val));
 		break;
 	default:
 		/* numbers as written (json-c keeps a double's text), clipped:
@@ -104,12 +104,14 @@ static void describe_value(char *out, size_t out_size, json_object *val)
 /* A schema number (bound) as text; bounds are small, written by us. */
 static void format_bound(char *out, size_t out_size, json_object *bound)
 {
-	snprintf(out, out_size, "%s", json_object_to_json_string_ext(bound, JSON_C_TO_STRING_PLAIN));
+	snprintf(out, out_size, "%s",
+	         json_object_to_json_string_ext(bound, JSON_C_TO_STRING_PLAIN));
 }
 
 static bool is_identifier(const char *key)
 {
-	if (!(key[0] == '_' || (key[0] >= 'a' && key[0] <= 'z') || (key[0] >= 'A' && key[0] <= 'Z')))
+	if (!(key[0] == '_' || (key[0] >= 'a' && key[0] <= 'z') ||
+	      (key[0] >= 'A' && key[0] <= 'Z')))
 		return false;
 	for (const char *p = key; *p; p++) {
 		if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -124,7 +126,7 @@ static bool is_identifier(const char *key)
 /* Append to the current path; returns the length to restore afterwards.
  * A path too long to show is cut rather than refused. */
 static size_t path_push(struct validator *v, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 static size_t path_push(struct validator *v, const char *fmt, ...)
 {
 	size_t saved = v->path_len;
@@ -160,17 +162,17 @@ static void path_pop(struct validator *v, size_t saved)
 /* ---- Reporting --------------------------------------------------------- */
 
 static void fail(struct validator *v, const char *code, const char *fix, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 static void fail(struct validator *v, const char *code, const char *fix, const char *fmt, ...)
 {
 	char message[SCHEMA_MSG_MAX];
 	struct porter_report r = {
-		.size = sizeof(r),
-		.severity = PORTER_SEVERITY_ERROR,
-		.code = code,
-		.path = v->path,
-		.message = message,
-		.fix = fix,
+	        .size = sizeof(r),
+	        .severity = PORTER_SEVERITY_ERROR,
+	        .code = code,
+	        .path = v->path,
+	        .message = message,
+	        .fix = fix,
 	};
 	va_list ap;
 
@@ -183,7 +185,7 @@ static void fail(struct validator *v, const char *code, const char *fix, const c
 		r.path = "$";
 		r.fix = "fix the errors shown and check again";
 		snprintf(message, sizeof(message), "more than %d errors; the rest are not shown",
-			 SCHEMA_MAX_REPORTS);
+		         SCHEMA_MAX_REPORTS);
 		v->report(v->userdata, &r);
 		return;
 	}
@@ -198,10 +200,10 @@ static void fail(struct validator *v, const char *code, const char *fix, const c
 static bool known_keyword(const char *key)
 {
 	static const char *const keywords[] = {
-		"type",     "properties", "required",  "additionalProperties",
-		"items",    "enum",       "minimum",   "maximum",
-		"minLength", "maxLength", "minItems",  "maxItems",
-		"default",  "description", "title",
+	        "type",      "properties",  "required", "additionalProperties",
+	        "items",     "enum",        "minimum",  "maximum",
+	        "minLength", "maxLength",   "minItems", "maxItems",
+	        "default",   "description", "title",
 	};
 
 	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
@@ -214,7 +216,7 @@ static bool known_keyword(const char *key)
 static bool known_type(const char *type)
 {
 	static const char *const types[] = {
-		"object", "array", "string", "integer", "number", "boolean",
+	        "object", "array", "string", "integer", "number", "boolean",
 	};
 
 	for (size_t i = 0; type && i < sizeof(types) / sizeof(types[0]); i++) {
@@ -234,18 +236,22 @@ static void check_schema(struct validator *v, json_object *schema, int depth)
 		fail(v, "PORTER-SCHEMA", NULL, "schema bug: not an object, or nested too deeply");
 		return;
 	}
-	json_object_object_foreach(schema, key, val) {
+	json_object_object_foreach(schema, key, val)
+	{
 		if (!known_keyword(key))
-			fail(v, "PORTER-SCHEMA", NULL, "schema bug: unsupported keyword \"%.40s\"", key);
+			fail(v, "PORTER-SCHEMA", NULL, "schema bug: unsupported keyword \"%.40s\"",
+			     key);
 		else if (strcmp(key, "type") == 0 && !known_type(json_object_get_string(val)))
 			fail(v, "PORTER-SCHEMA", NULL, "schema bug: unsupported type");
 		else if (strcmp(key, "additionalProperties") == 0 &&
-			 !json_object_is_type(val, json_type_boolean))
-			fail(v, "PORTER-SCHEMA", NULL, "schema bug: additionalProperties must be false");
+		         !json_object_is_type(val, json_type_boolean))
+			fail(v, "PORTER-SCHEMA", NULL,
+			     "schema bug: additionalProperties must be false");
 	}
 	if (json_object_object_get_ex(schema, "properties", &props) &&
 	    json_object_is_type(props, json_type_object)) {
-		json_object_object_foreach(props, name, sub) {
+		json_object_object_foreach(props, name, sub)
+		{
 			size_t saved = path_push_key(v, name);
 
 			check_schema(v, sub, depth + 1);
@@ -268,7 +274,8 @@ static const char *schema_string(json_object *schema, const char *key)
 {
 	json_object *val;
 
-	if (!json_object_object_get_ex(schema, key, &val) || !json_object_is_type(val, json_type_string))
+	if (!json_object_object_get_ex(schema, key, &val) ||
+	    !json_object_is_type(val, json_type_string))
 		return NULL;
 	return json_object_get_string(val);
 }
@@ -364,7 +371,7 @@ static void check_enum(struct validator *v, json_object *schema, json_object *in
 		json_object *e = json_object_array_get_idx(values, i);
 
 		len += (size_t)snprintf(allowed + len, sizeof(allowed) - len, "%s%s", i ? ", " : "",
-					json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN));
+		                        json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN));
 	}
 	describe_value(got, sizeof(got), inst);
 	fail(v, "PORTER-CFG-ENUM", NULL, "must be one of %s; got %s", allowed, got);
@@ -405,7 +412,7 @@ static void check_range(struct validator *v, json_object *schema, json_object *i
 
 /* Shared by minLength/maxLength (bytes) and minItems/maxItems (items). */
 static void check_size(struct validator *v, json_object *schema, const char *min_key,
-		       const char *max_key, size_t size, const char *unit)
+                       const char *max_key, size_t size, const char *unit)
 {
 	json_object *min = schema_get(schema, min_key);
 	json_object *max = schema_get(schema, max_key);
@@ -452,12 +459,13 @@ static void report_unknown(struct validator *v, json_object *props, const char *
 	size_t len = 0, saved;
 
 	if (props) {
-		json_object_object_foreach(props, name, sub) {
+		json_object_object_foreach(props, name, sub)
+		{
 			(void)sub;
 			if (len >= sizeof(allowed))
 				break;
 			len += (size_t)snprintf(allowed + len, sizeof(allowed) - len, "%s\"%s\"",
-						len ? ", " : "", name);
+			                        len ? ", " : "", name);
 		}
 	}
 	clip_quote(quoted, sizeof(quoted), key, strlen(key));
@@ -470,7 +478,7 @@ static void report_unknown(struct validator *v, json_object *props, const char *
 /* A missing property with a "default" gets a copy of it, which is then
  * validated like input so that its own nested defaults are filled too. */
 static void insert_default(struct validator *v, json_object *inst, const char *name,
-			   json_object *sub, int depth)
+                           json_object *sub, int depth)
 {
 	json_object *def = schema_get(sub, "default");
 	json_object *copy = NULL;
@@ -494,13 +502,14 @@ static void validate_object(struct validator *v, json_object *schema, json_objec
 	json_object *props = schema_get(schema, "properties");
 	json_object *extra = schema_get(schema, "additionalProperties");
 	bool closed = extra && json_object_is_type(extra, json_type_boolean) &&
-		      !json_object_get_boolean(extra);
+	              !json_object_get_boolean(extra);
 
 	if (props && !json_object_is_type(props, json_type_object))
 		props = NULL;
 	check_required(v, schema, inst);
 	if (closed) {
-		json_object_object_foreach(inst, key, val) {
+		json_object_object_foreach(inst, key, val)
+		{
 			(void)val;
 			if (!props || !json_object_object_get_ex(props, key, NULL))
 				report_unknown(v, props, key);
@@ -508,7 +517,8 @@ static void validate_object(struct validator *v, json_object *schema, json_objec
 	}
 	if (!props)
 		return;
-	json_object_object_foreach(props, name, sub) {
+	json_object_object_foreach(props, name, sub)
+	{
 		json_object *child;
 		size_t saved = path_push_key(v, name);
 
@@ -539,7 +549,8 @@ static void validate_array(struct validator *v, json_object *schema, json_object
 static void validate(struct validator *v, json_object *schema, json_object *inst, int depth)
 {
 	if (depth > SCHEMA_MAX_DEPTH) {
-		fail(v, "PORTER-CFG-DEPTH", NULL, "nested more than %d levels deep", SCHEMA_MAX_DEPTH);
+		fail(v, "PORTER-CFG-DEPTH", NULL, "nested more than %d levels deep",
+		     SCHEMA_MAX_DEPTH);
 		return;
 	}
 	if (!check_type(v, schema, inst))
@@ -554,7 +565,7 @@ static void validate(struct validator *v, json_object *schema, json_object *inst
 		break;
 	case json_type_string:
 		check_size(v, schema, "minLength", "maxLength",
-			   (size_t)json_object_get_string_len(inst), "bytes");
+		           (size_t)json_object_get_string_len(inst), "bytes");
 		break;
 	case json_type_int:
 	case json_type_double:
@@ -566,9 +577,9 @@ static void validate(struct validator *v, json_object *schema, json_object *inst
 }
 
 int schema_validate(json_object *schema, json_object *instance, porter_report_fn report,
-		    void *userdata)
+                    void *userdata)
 {
-	struct validator v = { .report = report, .userdata = userdata, .path = "$", .path_len = 1 };
+	struct validator v = {.report = report, .userdata = userdata, .path = "$", .path_len = 1};
 
 	check_schema(&v, schema, 0);
 	if (v.errors > 0)

@@ -29,7 +29,7 @@ extern const size_t porter_manifest_json_len;
  * ("$.readers[2].direction") and severity ERROR. Returns the number of
  * violations.
  */
-int schema_validate(json_object *schema, json_object *instance,
-		    porter_report_fn report, void *userdata);
+int schema_validate(json_object *schema, json_object *instance, porter_report_fn report,
+                    void *userdata);
 
 #endif

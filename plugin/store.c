@@ -18,22 +18,22 @@ struct store {
 };
 
 static const char schema_sql[] =
-	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=FULL;"
-	"CREATE TABLE IF NOT EXISTS presence_log("
-	"  seq INTEGER PRIMARY KEY,"
-	"  event_key TEXT NOT NULL UNIQUE,"
-	"  person_id TEXT NOT NULL,"
-	"  direction TEXT NOT NULL CHECK(direction IN ('in','out')),"
-	"  reader_id TEXT NOT NULL,"
-	"  recorded_at TEXT NOT NULL,"
-	"  cause TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS presence_log_person ON presence_log(person_id, seq);"
-	"CREATE TABLE IF NOT EXISTS presence("
-	"  person_id TEXT PRIMARY KEY,"
-	"  state TEXT NOT NULL CHECK(state IN ('in','out')),"
-	"  since TEXT NOT NULL,"
-	"  last_seq INTEGER NOT NULL);";
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=FULL;"
+        "CREATE TABLE IF NOT EXISTS presence_log("
+        "  seq INTEGER PRIMARY KEY,"
+        "  event_key TEXT NOT NULL UNIQUE,"
+        "  person_id TEXT NOT NULL,"
+        "  direction TEXT NOT NULL CHECK(direction IN ('in','out')),"
+        "  reader_id TEXT NOT NULL,"
+        "  recorded_at TEXT NOT NULL,"
+        "  cause TEXT NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS presence_log_person ON presence_log(person_id, seq);"
+        "CREATE TABLE IF NOT EXISTS presence("
+        "  person_id TEXT PRIMARY KEY,"
+        "  state TEXT NOT NULL CHECK(state IN ('in','out')),"
+        "  since TEXT NOT NULL,"
+        "  last_seq INTEGER NOT NULL);";
 
 static int db_fail(struct store *s, char *err, size_t errlen, const char *what)
 {
@@ -51,23 +51,25 @@ int store_open(const char *path, struct store **ret, char *err, size_t errlen)
 		return -ENOMEM;
 	snprintf(what, sizeof(what), "presence database %s", path);
 	if (sqlite3_open_v2(path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
 		r = db_fail(s, err, errlen, what);
 		store_close(s);
 		return r;
 	}
 	sqlite3_busy_timeout(s->db, 5000); /* an admin's sqlite3 shell may hold a lock */
 	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db,
-			       "INSERT INTO presence_log(event_key, person_id, direction, reader_id,"
-			       " recorded_at, cause) VALUES(?,?,?,?,?,?)",
-			       -1, &s->insert_log, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db,
-			       "INSERT INTO presence(person_id, state, since, last_seq) VALUES(?,?,?,?)"
-			       " ON CONFLICT(person_id) DO UPDATE SET state=excluded.state,"
-			       " since=excluded.since, last_seq=excluded.last_seq",
-			       -1, &s->upsert_presence, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(
+	            s->db,
+	            "INSERT INTO presence_log(event_key, person_id, direction, reader_id,"
+	            " recorded_at, cause) VALUES(?,?,?,?,?,?)",
+	            -1, &s->insert_log, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+	            s->db,
+	            "INSERT INTO presence(person_id, state, since, last_seq) VALUES(?,?,?,?)"
+	            " ON CONFLICT(person_id) DO UPDATE SET state=excluded.state,"
+	            " since=excluded.since, last_seq=excluded.last_seq",
+	            -1, &s->upsert_presence, NULL) != SQLITE_OK) {
 		r = db_fail(s, err, errlen, what);
 		store_close(s);
 		return r;
@@ -88,11 +90,12 @@ struct store *store_close(struct store *s)
 }
 
 int store_load_presence(struct store *s, int (*fn)(void *, const char *, bool), void *userdata,
-			char *err, size_t errlen)
+                        char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	int r = 0, rc;
-	if (sqlite3_prepare_v2(s->db, "SELECT person_id, state FROM presence", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT person_id, state FROM presence", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return db_fail(s, err, errlen, "loading presence");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -139,8 +142,8 @@ static int record_one(struct store *s, const struct store_change *c)
 	return 0;
 }
 
-int store_record(struct store *s, const struct store_change *const *changes, size_t n,
-		 char *err, size_t errlen)
+int store_record(struct store *s, const struct store_change *const *changes, size_t n, char *err,
+                 size_t errlen)
 {
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(s, err, errlen, "recording presence");

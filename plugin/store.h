@@ -28,8 +28,8 @@ struct store_change {
 	const char *person_id;
 	const char *reader_id;
 	bool in;
-	int64_t at_unix_us;   /* wall clock when decided */
-	const char *cause;    /* "credential", "host_cancelled", ... */
+	int64_t at_unix_us; /* wall clock when decided */
+	const char *cause;  /* "credential", "host_cancelled", ... */
 };
 
 int store_open(const char *path, struct store **ret, char *err, size_t errlen);
@@ -37,13 +37,13 @@ struct store *store_close(struct store *store);
 
 /* Call `fn` for each person recorded as in. Returns 0 or a negative errno. */
 int store_load_presence(struct store *store,
-			int (*fn)(void *userdata, const char *person_id, bool in),
-			void *userdata, char *err, size_t errlen);
+                        int (*fn)(void *userdata, const char *person_id, bool in), void *userdata,
+                        char *err, size_t errlen);
 
 /* Record `n` changes in one transaction (group commit): all or none are
  * durable when this returns 0. */
 int store_record(struct store *store, const struct store_change *const *changes, size_t n,
-		 char *err, size_t errlen);
+                 char *err, size_t errlen);
 
 /* A new random event key (UUID v4 text). */
 int store_new_event_key(char ret[EVENT_KEY_LEN + 1]);

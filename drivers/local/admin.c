@@ -33,16 +33,17 @@ struct options {
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: porter-admin keygen KEYFILE\n"
-		"       porter-admin hash-pin --key KEYFILE            (PIN on stdin)\n"
-		"       porter-admin add --directory FILE --key KEYFILE --id ID --kind member|visitor\n"
-		"                        --name NAME [--valid-from T] [--valid-until T]  (PIN on stdin)\n"
-		"       porter-admin remove --directory FILE --id ID\n"
-		"       porter-admin list --directory FILE\n"
-		"       porter-admin check --directory FILE\n"
-		"       porter-admin presence --database FILE\n"
-		"T is a UTC time like 2026-11-25T18:00:00Z.\n");
+	fprintf(stderr, "usage: porter-admin keygen KEYFILE\n"
+	                "       porter-admin hash-pin --key KEYFILE            (PIN on stdin)\n"
+	                "       porter-admin add --directory FILE --key KEYFILE --id ID --kind "
+	                "member|visitor\n"
+	                "                        --name NAME [--valid-from T] [--valid-until T]  "
+	                "(PIN on stdin)\n"
+	                "       porter-admin remove --directory FILE --id ID\n"
+	                "       porter-admin list --directory FILE\n"
+	                "       porter-admin check --directory FILE\n"
+	                "       porter-admin presence --database FILE\n"
+	                "T is a UTC time like 2026-11-25T18:00:00Z.\n");
 	return 2;
 }
 
@@ -69,7 +70,8 @@ static int read_pin(char *pin, size_t size)
 	pin[strcspn(pin, "\r\n")] = '\0';
 	size_t len = strlen(pin);
 	if (len < ADMIN_PIN_MIN || len > ADMIN_PIN_MAX || strspn(pin, "0123456789") != len) {
-		fprintf(stderr, "porter-admin: a PIN is %d to %d digits\n", ADMIN_PIN_MIN, ADMIN_PIN_MAX);
+		fprintf(stderr, "porter-admin: a PIN is %d to %d digits\n", ADMIN_PIN_MIN,
+		        ADMIN_PIN_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -103,7 +105,8 @@ static json_object *load_directory_json(const char *path, bool create)
 	struct directory *d;
 	if (access(path, F_OK) != 0 && errno == ENOENT && create) {
 		json_object *root = json_object_new_object();
-		json_object_object_add(root, "porter_directory", json_object_new_int(DIRECTORY_FILE_FORMAT));
+		json_object_object_add(root, "porter_directory",
+		                       json_object_new_int(DIRECTORY_FILE_FORMAT));
 		json_object_object_add(root, "people", json_object_new_array());
 		return root;
 	}
@@ -119,8 +122,8 @@ static int save_directory_json(const char *path, json_object *root)
 {
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							  JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *text = json_object_to_json_string_ext(
+	        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fprintf(stderr, "porter-admin: %s: %s\n", tmp, strerror(errno));
@@ -141,7 +144,8 @@ static int find_person(json_object *people, const char *id)
 {
 	for (size_t i = 0; i < json_object_array_length(people); i++) {
 		json_object *p = json_object_array_get_idx(people, i), *v;
-		if (json_object_object_get_ex(p, "id", &v) && strcmp(json_object_get_string(v), id) == 0)
+		if (json_object_object_get_ex(p, "id", &v) &&
+		    strcmp(json_object_get_string(v), id) == 0)
 			return (int)i;
 	}
 	return -1;
@@ -204,7 +208,7 @@ static int cmd_remove(const struct options *o)
 	if (i < 0)
 		fprintf(stderr, "porter-admin: %s is not in the directory\n", o->id);
 	else if (json_object_array_del_idx(people, (size_t)i, 1) == 0 &&
-		 save_directory_json(o->directory, root) == 0)
+	         save_directory_json(o->directory, root) == 0)
 		r = 0;
 	json_object_put(root);
 	if (r == 0)
@@ -242,8 +246,8 @@ static int cmd_list(const struct options *o, bool check_only)
 		}
 		if (check_only)
 			continue;
-		printf("%-16s %-8s %s%s", p->id, p->kind == PERSON_MEMBER ? "member" : "visitor", p->name,
-		       p->has_pin ? "" : " (no PIN)");
+		printf("%-16s %-8s %s%s", p->id, p->kind == PERSON_MEMBER ? "member" : "visitor",
+		       p->name, p->has_pin ? "" : " (no PIN)");
 		print_window(p->valid_from, "from");
 		print_window(p->valid_until, "until");
 		printf("\n");
@@ -262,15 +266,17 @@ static int cmd_presence(const struct options *o)
 	if (!o->database)
 		return usage();
 	if (sqlite3_open_v2(o->database, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT person_id, since FROM presence WHERE state='in' ORDER BY since",
-			       -1, &st, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(
+	            db, "SELECT person_id, since FROM presence WHERE state='in' ORDER BY since", -1,
+	            &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "porter-admin: %s: %s\n", o->database, sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return 1;
 	}
 	int n = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		printf("%-16s in since %s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+		printf("%-16s in since %s\n", sqlite3_column_text(st, 0),
+		       sqlite3_column_text(st, 1));
 		n++;
 	}
 	printf("%d checked in\n", n);
@@ -282,11 +288,15 @@ static int cmd_presence(const struct options *o)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"directory", required_argument, NULL, 'd'}, {"key", required_argument, NULL, 'k'},
-		{"id", required_argument, NULL, 'i'},        {"kind", required_argument, NULL, 't'},
-		{"name", required_argument, NULL, 'n'},      {"valid-from", required_argument, NULL, 'f'},
-		{"valid-until", required_argument, NULL, 'u'}, {"database", required_argument, NULL, 'b'},
-		{NULL, 0, NULL, 0},
+	        {"directory", required_argument, NULL, 'd'},
+	        {"key", required_argument, NULL, 'k'},
+	        {"id", required_argument, NULL, 'i'},
+	        {"kind", required_argument, NULL, 't'},
+	        {"name", required_argument, NULL, 'n'},
+	        {"valid-from", required_argument, NULL, 'f'},
+	        {"valid-until", required_argument, NULL, 'u'},
+	        {"database", required_argument, NULL, 'b'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct options o = {0};
 	if (argc < 2)
@@ -295,9 +305,10 @@ int main(int argc, char **argv)
 	int c;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		const char **slot[] = {['d'] = &o.directory, ['k'] = &o.key, ['i'] = &o.id,
-				       ['t'] = &o.kind, ['n'] = &o.name, ['f'] = &o.valid_from,
-				       ['u'] = &o.valid_until, ['b'] = &o.database};
+		const char **slot[] = {
+		        ['d'] = &o.directory,   ['k'] = &o.key,     ['i'] = &o.id,
+		        ['t'] = &o.kind,        ['n'] = &o.name,    ['f'] = &o.valid_from,
+		        ['u'] = &o.valid_until, ['b'] = &o.database};
 		if (c < 0 || c >= (int)(sizeof(slot) / sizeof(slot[0])) || !slot[c])
 			return usage();
 		*slot[c] = optarg;

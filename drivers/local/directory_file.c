@@ -16,7 +16,7 @@
 #include <json-c/json.h>
 
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 {
@@ -38,7 +38,8 @@ int timestamp_parse(const char *text, int64_t *ret)
 		    (text[i] < '0' || text[i] > '9'))
 			return -EINVAL;
 	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 || consumed != 20)
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+	    consumed != 20)
 		return -EINVAL;
 	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
 	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
@@ -103,55 +104,59 @@ static int parse_window(json_object *entry, size_t i, struct person *p, char *er
 		if (!json_object_is_type(v, json_type_string) ||
 		    timestamp_parse(json_object_get_string(v), fields[k]) < 0)
 			return fail(err, errlen, -EINVAL,
-				    "people[%zu].%s: must be a UTC time like 2026-11-25T08:00:00Z", i,
-				    keys[k]);
+			            "people[%zu].%s: must be a UTC time like 2026-11-25T08:00:00Z",
+			            i, keys[k]);
 	}
 	if (p->kind == PERSON_VISITOR && p->valid_until == INT64_MAX)
 		return fail(err, errlen, -EINVAL,
-			    "people[%zu] (%s): a visitor needs valid_until (passes always expire)", i,
-			    p->id);
-	if (p->valid_from != INT64_MIN && p->valid_until != INT64_MAX && p->valid_from >= p->valid_until)
-		return fail(err, errlen, -EINVAL, "people[%zu] (%s): valid_from is not before valid_until",
-			    i, p->id);
+		            "people[%zu] (%s): a visitor needs valid_until (passes always expire)",
+		            i, p->id);
+	if (p->valid_from != INT64_MIN && p->valid_until != INT64_MAX &&
+	    p->valid_from >= p->valid_until)
+		return fail(err, errlen, -EINVAL,
+		            "people[%zu] (%s): valid_from is not before valid_until", i, p->id);
 	return 0;
 }
 
 static int parse_person(json_object *entry, size_t i, struct person *p, char *err, size_t errlen)
 {
-	static const char *const known[] = {"id", "kind", "name", "pin_hmac", "valid_from",
-					    "valid_until", NULL};
+	static const char *const known[] = {"id",         "kind",        "name", "pin_hmac",
+	                                    "valid_from", "valid_until", NULL};
 	if (!json_object_is_type(entry, json_type_object))
 		return fail(err, errlen, -EINVAL, "people[%zu]: must be an object", i);
-	json_object_object_foreach(entry, key, val) {
+	json_object_object_foreach(entry, key, val)
+	{
 		(void)val;
 		size_t k = 0;
 		while (known[k] && strcmp(known[k], key) != 0)
 			k++;
 		if (!known[k])
-			return fail(err, errlen, -EINVAL, "people[%zu]: unknown field \"%.32s\"", i, key);
+			return fail(err, errlen, -EINVAL, "people[%zu]: unknown field \"%.32s\"", i,
+			            key);
 	}
 	const char *id = get_string(entry, "id"), *kind = get_string(entry, "kind");
 	const char *name = get_string(entry, "name"), *pin = get_string(entry, "pin_hmac");
 	if (!id || !id_is_clean(id))
 		return fail(err, errlen, -EINVAL,
-			    "people[%zu].id: must be 1-%d printable characters without spaces", i,
-			    PERSON_ID_MAX);
+		            "people[%zu].id: must be 1-%d printable characters without spaces", i,
+		            PERSON_ID_MAX);
 	*p = (struct person){.valid_from = INT64_MIN, .valid_until = INT64_MAX};
 	memcpy(p->id, id, strlen(id) + 1);
 	if (!kind || (strcmp(kind, "member") != 0 && strcmp(kind, "visitor") != 0))
-		return fail(err, errlen, -EINVAL, "people[%zu] (%s).kind: must be \"member\" or \"visitor\"",
-			    i, id);
+		return fail(err, errlen, -EINVAL,
+		            "people[%zu] (%s).kind: must be \"member\" or \"visitor\"", i, id);
 	p->kind = strcmp(kind, "member") == 0 ? PERSON_MEMBER : PERSON_VISITOR;
 	if (!name || !text_is_clean(name, PERSON_NAME_MAX))
 		return fail(err, errlen, -EINVAL,
-			    "people[%zu] (%s).name: must be 1-%d bytes without control characters", i,
-			    id, PERSON_NAME_MAX);
+		            "people[%zu] (%s).name: must be 1-%d bytes without control characters",
+		            i, id, PERSON_NAME_MAX);
 	memcpy(p->name, name, strlen(name) + 1);
 	if (pin) {
 		if (pin_hash_from_hex(pin, strlen(pin), p->pin_hash) < 0)
 			return fail(err, errlen, -EINVAL,
-				    "people[%zu] (%s).pin_hmac: must be %d hex digits (porter-admin hash-pin)",
-				    i, id, PIN_HASH_HEX_LEN);
+			            "people[%zu] (%s).pin_hmac: must be %d hex digits "
+			            "(porter-admin hash-pin)",
+			            i, id, PIN_HASH_HEX_LEN);
 		p->has_pin = true;
 	}
 	return parse_window(entry, i, p, err, errlen);
@@ -162,7 +167,8 @@ static int check_unique_ids(const struct directory *d, char *err, size_t errlen)
 	for (size_t i = 0; i < directory_size(d); i++) {
 		const struct person *p = directory_person(d, i);
 		if (directory_find_id(d, p->id) != p)
-			return fail(err, errlen, -EINVAL, "people[%zu]: id \"%s\" appears twice", i, p->id);
+			return fail(err, errlen, -EINVAL, "people[%zu]: id \"%s\" appears twice", i,
+			            p->id);
 	}
 	return 0;
 }
@@ -173,14 +179,18 @@ static int parse_people(json_object *root, struct directory **ret, char *err, si
 	if (!json_object_is_type(root, json_type_object))
 		return fail(err, errlen, -EINVAL, "the directory must be a JSON object");
 	if (!json_object_object_get_ex(root, "porter_directory", &fmt) ||
-	    !json_object_is_type(fmt, json_type_int) || json_object_get_int64(fmt) != DIRECTORY_FILE_FORMAT)
-		return fail(err, errlen, -EINVAL, "porter_directory: must be %d (the file format version)",
-			    DIRECTORY_FILE_FORMAT);
-	if (!json_object_object_get_ex(root, "people", &arr) || !json_object_is_type(arr, json_type_array))
+	    !json_object_is_type(fmt, json_type_int) ||
+	    json_object_get_int64(fmt) != DIRECTORY_FILE_FORMAT)
+		return fail(err, errlen, -EINVAL,
+		            "porter_directory: must be %d (the file format version)",
+		            DIRECTORY_FILE_FORMAT);
+	if (!json_object_object_get_ex(root, "people", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
 		return fail(err, errlen, -EINVAL, "people: must be an array");
 	size_t n = json_object_array_length(arr);
 	if (n > DIRECTORY_MAX_PEOPLE)
-		return fail(err, errlen, -E2BIG, "people: %zu entries, at most %d", n, DIRECTORY_MAX_PEOPLE);
+		return fail(err, errlen, -E2BIG, "people: %zu entries, at most %d", n,
+		            DIRECTORY_MAX_PEOPLE);
 	struct person *people = calloc(n ? n : 1, sizeof(*people));
 	if (!people)
 		return fail(err, errlen, -ENOMEM, "out of memory for %zu people", n);
@@ -212,10 +222,11 @@ int directory_parse(const char *text, size_t len, struct directory **ret, char *
 {
 	*ret = NULL;
 	if (len > DIRECTORY_FILE_MAX_BYTES)
-		return fail(err, errlen, -E2BIG, "%zu bytes, at most %u", len, DIRECTORY_FILE_MAX_BYTES);
+		return fail(err, errlen, -E2BIG, "%zu bytes, at most %u", len,
+		            DIRECTORY_FILE_MAX_BYTES);
 	if (memchr(text, '\0', len))
 		return fail(err, errlen, -EINVAL, "contains a NUL byte at offset %zu",
-			    (size_t)((const char *)memchr(text, '\0', len) - text));
+		            (size_t)((const char *)memchr(text, '\0', len) - text));
 	json_tokener *tok = json_tokener_new_ex(64);
 	if (!tok)
 		return fail(err, errlen, -ENOMEM, "out of memory");
@@ -228,7 +239,7 @@ int directory_parse(const char *text, size_t len, struct directory **ret, char *
 		r = fail(err, errlen, -EINVAL, "not valid JSON: the text ends early");
 	else if (!root)
 		r = fail(err, errlen, -EINVAL, "not valid JSON at byte %zu: %s", offset,
-			 json_tokener_error_desc(jerr));
+		         json_tokener_error_desc(jerr));
 	else if (!only_whitespace(text + offset, len - offset))
 		r = fail(err, errlen, -EINVAL, "not valid JSON: extra text after byte %zu", offset);
 	else
@@ -248,8 +259,9 @@ int directory_file_load(const char *path, struct directory **ret, char *err, siz
 		return fail(err, errlen, -errno, "directory %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > DIRECTORY_FILE_MAX_BYTES) {
 		close(fd);
-		return fail(err, errlen, -EINVAL, "directory %s: not a regular file of at most %u bytes",
-			    path, DIRECTORY_FILE_MAX_BYTES);
+		return fail(err, errlen, -EINVAL,
+		            "directory %s: not a regular file of at most %u bytes", path,
+		            DIRECTORY_FILE_MAX_BYTES);
 	}
 	size_t len = (size_t)st.st_size, got = 0;
 	char *text = malloc(len + 1);

@@ -24,13 +24,12 @@
 
 #include "directory.h"
 
-#define DIRECTORY_FILE_FORMAT 1
+#define DIRECTORY_FILE_FORMAT    1
 #define DIRECTORY_FILE_MAX_BYTES (64u * 1024 * 1024)
 
 /* Parse directory JSON text. On error returns -EINVAL (or -E2BIG, -ENOMEM)
  * and writes what was wrong and where ("people[3].pin_hmac: ...") to err. */
-int directory_parse(const char *text, size_t len, struct directory **ret,
-		    char *err, size_t errlen);
+int directory_parse(const char *text, size_t len, struct directory **ret, char *err, size_t errlen);
 
 /* Read and parse the file at `path`. */
 int directory_file_load(const char *path, struct directory **ret, char *err, size_t errlen);
