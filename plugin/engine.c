@@ -173,6 +173,14 @@ static int check_visitor(struct engine *e, const struct reader_state *reader,
 	return 0;
 }
 
+/* A visitor who is in may always check out: a pass that expired while they
+ * were inside, or a setup change, must not keep them from leaving. */
+static bool leaving(struct engine *e, const struct reader_state *reader, const struct person *p)
+{
+	const struct presence_entry *entry = presence_get(e->presence, p->id, false);
+	return entry && entry->in && reader->config->direction != READER_ENTRY;
+}
+
 /* ---- in or out? -------------------------------------------------------- */
 
 static void grant_now(struct engine *e, const struct reader_state *reader, const struct person *p,
@@ -344,7 +352,8 @@ int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t re
 	const struct person *p = resolve(e, reader, &match, &code);
 	if (!p)
 		return refuse_person(e, reader, p, code);
-	if (p->kind == PERSON_VISITOR && (r = check_visitor(e, reader, p)) != 0)
+	if (p->kind == PERSON_VISITOR && !leaving(e, reader, p) &&
+	    (r = check_visitor(e, reader, p)) != 0)
 		return r;
 	return toggle(e, reader, p, request_id, now);
 }

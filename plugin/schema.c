@@ -15,6 +15,7 @@
  * silently ignored constraint.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h> /* isfinite(), a macro */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -396,11 +397,11 @@ static void check_range(struct validator *v, json_object *schema, json_object *i
 	if (min)
 		format_bound(lo, sizeof(lo), min);
 	else
-		snprintf(lo, sizeof(lo), "%d", INT32_MIN);
+		snprintf(lo, sizeof(lo), "%" PRId32, INT32_MIN);
 	if (max)
 		format_bound(hi, sizeof(hi), max);
 	else
-		snprintf(hi, sizeof(hi), "%d", INT32_MAX);
+		snprintf(hi, sizeof(hi), "%" PRId32, INT32_MAX);
 	describe_value(got, sizeof(got), inst);
 	if (min && !max && !integer)
 		fail(v, "PORTER-CFG-RANGE", NULL, "must be at least %s; got %s", lo, got);

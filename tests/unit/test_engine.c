@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -209,6 +210,27 @@ static void test_visitor_pass_expired_or_not_yet_valid_is_denied(void **state)
 	assert_int_equal(env->host.n_doors, 0);
 	/* A correct PIN with a bad pass is not a guess: no lockout progress. */
 	assert_int_equal(plugin_reader(env->plugin, "front")->lockout.failures, 0);
+	env_free(env);
+}
+
+static int64_t three_hours_later(void)
+{
+	return ((int64_t)time(NULL) + 3 * 3600) * 1000000;
+}
+
+static void test_a_visitor_whose_pass_expired_inside_can_still_check_out(void **state)
+{
+	struct env *env = env_new("\"repeat_window_ms\": 0");
+	assert_int_equal(env_start(env), 0);
+	assert_int_equal(pin_at(env, "front", "2468"), PORTER_VERDICT_PENDING);
+	assert_true(fake_host_wait_completions(&env->host, 1));
+	env->plugin->engine.wall_clock_us = three_hours_later; /* Vera's pass ended 2 h ago */
+	assert_int_equal(pin_at(env, "front", "2468"), PORTER_VERDICT_PENDING);
+	assert_true(fake_host_wait_completions(&env->host, 2));
+	assert_string_equal(last_completion(env)->code, "checked_out");
+	/* Out now: coming back in needs a valid pass. */
+	assert_int_equal(pin_at(env, "front", "2468"), PORTER_VERDICT_DENY);
+	assert_string_equal(fake_host_last_code(&env->host), "visitor_pass_expired");
 	env_free(env);
 }
 
@@ -469,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_pin_is_denied_without_opening),
 		cmocka_unit_test(test_visitor_with_a_current_pass_checks_in),
 		cmocka_unit_test(test_visitor_pass_expired_or_not_yet_valid_is_denied),
+		cmocka_unit_test(test_a_visitor_whose_pass_expired_inside_can_still_check_out),
 		cmocka_unit_test(test_member_only_reader_refuses_a_visitor),
 		cmocka_unit_test(test_entry_only_reader_never_checks_out),
 		cmocka_unit_test(test_pin_of_member_and_visitor_is_refused_by_default),
