@@ -90,6 +90,22 @@ static int db_count(struct env *env, const char *sql)
 	return n;
 }
 
+/* Take the database's write lock, as a stuck disk or an admin's open sqlite3
+ * shell would: the recorder waits for it (up to its busy timeout). */
+static sqlite3 *hold_database(struct env *env)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(env->site.database_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+static void release_database(sqlite3 *db)
+{
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 /* ---- toggling ---------------------------------------------------------- */
 
 static void test_member_is_checked_in_only_once_durable(void **state)
@@ -388,16 +404,13 @@ static void test_cancelled_requests_leave_presence_as_the_door_saw_it(void **sta
 	struct env *env = env_new("\"repeat_window_ms\": 0");
 	assert_int_equal(env_start(env), 0);
 	/* Hold the database so the recorder is stuck on Ana's change while Ben's waits. */
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(env->site.database_path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3 *db = hold_database(env);
 	assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_PENDING); /* request 1 */
 	usleep(100000); /* the recorder takes Ana's change and waits for the lock */
 	assert_int_equal(pin_at(env, "front", "5678"), PORTER_VERDICT_PENDING); /* request 2 */
 	plugin_cancel(env->plugin, 2); /* still queued: withdrawn */
 	plugin_cancel(env->plugin, 1); /* being written: reversed after */
-	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	release_database(db);
 	assert_true(fake_host_run_next_invokes(&env->host)); /* Ana's change is durable... */
 	assert_true(fake_host_run_next_invokes(&env->host)); /* ...and so is its reversal */
 	plugin_shutdown(env->plugin);
@@ -416,15 +429,12 @@ static void test_a_hung_disk_refuses_new_changes_instead_of_queueing_forever(voi
 	struct env *env = env_new("");
 	assert_int_equal(env_start(env), 0);
 	env->plugin->engine.max_in_flight = 1;
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(env->site.database_path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3 *db = hold_database(env);
 	assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_PENDING);
 	assert_int_equal(pin_at(env, "front", "5678"), PORTER_VERDICT_DENY);
 	assert_string_equal(fake_host_last_code(&env->host), "busy");
 	assert_true(fake_host_logged(&env->host, "waiting for the disk"));
-	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	release_database(db);
 	assert_true(fake_host_wait_completions(&env->host, 1));
 	assert_int_equal(pin_at(env, "front", "5678"), PORTER_VERDICT_PENDING); /* room again */
 	assert_true(fake_host_wait_completions(&env->host, 2));
@@ -435,15 +445,12 @@ static void test_repeats_of_one_change_are_bounded(void **state)
 {
 	struct env *env = env_new("\"repeat_window_ms\": 0");
 	assert_int_equal(env_start(env), 0);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(env->site.database_path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3 *db = hold_database(env);
 	for (int i = 0; i < 16; i++)
 		assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_PENDING);
 	assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_DENY);
 	assert_string_equal(fake_host_last_code(&env->host), "busy");
-	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	release_database(db);
 	assert_true(fake_host_wait_completions(&env->host, 16));
 	assert_int_equal(db_count(env, "SELECT count(*) FROM presence_log"), 1);
 	env_free(env);
@@ -453,16 +460,14 @@ static void test_presenting_again_while_a_cancelled_change_is_reversed(void **st
 {
 	struct env *env = env_new("\"repeat_window_ms\": 0");
 	assert_int_equal(env_start(env), 0);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(env->site.database_path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3 *db = hold_database(env);
 	assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_PENDING); /* request 1 */
 	usleep(100000);
 	plugin_cancel(env->plugin, 1); /* the host gave up: Ana was told no */
-	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	release_database(db);
 	assert_true(fake_host_wait_queued(&env->host)); /* Ana's check-in is durable */
 	/* Keep the recorder busy with Ben so the reversal of Ana's stays queued. */
-	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	db = hold_database(env);
 	assert_int_equal(pin_at(env, "front", "5678"), PORTER_VERDICT_PENDING);
 	usleep(100000);
 	assert_true(fake_host_run_next_invokes(&env->host)); /* queues the reversal */
@@ -470,8 +475,7 @@ static void test_presenting_again_while_a_cancelled_change_is_reversed(void **st
 	assert_int_equal(pin_at(env, "front", "1234"), PORTER_VERDICT_GRANT);
 	assert_string_equal(fake_host_last_code(&env->host), "checked_in");
 	assert_int_equal(env->host.n_doors, 1);
-	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	release_database(db);
 	assert_true(fake_host_wait_completions(&env->host, 1)); /* Ben */
 	plugin_shutdown(env->plugin);
 	env->plugin = NULL;
