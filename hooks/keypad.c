@@ -78,6 +78,14 @@ int keypad_on_pin(porter_plugin *plugin, const struct porter_pin_event *ev)
 	return engine_submit_pin(&plugin->engine, reader, ev->request_id, ev->pin, ev->pin_len);
 }
 
+/* No key for inter_key_timeout_ms: the entry is dropped, whether or not the
+ * host's timer has run yet. */
+static bool entry_stale(const struct engine *e, const struct keypad_entry *k, uint64_t now)
+{
+	return k->len > 0 &&
+	       now - k->last_key_us >= (uint64_t)e->config->inter_key_timeout_ms * 1000;
+}
+
 static void entry_timeout(void *userdata)
 {
 	struct reader_state *reader = userdata;
@@ -106,8 +114,8 @@ static int add_digit(struct engine *e, struct reader_state *reader, char digit, 
 {
 	struct keypad_entry *k = &reader->keypad;
 	uint64_t timeout = (uint64_t)e->config->inter_key_timeout_ms * 1000;
-	if (k->len > 0 && now - k->last_key_us >= timeout)
-		entry_clear(reader); /* the timer has not run yet, but the entry is stale */
+	if (entry_stale(e, k, now))
+		entry_clear(reader);
 	if (k->len >= e->config->pin_max_length) {
 		entry_clear(reader);
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "pin_too_long",
@@ -131,8 +139,7 @@ static int submit(struct engine *e, struct reader_state *reader, uint64_t reques
 	struct keypad_entry *k = &reader->keypad;
 	char pin[KEYPAD_MAX_DIGITS];
 	size_t len = k->len;
-	bool stale =
-	        len > 0 && now - k->last_key_us >= (uint64_t)e->config->inter_key_timeout_ms * 1000;
+	bool stale = entry_stale(e, k, now);
 	memcpy(pin, k->digits, len);
 	entry_clear(reader);
 	if (len == 0 || stale)

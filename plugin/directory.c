@@ -117,3 +117,25 @@ void directory_match_pin(const struct directory *d, const uint8_t hash[PIN_HASH_
 		ret->n++;
 	}
 }
+
+size_t directory_foreach_shared_pin(const struct directory *d,
+                                    void (*fn)(void *, const struct person *,
+                                               const struct person *),
+                                    void *userdata)
+{
+	size_t pairs = 0;
+	for (size_t i = 0; i < directory_size(d); i++) {
+		const struct person *p = &d->people[i];
+		struct pin_match m;
+		if (!p->has_pin)
+			continue;
+		directory_match_pin(d, p->pin_hash, &m);
+		for (size_t k = 0; k < m.n && k < PIN_MATCH_MAX; k++) {
+			if (m.people[k] <= p)
+				continue; /* each pair once */
+			pairs++;
+			fn(userdata, p, m.people[k]);
+		}
+	}
+	return pairs;
+}

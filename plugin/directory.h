@@ -58,4 +58,11 @@ const struct person *directory_find_id(const struct directory *directory, const 
 void directory_match_pin(const struct directory *directory, const uint8_t hash[PIN_HASH_LEN],
                          struct pin_match *ret);
 
+/* Call `fn` once for each pair of people who share a PIN (a directory
+ * problem the admin should fix). Returns the number of pairs. */
+size_t directory_foreach_shared_pin(const struct directory *directory,
+                                    void (*fn)(void *userdata, const struct person *a,
+                                               const struct person *b),
+                                    void *userdata);
+
 #endif

@@ -139,8 +139,7 @@ static const struct person *resolve(struct engine *e, const struct reader_state 
 	return member ? member : visitor;
 }
 
-static int refuse_person(struct engine *e, const struct reader_state *reader,
-                         const struct person *p, const char *code)
+static int refuse_person(struct engine *e, const struct reader_state *reader, const char *code)
 {
 	if (strcmp(code, "ambiguous_pin") == 0) {
 		plog(e->services, PORTER_LOG_WARNING,
@@ -175,10 +174,9 @@ static int check_visitor(struct engine *e, const struct reader_state *reader,
 
 /* A visitor who is in may always check out: a pass that expired while they
  * were inside, or a setup change, must not keep them from leaving. */
-static bool leaving(struct engine *e, const struct reader_state *reader, const struct person *p)
+static bool leaving(const struct reader_state *reader, const struct presence_entry *entry)
 {
-	const struct presence_entry *entry = presence_get(e->presence, p->id, false);
-	return entry && entry->in && reader->config->direction != READER_ENTRY;
+	return entry->in && reader->config->direction != READER_ENTRY;
 }
 
 /* ---- in or out? -------------------------------------------------------- */
@@ -287,11 +285,8 @@ static int supersede_reversal(struct engine *e, struct reader_state *reader, con
 }
 
 static int toggle(struct engine *e, struct reader_state *reader, const struct person *p,
-                  uint64_t request_id, uint64_t now)
+                  struct presence_entry *entry, uint64_t request_id, uint64_t now)
 {
-	struct presence_entry *entry = presence_get(e->presence, p->id, true);
-	if (!entry)
-		return -ENOMEM;
 	if (entry->pending && !entry->pending->waiters)
 		return supersede_reversal(e, reader, p, entry, now);
 	if (entry->pending)
@@ -351,11 +346,14 @@ int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t re
 	const char *code;
 	const struct person *p = resolve(e, reader, &match, &code);
 	if (!p)
-		return refuse_person(e, reader, p, code);
-	if (p->kind == PERSON_VISITOR && !leaving(e, reader, p) &&
+		return refuse_person(e, reader, code);
+	struct presence_entry *entry = presence_get(e->presence, p->id, true);
+	if (!entry)
+		return -ENOMEM;
+	if (p->kind == PERSON_VISITOR && !leaving(reader, entry) &&
 	    (r = check_visitor(e, reader, p)) != 0)
 		return r;
-	return toggle(e, reader, p, request_id, now);
+	return toggle(e, reader, p, entry, request_id, now);
 }
 
 /* ---- after the disk answered ------------------------------------------ */

@@ -68,21 +68,12 @@ struct local_inputs {
 	struct directory *directory;
 };
 
-static void warn_shared_pins(const struct porter_host_services *services, const struct directory *d)
+static void warn_shared_pin(void *services, const struct person *a, const struct person *b)
 {
-	for (size_t i = 0; i < directory_size(d); i++) {
-		const struct person *p = directory_person(d, i);
-		struct pin_match m;
-		if (!p->has_pin)
-			continue;
-		directory_match_pin(d, p->pin_hash, &m);
-		for (size_t k = 0; k < m.n && k < PIN_MATCH_MAX; k++)
-			if (m.people[k] > p) /* each pair once */
-				plog(services, PORTER_LOG_WARNING,
-				     "directory: %s and %s have the same PIN; at the door it is "
-				     "resolved by pin_collision or refused as ambiguous",
-				     p->id, m.people[k]->id);
-	}
+	plog(services, PORTER_LOG_WARNING,
+	     "directory: %s and %s have the same PIN; at the door it is resolved by "
+	     "pin_collision or refused as ambiguous",
+	     a->id, b->id);
 }
 
 static int load_local_inputs(const struct config *config, struct report_sink *sink,
@@ -107,7 +98,7 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	}
 	plog(sink->services, PORTER_LOG_INFO, "directory %s: %zu people", config->directory_path,
 	     directory_size(ret->directory));
-	warn_shared_pins(sink->services, ret->directory);
+	directory_foreach_shared_pin(ret->directory, warn_shared_pin, (void *)sink->services);
 	return 0;
 }
 

@@ -225,6 +225,11 @@ static void print_window(int64_t t, const char *label)
 	printf(" %s %s", label, text);
 }
 
+static void print_shared_pin(void *unused, const struct person *a, const struct person *b)
+{
+	printf("warning: %s and %s have the same PIN\n", a->id, b->id);
+}
+
 static int cmd_list(const struct options *o, bool check_only)
 {
 	char err[1536];
@@ -235,17 +240,9 @@ static int cmd_list(const struct options *o, bool check_only)
 		fprintf(stderr, "porter-admin: %s\n", err);
 		return 1;
 	}
-	size_t shared = 0;
-	for (size_t i = 0; i < directory_size(d); i++) {
+	size_t shared = directory_foreach_shared_pin(d, print_shared_pin, NULL);
+	for (size_t i = 0; i < directory_size(d) && !check_only; i++) {
 		const struct person *p = directory_person(d, i);
-		struct pin_match m;
-		directory_match_pin(d, p->pin_hash, &m);
-		if (p->has_pin && m.n > 1) {
-			shared++;
-			printf("warning: %s shares its PIN with %zu other(s)\n", p->id, m.n - 1);
-		}
-		if (check_only)
-			continue;
 		printf("%-16s %-8s %s%s", p->id, p->kind == PERSON_MEMBER ? "member" : "visitor",
 		       p->name, p->has_pin ? "" : " (no PIN)");
 		print_window(p->valid_from, "from");

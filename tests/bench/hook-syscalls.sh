@@ -19,4 +19,4 @@ awk -v m="$main" '
 	END { for (k in n) printf "  %7d %s\n", n[k], k }' "$out" | sort -rn
 echo "porter's other threads, whole run:"
 awk -v m="$main" '$1 != m { split($2, a, "("); n[a[1]]++ }
-	END { for (k in n) printf "  %7d %s\n", n[k], k }' "$out" | sort -rn | head -n 8
+	END { for (k in n) printf "  %7d %s\n", n[k], k }' "$out" | sort -rn | head -n 10

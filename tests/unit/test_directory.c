@@ -46,6 +46,13 @@ static void test_valid_directory_finds_people_by_pin_and_id(void **state)
 	directory_free(d);
 }
 
+static void remember_pair(void *userdata, const struct person *a, const struct person *b)
+{
+	const struct person **pair = userdata;
+	pair[0] = a;
+	pair[1] = b;
+}
+
 static void test_a_shared_pin_matches_everyone_who_has_it(void **state)
 {
 	const char *text =
@@ -61,6 +68,10 @@ static void test_a_shared_pin_matches_everyone_who_has_it(void **state)
 	pin_hash_from_hex(H1, 64, h);
 	directory_match_pin(d, h, &m);
 	assert_int_equal(m.n, 2);
+	const struct person *pair[2] = {NULL, NULL};
+	assert_int_equal(directory_foreach_shared_pin(d, remember_pair, pair), 1);
+	assert_string_equal(pair[0]->id, "m-1");
+	assert_string_equal(pair[1]->id, "v-1");
 	directory_free(d);
 }
 
