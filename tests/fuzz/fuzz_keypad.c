@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 #include "fake_host.h"
 #include "keypad.h"
@@ -46,46 +47,68 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct fake_host host;
 static struct fake_site site;
 static porter_plugin *plugin;
-static char db_dir[64];
 
 static uint64_t next_request;
 static uint64_t last_pending;
 static bool cancelled[MAX_REQUESTS];
 static size_t n_sync_grants;
 
-static void start_site(void)
+static char key_text[256], directory_text[4096];
+
+static void slurp(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+	if (!f || n == size - 1)
+		abort();
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static void spill(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+}
+
+/* The key and directory once, made by the library calls the unit tests use;
+ * kept in memory so nothing is left on disk between inputs. */
+static void make_site_text(void)
 {
 	char t[4][32];
 	struct fake_person people[] = {
 	        {"m-1", "member", "Fuzz Member", "1234", NULL, NULL},
 	        {"m-2", "member", "Other Member", "5678", NULL, NULL},
 	        {"m-3", "member", "Former Member", "4321", NULL, fake_time(-60, t[0])},
-	        {"v-1", "visitor", "Fuzz Visitor", "2468", fake_time(-3600, t[1]),
-	         fake_time(3600, t[2])},
+	        {"v-1", "visitor", "Fuzz Visitor", "2468", fake_time(-86400, t[1]),
+	         fake_time(30 * 86400, t[2])},
 	        {"v-2", "visitor", "Late Visitor", "1357", NULL, fake_time(-60, t[3])},
-	        {"v-3", "visitor", "Shared Pin", "5678", NULL, fake_time(3600, t[2])},
+	        {"v-3", "visitor", "Shared Pin", "5678", NULL, fake_time(30 * 86400, t[2])},
 	};
-	fake_host_init(&host);
 	fake_site_create(&site, people, sizeof(people) / sizeof(people[0]), SITE_CONFIG);
-	/* The database in memory-backed storage where there is one: fsyncs are
-	 * what a fuzzer should not spend its time on. */
-	snprintf(db_dir, sizeof(db_dir), "/dev/shm/porter-fuzz-XXXXXX");
-	if (mkdtemp(db_dir)) {
-		snprintf(site.database_path, sizeof(site.database_path), "%s/presence.db", db_dir);
-		fake_site_set_config(&site, SITE_CONFIG);
-	} else {
-		db_dir[0] = '\0';
-	}
+	slurp(site.key_path, key_text, sizeof(key_text));
+	slurp(site.directory_path, directory_text, sizeof(directory_text));
+	fake_site_destroy(&site);
 }
 
-static void remove_database(void)
+/* A fresh site for one input, in memory-backed storage where there is one:
+ * disk syncs are not what a fuzzer should spend its time on. */
+static void site_create(void)
 {
-	const char *suffix[] = {"", "-wal", "-shm"};
-	char path[400];
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s%s", site.database_path, suffix[i]);
-		unlink(path);
+	snprintf(site.dir, sizeof(site.dir), "/dev/shm/porter-fuzz-XXXXXX");
+	if (!mkdtemp(site.dir)) {
+		snprintf(site.dir, sizeof(site.dir), "/tmp/porter-fuzz-XXXXXX");
+		if (!mkdtemp(site.dir))
+			abort();
 	}
+	snprintf(site.key_path, sizeof(site.key_path), "%s/pin.key", site.dir);
+	snprintf(site.directory_path, sizeof(site.directory_path), "%s/directory.json", site.dir);
+	snprintf(site.database_path, sizeof(site.database_path), "%s/presence.db", site.dir);
+	spill(site.key_path, key_text);
+	spill(site.directory_path, directory_text);
+	fake_site_set_config(&site, SITE_CONFIG);
 }
 
 /* Run the callbacks porter's thread has queued so far, without waiting. */
@@ -236,9 +259,13 @@ static void key_events(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!db_dir[0] && !site.dir[0])
-		start_site();
-	remove_database();
+	static bool host_ready;
+	if (!host_ready) {
+		fake_host_init(&host);
+		make_site_text();
+	}
+	host_ready = true;
+	site_create();
 	host.n_feedback = host.n_logs = host.n_doors = host.n_completions = 0;
 	next_request = last_pending = n_sync_grants = 0;
 	memset(cancelled, 0, sizeof(cancelled));
@@ -253,5 +280,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_contract();
 	plugin_shutdown(plugin);
 	plugin = NULL;
+	fake_site_destroy(&site);
 	return 0;
 }
