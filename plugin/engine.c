@@ -522,8 +522,8 @@ static bool all_cancelled(const struct pending_change *pc)
 static void reverse(struct engine *e, struct pending_change *done, const char *cause)
 {
 	plog(e->services, PORTER_LOG_WARNING,
-	     "reader %s: %s was not let through checking %s; recording the reverse",
-	     done->reader_id, done->person_id, done->item.change.in ? "in" : "out");
+	     "reader %s: %s was not let through checking %s (%s); recording the reverse",
+	     done->reader_id, done->person_id, done->item.change.in ? "in" : "out", cause);
 	struct pending_change *pc = change_new(e, done->person_id, done->name, done->reader_id,
 	                                       !done->item.change.in, cause);
 	if (!pc) {
@@ -537,8 +537,10 @@ static void reverse(struct engine *e, struct pending_change *done, const char *c
 	}
 	pc->entry = done->entry;
 	pc->entry->in = pc->item.change.in;
-	pc->next = e->reversals;
-	e->reversals = pc;
+	struct pending_change **tail = &e->reversals; /* in the order decided */
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = pc;
 }
 
 void engine_change_recorded(void *userdata, struct recorder_item *item, const char *error)
