@@ -16,6 +16,8 @@
  *   0xF2  wait until every change is durable and its requests told;
  *   0xF3  a key that is no keypad key;
  *   0xF4  a short pause (100 ms);
+ *   0xF5  wait until a change is durable, without telling porter yet (so a
+ *         cancel that follows reverses it rather than withdraws it);
  *   any other byte: a key, '0'..'9', '*' and '#' as themselves, the rest
  *   mapped onto "0123456789*#" by value. Every seventh key goes to an
  *   entry-only reader.
@@ -243,6 +245,10 @@ static void key_events(const uint8_t *data, size_t size)
 			break;
 		case 0xF4:
 			fake_host_advance(&host, 100000);
+			continue;
+		case 0xF5:
+			if (plugin->engine.n_in_flight > 0)
+				wait_invoke();
 			continue;
 		default:
 			key = key_for(data[i]);
