@@ -7,10 +7,13 @@
 #include "plugin.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -42,8 +45,8 @@ static void sink_report(void *userdata, const struct porter_report *r)
 		s->report(s->userdata, r);
 }
 
-static void sink_error(struct report_sink *s, const char *code, const char *path,
-                       const char *message)
+static void sink_error_fix(struct report_sink *s, const char *code, const char *path,
+                           const char *message, const char *fix)
 {
 	struct porter_report r = {
 	        .size = sizeof(r),
@@ -51,8 +54,15 @@ static void sink_error(struct report_sink *s, const char *code, const char *path
 	        .code = code,
 	        .path = path,
 	        .message = message,
+	        .fix = fix,
 	};
 	sink_report(s, &r);
+}
+
+static void sink_error(struct report_sink *s, const char *code, const char *path,
+                       const char *message)
+{
+	sink_error_fix(s, code, path, message, NULL);
 }
 
 static int64_t wall_clock_us(void)
@@ -83,7 +93,9 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	uint8_t key[PIN_KEY_LEN];
 	int r = pin_key_load(config->pin_key_path, key, err, sizeof(err));
 	if (r < 0) {
-		sink_error(sink, "PORTER-KEY", "$.local.pin_key_file", err);
+		sink_error_fix(sink, "PORTER-KEY", "$.local.pin_key_file", err,
+		               "local.pin_key_file must be a key made by `porter-admin keygen`, "
+		               "owned by porter's user and readable by it alone (chmod 600).");
 		return r;
 	}
 	ret->hasher = pin_hasher_new(key);
@@ -92,7 +104,10 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 		return -ENOMEM;
 	r = directory_file_load(config->directory_path, &ret->directory, err, sizeof(err));
 	if (r < 0) {
-		sink_error(sink, "PORTER-DIRECTORY", "$.local.directory", err);
+		sink_error_fix(sink, "PORTER-DIRECTORY", "$.local.directory", err,
+		               "Correct the file (`porter-admin check --directory FILE` names the "
+		               "problem; `porter-admin add` creates it) or point local.directory "
+		               "at the right file.");
 		ret->hasher = pin_hasher_free(ret->hasher);
 		return r;
 	}
@@ -183,14 +198,76 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 	return 0;
 }
 
+/* What can be told about the presence database's place without opening it:
+ * check_config must not create it. store_open() checks the database itself. */
+static int check_database_location(const char *path, struct report_sink *sink)
+{
+	static const char code[] = "PORTER-DATABASE", at[] = "$.local.database";
+	char dir[CONFIG_PATH_MAX], msg[2 * CONFIG_PATH_MAX + 160];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash && slash != path ? (size_t)(slash - path) : 1;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)n, path);
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "%s: the folder for the presence database %s", dir,
+		         errno == ENOENT ? "does not exist" : "is not a folder");
+		sink_error_fix(sink, code, at, msg,
+		               "Create the folder, owned by porter's user, or point local.database "
+		               "into a folder that exists.");
+		return -EINVAL;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0) {
+		snprintf(msg, sizeof(msg),
+		         "%s: porter's user cannot create files in this folder (SQLite keeps the "
+		         "presence database and its -wal and -shm files there): %s",
+		         dir, strerror(errno));
+		sink_error_fix(sink, code, at, msg,
+		               "Make the folder writable by porter's user (chown), or point "
+		               "local.database into one that is.");
+		return -EINVAL;
+	}
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0; /* porter creates it on first start */
+		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "%s: is not a database file", path);
+	} else if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) < 0) {
+		snprintf(msg, sizeof(msg),
+		         "%s: the presence database is not writable by porter's "
+		         "user: %s",
+		         path, strerror(errno));
+	} else {
+		return 0;
+	}
+	sink_error_fix(sink, code, at, msg,
+	               "Give porter's user read and write access to the database (chown, chmod "
+	               "600), or point local.database at another file.");
+	return -EINVAL;
+}
+
+/* Everything init checks, files included, with nothing started: no thread,
+ * no database created or written. File checks run as the calling process's
+ * user, which an admin UI should make porter's. */
 int plugin_check_config(const char *json, size_t len, porter_report_fn report, void *userdata)
 {
+	struct report_sink sink = {NULL, report, userdata, 0};
+	struct local_inputs in = {0};
 	struct config *config = malloc(sizeof(*config));
 	if (!config)
 		return -ENOMEM;
 	int r = config_parse(json, len, config, report, userdata);
+	if (r == 0)
+		r = load_local_inputs(config, &sink, &in);
+	if (r == 0)
+		r = check_database_location(config->database_path, &sink);
+	in.directory = directory_free(in.directory);
+	in.hasher = pin_hasher_free(in.hasher);
 	free(config);
-	return r;
+	if (r == -ENOMEM || r == -E2BIG)
+		return r;
+	return r < 0 || sink.errors ? -EINVAL : 0;
 }
 
 static void refresh_reader(struct reader_state *reader, void *userdata)

@@ -231,6 +231,8 @@ struct porter_plugin_descriptor {
 
 	/* Check a config without starting anything (for an admin UI). Every
 	 * problem is reported through `report`, errors and warnings alike.
+	 * Files are checked as init() checks them (key, directory, the
+	 * database's folder), as the calling user, and nothing is created.
 	 * Returns 0 when the config is usable, -EINVAL when it has errors. */
 	int (*check_config)(const char *config_json, size_t config_len, porter_report_fn report,
 	                    void *userdata);

@@ -87,10 +87,10 @@ static void run_admin(const struct site *s, struct run *ret, const char *input, 
 	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path,
-	                                 O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err_path,
-	                                 O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path, O_WRONLY | O_CREAT | O_TRUNC,
+	                                 0600);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err_path, O_WRONLY | O_CREAT | O_TRUNC,
+	                                 0600);
 	assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
@@ -166,8 +166,8 @@ static void a_missing_option_is_named(void **state)
 	struct site *s = *state;
 	struct run r;
 
-	run_admin(s, &r, PIN_ANA "\n", "add", "--key", s->key, "--id", "m-ana", "--kind",
-	          "member", "--name", "Ana", NULL);
+	run_admin(s, &r, PIN_ANA "\n", "add", "--key", s->key, "--id", "m-ana", "--kind", "member",
+	          "--name", "Ana", NULL);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "missing --directory"));
 
@@ -208,7 +208,7 @@ static void pin_length_follows_the_site_config(void **state)
 	struct site *s = *state;
 	struct run r;
 	char *config = fx_config(s->dir, ",\"keypad\":{\"pin_min_length\":6,"
-	                                  "\"pin_max_length\":6}");
+	                                 "\"pin_max_length\":6}");
 
 	assert_non_null(config);
 	assert_int_equal(fx_write_file(s->config, config), 0);
@@ -350,16 +350,16 @@ static bool expect(int master, char *buf, size_t size, const char *want)
 
 /* Run `porter-admin add` on a terminal, answer both prompts, return its exit
  * status and everything the terminal showed. */
-static int add_on_terminal(const struct site *s, const char *pin, const char *again,
-                           char *screen, size_t size)
+static int add_on_terminal(const struct site *s, const char *pin, const char *again, char *screen,
+                           size_t size)
 {
 	int master, status;
 	pid_t pid = forkpty(&master, NULL, NULL, NULL);
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		execl(admin(), admin(), "add", "--directory", s->directory, "--key", s->key,
-		      "--id", "m-ana", "--kind", "member", "--name", "Ana", (char *)NULL);
+		execl(admin(), admin(), "add", "--directory", s->directory, "--key", s->key, "--id",
+		      "m-ana", "--kind", "member", "--name", "Ana", (char *)NULL);
 		_exit(127);
 	}
 	screen[0] = '\0';
