@@ -33,10 +33,10 @@
 #include "porter.h"
 
 #define PENDING_TIMEOUT_US (10u * 1000000u)
-#define MAX_PENDING 64
-#define MAX_DOORS 8
-#define CONFIG_MAX_BYTES (1024 * 1024)
-#define READER_ID_MAX 64
+#define MAX_PENDING        64
+#define MAX_DOORS          8
+#define CONFIG_MAX_BYTES   (1024 * 1024)
+#define READER_ID_MAX      64
 
 struct host;
 
@@ -199,19 +199,26 @@ static int on_door_unlock(void *userdata, const char *reader_id, uint32_t durati
 static const char *led_name(uint32_t led)
 {
 	switch (led) {
-	case PORTER_LED_GREEN: return "GREEN";
-	case PORTER_LED_RED: return "RED";
-	case PORTER_LED_AMBER: return "AMBER";
-	default: return "LED off";
+	case PORTER_LED_GREEN:
+		return "GREEN";
+	case PORTER_LED_RED:
+		return "RED";
+	case PORTER_LED_AMBER:
+		return "AMBER";
+	default:
+		return "LED off";
 	}
 }
 
 static const char *beep_name(uint32_t beep)
 {
 	switch (beep) {
-	case PORTER_BEEP_OK: return " beep";
-	case PORTER_BEEP_ERROR: return " long beep";
-	default: return "";
+	case PORTER_BEEP_OK:
+		return " beep";
+	case PORTER_BEEP_ERROR:
+		return " long beep";
+	default:
+		return "";
 	}
 }
 
@@ -273,7 +280,8 @@ static void pending_add(struct host *h, uint64_t request_id)
 		int64_t t = host_loop_timer_add(h->loop, PENDING_TIMEOUT_US, pending_timed_out, p);
 		if (t < 0)
 			break;
-		*p = (struct pending){ .host = h, .request_id = request_id, .timer = t, .used = true };
+		*p = (struct pending){
+		        .host = h, .request_id = request_id, .timer = t, .used = true};
 		h->n_pending++;
 		return;
 	}
@@ -286,9 +294,12 @@ static void pending_add(struct host *h, uint64_t request_id)
 static const char *direction_name(uint32_t direction)
 {
 	switch (direction) {
-	case PORTER_DIRECTION_IN: return " in";
-	case PORTER_DIRECTION_OUT: return " out";
-	default: return "";
+	case PORTER_DIRECTION_IN:
+		return " in";
+	case PORTER_DIRECTION_OUT:
+		return " out";
+	default:
+		return "";
 	}
 }
 
@@ -299,7 +310,7 @@ static void on_complete(void *userdata, uint64_t request_id, const struct porter
 
 	if (!p) {
 		fprintf(stderr, "porter-host: completion for unknown request %" PRIu64 " ignored\n",
-			request_id);
+		        request_id);
 		return;
 	}
 	printf("[%s] request %" PRIu64 ": %s%s", h->reader_id, request_id,
@@ -350,10 +361,10 @@ static void press_key(struct host *h, char c)
 	fflush(stdout);
 
 	struct porter_key_event ev = {
-		.size = sizeof(ev),
-		.key = key,
-		.request_id = ++h->last_request_id,
-		.reader_id = h->reader_id,
+	        .size = sizeof(ev),
+	        .key = key,
+	        .request_id = ++h->last_request_id,
+	        .reader_id = h->reader_id,
 	};
 	report_verdict(h, ev.request_id, h->porter_api->on_key(h->porter, &ev));
 }
@@ -434,14 +445,14 @@ static void reload_config(struct host *h)
 
 	if (!text) {
 		fprintf(stderr, "porter-host: cannot read %s: %s; config unchanged\n",
-			h->config_path, strerror(errno));
+		        h->config_path, strerror(errno));
 		return;
 	}
 	int r = h->porter_api->reload(h->porter, text, len, NULL, NULL);
 	free(text);
 	if (r < 0)
 		fprintf(stderr, "porter-host: reload refused (%s); the previous config stays\n",
-			strerror(-r));
+		        strerror(-r));
 	else
 		fprintf(stderr, "porter-host: config reloaded from %s\n", h->config_path);
 }
@@ -491,15 +502,14 @@ static int porter_start(struct host *h)
 
 	if (!text) {
 		fprintf(stderr, "porter-host: cannot read config %s: %s\n", h->config_path,
-			strerror(errno));
+		        strerror(errno));
 		return -errno;
 	}
-	int r = h->porter_api->init(host_loop_services(h->loop), text, len, NULL, NULL,
-				    &h->porter);
+	int r = h->porter_api->init(host_loop_services(h->loop), text, len, NULL, NULL, &h->porter);
 	free(text);
 	if (r == -EINVAL)
 		fprintf(stderr, "porter-host: porter refused the config %s (errors above)\n",
-			h->config_path);
+		        h->config_path);
 	else if (r == -ENOTSUP)
 		fprintf(stderr, "porter-host: porter is disabled by this config\n");
 	else if (r < 0)
@@ -533,7 +543,7 @@ static void host_stop(struct host *h)
 	host_loop_watch_remove(h->loop, h->signal_watch);
 	if (host_loop_n_watches(h->loop) || host_loop_n_timers(h->loop))
 		fprintf(stderr, "porter-host: porter left %zu watches and %zu timers behind\n",
-			host_loop_n_watches(h->loop), host_loop_n_timers(h->loop));
+		        host_loop_n_watches(h->loop), host_loop_n_timers(h->loop));
 	if (h->signal_fd >= 0)
 		close(h->signal_fd);
 	h->loop = host_loop_free(h->loop);
@@ -545,34 +555,47 @@ static void host_stop(struct host *h)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: porter-host --plugin PATH/porter.so --config CONFIG.json "
-		     "[--reader ID] [--verbose] [--check]\n"
-		     "--check only validates the config and prints every problem.\n"
-		     "Type a PIN and press Enter (or #); * clears. Ctrl-C quits.\n"
-		     "SIGHUP reloads the config file.\n");
+	             "[--reader ID] [--verbose] [--check]\n"
+	             "--check only validates the config and prints every problem.\n"
+	             "Type a PIN and press Enter (or #); * clears. Ctrl-C quits.\n"
+	             "SIGHUP reloads the config file.\n");
 }
 
 static int parse_args(struct host *h, int argc, char **argv, const char **ret_plugin)
 {
 	static const struct option options[] = {
-		{ "plugin", required_argument, NULL, 'p' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "reader", required_argument, NULL, 'r' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "check", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	        {"plugin", required_argument, NULL, 'p'},
+	        {"config", required_argument, NULL, 'c'},
+	        {"reader", required_argument, NULL, 'r'},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"check", no_argument, NULL, 'k'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "p:c:r:vkh", options, NULL)) != -1) {
 		switch (c) {
-		case 'p': *ret_plugin = optarg; break;
-		case 'c': h->config_path = optarg; break;
-		case 'r': h->reader_id = optarg; break;
-		case 'v': h->verbose = true; break;
-		case 'k': h->check_only = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: return -EINVAL;
+		case 'p':
+			*ret_plugin = optarg;
+			break;
+		case 'c':
+			h->config_path = optarg;
+			break;
+		case 'r':
+			h->reader_id = optarg;
+			break;
+		case 'v':
+			h->verbose = true;
+			break;
+		case 'k':
+			h->check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
 		}
 	}
 	if (!*ret_plugin || !h->config_path || optind != argc)
@@ -588,7 +611,7 @@ static int check_config(struct host *h)
 
 	if (!text) {
 		fprintf(stderr, "porter-host: cannot read config %s: %s\n", h->config_path,
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	int r = h->porter_api->check_config(text, len, on_report, h);
@@ -601,11 +624,11 @@ static int host_start(struct host *h, const char *plugin_path)
 {
 	char err[1024];
 	struct host_loop_callbacks callbacks = {
-		.userdata = h,
-		.log = on_log,
-		.door_unlock = on_door_unlock,
-		.feedback = on_feedback,
-		.complete = on_complete,
+	        .userdata = h,
+	        .log = on_log,
+	        .door_unlock = on_door_unlock,
+	        .feedback = on_feedback,
+	        .complete = on_complete,
 	};
 
 	if (host_plugin_load(plugin_path, &h->plugin, err, sizeof(err)) < 0) {
@@ -631,7 +654,7 @@ static int host_start(struct host *h, const char *plugin_path)
 
 int main(int argc, char **argv)
 {
-	struct host h = { .reader_id = "front", .signal_fd = -1 };
+	struct host h = {.reader_id = "front", .signal_fd = -1};
 	const char *plugin_path = NULL;
 	int r;
 
