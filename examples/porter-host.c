@@ -8,10 +8,13 @@
  *
  * The terminal plays the keypad: each character typed is one key press
  * ('0'..'9', '*' clears, '#' or Enter submits), read without echo when stdin
- * is a terminal; piped text works the same way. Door actions, feedback and
- * decisions are printed. A decision porter leaves pending for more than 10 s
- * is denied and cancelled (fail closed). SIGHUP reloads the config file;
- * EOF, SIGINT and SIGTERM shut porter down cleanly.
+ * is a terminal; piped text works the same way. Escape sequences (function
+ * keys, arrows) are skipped whole: their digits are not key presses. Door
+ * actions, feedback and decisions are printed. A decision porter leaves
+ * pending for more than 10 s is denied and cancelled (fail closed). SIGHUP
+ * reloads the config file; EOF (Ctrl-D), SIGINT (Ctrl-C), SIGQUIT (Ctrl-\)
+ * and SIGTERM shut porter down cleanly. Ctrl-Z suspends. The terminal's modes
+ * are restored on every way out, a crash included.
  *
  * porter logs every config problem itself (one line each, through the log
  * service), so init and reload pass no report callback; `--check` shows the
@@ -74,11 +77,16 @@ struct host {
 	int64_t stdin_timer; /* stdin that epoll cannot watch (a regular file) */
 	bool stdin_tty;
 	bool stdin_eof;
+	int esc_state; /* enum esc_state: inside a terminal escape sequence */
+	unsigned esc_len;
 };
 
-/* The terminal must be restored however we exit; atexit() needs a static. */
+/* The terminal must be restored however we exit, from a signal handler too,
+ * so its saved modes are static. Normal ways out (EOF, SIGINT, SIGQUIT,
+ * SIGTERM, errors) pass through host_stop(); exit() through atexit(); a
+ * crash through terminal_crashed(). */
 static struct {
-	bool saved;
+	volatile sig_atomic_t saved;
 	struct termios termios;
 } terminal;
 
@@ -86,23 +94,53 @@ static void terminal_restore(void)
 {
 	if (terminal.saved)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &terminal.termios);
-	terminal.saved = false;
+	terminal.saved = 0;
 }
 
-/* Keypad mode: one key per read, nothing echoed (a PIN never shows). */
+/* A fatal signal: restore (tcsetattr is async-signal-safe), then die of it
+ * (SA_RESETHAND made the action the default again). */
+static void terminal_crashed(int sig)
+{
+	if (terminal.saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &terminal.termios);
+	raise(sig);
+}
+
+/* Keypad mode: one key per read, nothing echoed (a PIN never shows). Ctrl-C,
+ * Ctrl-\ and Ctrl-Z still raise their signals. */
 static void terminal_keypad_mode(void)
 {
+	static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+	static bool registered;
+	struct sigaction sa = {.sa_handler = terminal_crashed, .sa_flags = SA_RESETHAND};
 	struct termios raw;
 
 	if (tcgetattr(STDIN_FILENO, &terminal.termios) < 0)
 		return;
-	terminal.saved = true;
-	atexit(terminal_restore);
+	if (!registered) {
+		atexit(terminal_restore);
+		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+			sigaction(fatal[i], &sa, NULL);
+		registered = true;
+	}
 	raw = terminal.termios;
 	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
 	raw.c_cc[VMIN] = 1;
 	raw.c_cc[VTIME] = 0;
+	terminal.saved = 1;
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
+}
+
+/* Ctrl-Z: give the shell its terminal back while stopped, keypad mode again
+ * when continued. */
+static void terminal_suspend(void)
+{
+	bool was_keypad = terminal.saved;
+
+	terminal_restore();
+	raise(SIGSTOP); /* returns once continued (fg) */
+	if (was_keypad)
+		terminal_keypad_mode();
 }
 
 static char *read_file(const char *path, size_t *ret_len)
@@ -325,8 +363,6 @@ static void on_complete(void *userdata, uint64_t request_id, const struct porter
 	pending_release(p);
 }
 
-/* ---- the keypad ------------------------------------------------------------ */
-
 static void report_verdict(struct host *h, uint64_t request_id, int r)
 {
 	if (r == PORTER_VERDICT_PENDING) {
@@ -339,6 +375,45 @@ static void report_verdict(struct host *h, uint64_t request_id, int r)
 		       strerror(-r));
 	}
 	fflush(stdout);
+}
+
+/* ---- the keypad ------------------------------------------------------------ */
+
+/*
+ * Terminals send function keys and arrows as escape sequences with digits in
+ * them: F6 is ESC [ 1 7 ~, Ctrl-Left ESC [ 1 ; 5 D, F2 (SS3) ESC O Q. Those
+ * digits are not key presses: a sequence is skipped whole, from ESC to its
+ * final byte (0x40-0x7e for ESC [, the next byte for ESC O). ESC followed by
+ * any other byte (Alt+key, or Esc pressed alone) ends there and that byte
+ * counts. A control character inside a sequence ends it and counts (ECMA-48
+ * executes it); a sequence longer than ESC_MAX bytes is dropped.
+ */
+#define ESC_MAX 32
+
+enum esc_state { ESC_NONE, ESC_START, ESC_CSI, ESC_SS3 };
+
+/* Feed one byte; true when it is typed text rather than part of a sequence. */
+static bool escape_filter(struct host *h, unsigned char c)
+{
+	if (c == 0x1b) {
+		h->esc_state = ESC_START;
+		h->esc_len = 0;
+		return false;
+	}
+	switch (h->esc_state) {
+	case ESC_START:
+		h->esc_state = c == '[' ? ESC_CSI : c == 'O' ? ESC_SS3 : ESC_NONE;
+		return h->esc_state == ESC_NONE;
+	case ESC_SS3:
+		h->esc_state = ESC_NONE;
+		return c < 0x20;
+	case ESC_CSI:
+		if (c < 0x20 || (c >= 0x40 && c <= 0x7e) || ++h->esc_len > ESC_MAX)
+			h->esc_state = ESC_NONE;
+		return c < 0x20;
+	default:
+		return true;
+	}
 }
 
 /* One key press. Only the twelve keypad keys count; Enter is '#'. */
@@ -391,7 +466,8 @@ static bool stdin_read_keys(struct host *h)
 	for (ssize_t i = 0; i < n; i++) {
 		if (h->stdin_tty && buf[i] == 0x04) /* Ctrl-D in keypad mode */
 			return false;
-		press_key(h, buf[i]);
+		if (escape_filter(h, (unsigned char)buf[i]))
+			press_key(h, buf[i]);
 	}
 	return true;
 }
@@ -469,6 +545,10 @@ static void on_signal(void *userdata, int fd, uint32_t revents)
 		reload_config(h);
 		return;
 	}
+	if (si.ssi_signo == SIGTSTP) {
+		terminal_suspend();
+		return;
+	}
 	fprintf(stderr, "porter-host: %s, shutting down\n", strsignal((int)si.ssi_signo));
 	host_loop_quit(h->loop);
 }
@@ -480,8 +560,10 @@ static int signals_start(struct host *h)
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGQUIT); /* Ctrl-\: a clean stop too, not a core dump */
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTSTP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
