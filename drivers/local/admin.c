@@ -94,7 +94,7 @@ static bool missing(const char *value, const char *option)
 
 /* The terminal's modes while a PIN is typed without echo, so that a signal
  * (Ctrl-C at the prompt) does not leave the admin's shell without echo. */
-static struct termios tty_saved;
+static struct termios tty_saved, tty_no_echo;
 static volatile sig_atomic_t tty_quiet;
 
 static void tty_restore(void)
@@ -111,18 +111,29 @@ static void tty_restore_and_die(int sig)
 	raise(sig);
 }
 
+/* Ctrl-Z at the prompt: the shell gets its echo back while we are stopped;
+ * typing goes on without echo once continued. */
+static void tty_suspend(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+	raise(SIGSTOP);
+	if (tty_quiet)
+		tcsetattr(STDIN_FILENO, TCSANOW, &tty_no_echo);
+}
+
 /* One PIN typed at the terminal, echo off for as long as it is typed. */
 static char *prompt_quietly(const char *prompt, char *pin, size_t size)
 {
 	static const int signals[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP};
-	struct sigaction sa = {.sa_handler = tty_restore_and_die}, old[5];
-	struct termios quiet = tty_saved;
+	struct sigaction die = {.sa_handler = tty_restore_and_die}, old[5];
+	struct sigaction stop = {.sa_handler = tty_suspend, .sa_flags = SA_RESTART};
 
 	for (size_t i = 0; i < 5; i++)
-		sigaction(signals[i], &sa, &old[i]);
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		sigaction(signals[i], signals[i] == SIGTSTP ? &stop : &die, &old[i]);
+	tty_no_echo = tty_saved;
+	tty_no_echo.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	tty_quiet = 1;
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_no_echo);
 	/* The prompt only once echo is off: what is typed after it never shows. */
 	fprintf(stderr, "%s", prompt);
 	char *line = fgets(pin, (int)size, stdin);
@@ -202,10 +213,12 @@ static int load_site_config(struct options *o)
 	if (!o->config_path)
 		return 0;
 	FILE *f = fopen(o->config_path, "re");
+	int r = f ? 0 : -errno;
 	char *text = malloc(CONFIG_MAX_TEXT + 1);
 	o->site = malloc(sizeof(*o->site));
 	size_t len = f && text ? fread(text, 1, CONFIG_MAX_TEXT + 1, f) : 0;
-	int r = !f ? -errno : !text || !o->site ? -ENOMEM : ferror(f) ? -EIO : 0;
+	if (r == 0)
+		r = !text || !o->site ? -ENOMEM : ferror(f) ? -EIO : 0;
 	if (f)
 		fclose(f);
 	if (r < 0)

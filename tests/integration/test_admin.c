@@ -407,6 +407,31 @@ static void two_different_pins_at_a_terminal_write_nothing(void **state)
 	assert_int_equal(access(s->directory, F_OK), -1);
 }
 
+static void ctrl_c_at_the_prompt_gives_the_echo_back(void **state)
+{
+	struct site *s = *state;
+	char screen[4096] = "";
+	struct termios after;
+	int master, status;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl(admin(), admin(), "add", "--directory", s->directory, "--key", s->key, "--id",
+		      "m-ana", "--kind", "member", "--name", "Ana", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(expect(master, screen, sizeof(screen), "PIN: "));
+	assert_int_equal(write(master, "\x03", 1), 1); /* Ctrl-C */
+	expect(master, screen, sizeof(screen), NULL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(tcgetattr(master, &after), 0);
+	close(master);
+	assert_true(after.c_lflag & ECHO);
+	assert_int_equal(access(s->directory, F_OK), -1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
 
 int main(void)
@@ -423,6 +448,7 @@ int main(void)
 	        T(a_rewrite_keeps_owner_group_and_mode),
 	        T(a_pin_typed_at_a_terminal_is_asked_twice_and_never_shown),
 	        T(two_different_pins_at_a_terminal_write_nothing),
+	        T(ctrl_c_at_the_prompt_gives_the_echo_back),
 	};
 
 	if (!admin()) {
