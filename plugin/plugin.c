@@ -140,6 +140,56 @@ static void plugin_free(porter_plugin *p)
 	free(p);
 }
 
+/* What can be told about the presence database's place without opening it:
+ * check_config must not create it. store_open() checks the database itself. */
+static int check_database_location(const char *path, struct report_sink *sink)
+{
+	static const char code[] = "PORTER-DATABASE", at[] = "$.local.database";
+	char dir[CONFIG_PATH_MAX], msg[2 * CONFIG_PATH_MAX + 160];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash && slash != path ? (size_t)(slash - path) : 1;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)n, path);
+	bool found = stat(dir, &st) == 0;
+	if (!found || !S_ISDIR(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "%s: the folder for the presence database %s", dir,
+		         found             ? "is not a folder"
+		         : errno == ENOENT ? "does not exist"
+		                           : strerror(errno));
+		sink_error_fix(sink, code, at, msg,
+		               "Create the folder, owned by porter's user, or point local.database "
+		               "into a folder that exists.");
+		return -EINVAL;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0) {
+		snprintf(msg, sizeof(msg),
+		         "%s: porter's user cannot create files in this folder (SQLite keeps the "
+		         "presence database and its -wal and -shm files there): %s",
+		         dir, strerror(errno));
+		sink_error_fix(sink, code, at, msg,
+		               "Make the folder writable by porter's user (chown), or point "
+		               "local.database into one that is.");
+		return -EINVAL;
+	}
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0; /* porter creates it on first start */
+		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "%s: is not a database file", path);
+	} else if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) < 0) {
+		snprintf(msg, sizeof(msg), "%s: porter's user cannot read and write it: %s", path,
+		         strerror(errno));
+	} else {
+		return 0;
+	}
+	sink_error_fix(sink, code, at, msg,
+	               "Give porter's user read and write access to the database (chown, chmod "
+	               "600), or point local.database at another file.");
+	return -EINVAL;
+}
+
 static int start_engine(porter_plugin *p, struct report_sink *sink)
 {
 	char err[1536];
@@ -154,11 +204,18 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	e->visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
 	if (!p->presence || !p->readers)
 		return -ENOMEM;
-	int r = store_open(p->config.database_path, &p->store, err, sizeof(err));
+	/* The same words as check_config for what it can tell without opening. */
+	int r = check_database_location(p->config.database_path, sink);
+	if (r < 0)
+		return r;
+	r = store_open(p->config.database_path, &p->store, err, sizeof(err));
 	if (r == 0)
 		r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
 	if (r < 0) {
-		sink_error(sink, "PORTER-DATABASE", "$.local.database", err);
+		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", err,
+		               "local.database must be porter's presence database (or not exist "
+		               "yet), readable and writable by porter's user, in a folder it can "
+		               "write.");
 		return r;
 	}
 	return recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
@@ -196,55 +253,6 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 	     directory_size(p->directory), presence_count_in(p->presence));
 	*ret = p;
 	return 0;
-}
-
-/* What can be told about the presence database's place without opening it:
- * check_config must not create it. store_open() checks the database itself. */
-static int check_database_location(const char *path, struct report_sink *sink)
-{
-	static const char code[] = "PORTER-DATABASE", at[] = "$.local.database";
-	char dir[CONFIG_PATH_MAX], msg[2 * CONFIG_PATH_MAX + 160];
-	const char *slash = strrchr(path, '/');
-	size_t n = slash && slash != path ? (size_t)(slash - path) : 1;
-	struct stat st;
-
-	snprintf(dir, sizeof(dir), "%.*s", (int)n, path);
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(msg, sizeof(msg), "%s: the folder for the presence database %s", dir,
-		         errno == ENOENT ? "does not exist" : "is not a folder");
-		sink_error_fix(sink, code, at, msg,
-		               "Create the folder, owned by porter's user, or point local.database "
-		               "into a folder that exists.");
-		return -EINVAL;
-	}
-	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0) {
-		snprintf(msg, sizeof(msg),
-		         "%s: porter's user cannot create files in this folder (SQLite keeps the "
-		         "presence database and its -wal and -shm files there): %s",
-		         dir, strerror(errno));
-		sink_error_fix(sink, code, at, msg,
-		               "Make the folder writable by porter's user (chown), or point "
-		               "local.database into one that is.");
-		return -EINVAL;
-	}
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0; /* porter creates it on first start */
-		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		snprintf(msg, sizeof(msg), "%s: is not a database file", path);
-	} else if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) < 0) {
-		snprintf(msg, sizeof(msg),
-		         "%s: the presence database is not writable by porter's "
-		         "user: %s",
-		         path, strerror(errno));
-	} else {
-		return 0;
-	}
-	sink_error_fix(sink, code, at, msg,
-	               "Give porter's user read and write access to the database (chown, chmod "
-	               "600), or point local.database at another file.");
-	return -EINVAL;
 }
 
 /* Everything init checks, files included, with nothing started: no thread,

@@ -177,6 +177,7 @@ static void assert_both_refuse(struct site *s, const char *code, const char *pat
 	assert_true(init.n >= 1);
 	assert_string_equal(init.errors[0].code, code);
 	assert_string_equal(init.errors[0].path, path);
+	assert_true(init.errors[0].has_fix);
 
 	assert_int_not_equal(run_host_check(s), 0);
 }
