@@ -183,7 +183,7 @@ static void function_keys_and_arrows_type_no_digits(void **state)
 	type(s, "\x1b[A\x1b[1;5D9");
 	type(s, "\x1b[[B13\x1b[200~\r");
 	if (!expect(s, "person m-ana"))
-		fail_msg("Ana's PIN was not taken as typed:\n%s", s->screen);
+		fail_msg("Ana's PIN was not taken as typed"); /* the screen may show it */
 	assert_non_null(strstr(s->screen, "GRANT"));
 	/* One star per digit typed, none for the digits inside the sequences. */
 	assert_int_equal(count(s->screen, '*'), strlen(PIN_ANA));
