@@ -55,6 +55,20 @@ static void sink_error(struct report_sink *s, const char *code, const char *path
 	sink_report(s, &r);
 }
 
+static void sink_problem(struct report_sink *s, uint32_t severity, const char *code,
+                         const char *path, const char *message, const char *fix)
+{
+	struct porter_report r = {
+	        .size = sizeof(r),
+	        .severity = severity,
+	        .code = code,
+	        .path = path,
+	        .message = message,
+	        .fix = fix && *fix ? fix : NULL,
+	};
+	sink_report(s, &r);
+}
+
 static int64_t wall_clock_us(void)
 {
 	struct timespec ts;
@@ -139,9 +153,17 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	e->visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
 	if (!p->presence || !p->readers)
 		return -ENOMEM;
-	int r = store_open(p->config.database_path, &p->store, err, sizeof(err));
-	if (r == 0)
-		r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
+	struct store_open_report rep;
+	int r = store_open(p->config.database_path, &p->store, &rep);
+	if (r < 0) {
+		sink_problem(sink, PORTER_SEVERITY_ERROR, "PORTER-DATABASE", "$.local.database",
+		             rep.error, rep.fix);
+		return r;
+	}
+	if (rep.warning[0])
+		sink_problem(sink, PORTER_SEVERITY_WARNING, "PORTER-DATABASE", "$.local.database",
+		             rep.warning, NULL);
+	r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
 	if (r < 0) {
 		sink_error(sink, "PORTER-DATABASE", "$.local.database", err);
 		return r;
@@ -261,7 +283,13 @@ int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata
 {
 	if (!p)
 		return -EINVAL;
-	return diagnostics_run(&p->config, report, userdata);
+	int n = diagnostics_run(&p->config, report, userdata);
+	if (store_gone(p->store)) {
+		if (report)
+			diagnostics_report_database_gone(p->config.database_path, report, userdata);
+		n++;
+	}
+	return n;
 }
 
 struct reader_state *plugin_reader(porter_plugin *p, const char *reader_id)

@@ -32,8 +32,22 @@ struct store_change {
 	const char *cause;  /* "credential", "host_cancelled", ... */
 };
 
-int store_open(const char *path, struct store **ret, char *err, size_t errlen);
+/* What store_open found. On failure: what is wrong and what the admin does
+ * about it; on success, what it corrected that the admin should know. */
+struct store_open_report {
+	char error[3072];
+	char fix[2560];
+	char warning[2048];
+};
+
+int store_open(const char *path, struct store **ret, struct store_open_report *report);
 struct store *store_close(struct store *store);
+
+/* The marker beside the database at `path` that says porter created it. */
+void store_marker_path(const char *path, char *ret, size_t len);
+
+/* True once a batch found the database deleted or replaced (any thread). */
+bool store_gone(const struct store *store);
 
 /* Call `fn` for each person recorded as in. Returns 0 or a negative errno. */
 int store_load_presence(struct store *store,

@@ -100,9 +100,9 @@ static void make_site(struct bench *b)
 static void cleanup_site(struct bench *b)
 {
 	const char *names[] = {"pin.key", "directory.json", "presence.db", "presence.db-wal",
-			       "presence.db-shm"};
+			       "presence.db-shm", ".presence.db.marker"};
 	char path[128];
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", b->dir, names[i]);
 		unlink(path);
 	}
