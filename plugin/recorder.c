@@ -43,7 +43,7 @@ struct recorder {
 	bool delivery_scheduled;
 	unsigned invoke_refusals; /* since the last delivery, for one log line */
 
-	const struct store_change **changes; /* thread-private scratch */
+	struct store_change **changes; /* thread-private scratch */
 	size_t changes_cap;
 };
 
@@ -103,7 +103,7 @@ static int commit_batch(struct recorder *r, struct recorder_item *first, size_t 
 	char text[256];
 	*ret_err = NULL;
 	if (n > r->changes_cap) {
-		const struct store_change **c = realloc(r->changes, n * sizeof(*c));
+		struct store_change **c = realloc(r->changes, n * sizeof(*c));
 		if (!c) {
 			snprintf(text, sizeof(text), "out of memory for a batch of %zu changes", n);
 			goto fail;
@@ -112,16 +112,16 @@ static int commit_batch(struct recorder *r, struct recorder_item *first, size_t 
 		r->changes_cap = n;
 	}
 	size_t k = 0;
-	for (struct recorder_item *i = first; i; i = i->next) {
-		/* The idempotency key is made once, when the change is first
-		 * written, and stays with the row for every later delivery. */
-		if (!i->change.event_key[0] && store_new_event_key(i->change.event_key) < 0) {
-			snprintf(text, sizeof(text), "no randomness for an event key");
-			goto fail;
-		}
+	for (struct recorder_item *i = first; i; i = i->next)
 		r->changes[k++] = &i->change;
+	/* The idempotency key is made once, when the change is first written,
+	 * and stays with the row for every later delivery. */
+	if (store_make_event_keys(r->changes, n) < 0) {
+		snprintf(text, sizeof(text), "no randomness for event keys");
+		goto fail;
 	}
-	if (store_record(r->store, r->changes, n, text, sizeof(text)) == 0)
+	if (store_record(r->store, (const struct store_change *const *)r->changes, n, text,
+	                 sizeof(text)) == 0)
 		return 0;
 fail:
 	*ret_err = calloc(1, sizeof(**ret_err));

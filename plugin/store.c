@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
@@ -30,6 +31,11 @@ struct store {
 	dev_t wal_dev;
 	ino_t wal_ino;
 	atomic_bool gone; /* set by the recorder thread, read by diagnostics */
+	/* recorded_at up to the second, for the last second formatted: a
+	 * batch's changes mostly share it, and strftime costs more than a row. */
+	int64_t time_sec;
+	size_t time_len;
+	char time_text[40];
 };
 
 static const char schema_sql[] =
@@ -53,7 +59,7 @@ static const char schema_sql[] =
         "  key TEXT PRIMARY KEY,"
         "  value TEXT NOT NULL);";
 
-static void format_time(int64_t at_us, char out[40]);
+static void format_time(struct store *s, int64_t at_us, char out[40]);
 
 static int db_fail(struct store *s, char *err, size_t errlen, const char *what)
 {
@@ -287,7 +293,7 @@ static int write_test(struct store *s, struct store_open_report *rep)
 	char now[40];
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	format_time((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, now);
+	format_time(s, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, now);
 	int rc = sqlite3_prepare_v2(s->db,
 	                            "INSERT INTO porter_meta(key, value) VALUES('last_start', ?)"
 	                            " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -425,20 +431,33 @@ int store_load_presence(struct store *s, int (*fn)(void *, const char *, bool), 
 	return r;
 }
 
-static void format_time(int64_t at_us, char out[40])
+static void format_time(struct store *s, int64_t at_us, char out[40])
 {
-	time_t t = (time_t)(at_us / 1000000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%06dZ", (int)(at_us % 1000000));
+	int64_t sec = at_us / 1000000, us = at_us % 1000000;
+	if (us < 0) {
+		sec--;
+		us += 1000000;
+	}
+	if (!s->time_len || s->time_sec != sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		s->time_len = strftime(s->time_text, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+		s->time_sec = sec;
+	}
+	memcpy(out, s->time_text, s->time_len);
+	char *p = out + s->time_len;
+	*p++ = '.';
+	for (int i = 5; i >= 0; i--, us /= 10)
+		p[i] = (char)('0' + us % 10);
+	memcpy(p + 6, "Z", 2);
 }
 
 static int record_one(struct store *s, const struct store_change *c)
 {
 	char when[40];
 	const char *dir = c->in ? "in" : "out";
-	format_time(c->at_unix_us, when);
+	format_time(s, c->at_unix_us, when);
 	sqlite3_reset(s->insert_log);
 	sqlite3_bind_text(s->insert_log, 1, c->event_key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s->insert_log, 2, c->person_id, -1, SQLITE_STATIC);
@@ -515,14 +534,19 @@ int store_record(struct store *s, const struct store_change *const *changes, siz
 	return 0;
 }
 
-int store_new_event_key(char ret[EVENT_KEY_LEN + 1])
+#define KEY_RANDOM_BYTES 10 /* 74 random bits after the version and variant */
+#define KEYS_PER_DRAW    256
+
+static void format_key(char ret[EVENT_KEY_LEN + 1], int64_t at_unix_us, const uint8_t *rnd)
 {
 	static const char hex[] = "0123456789abcdef";
+	uint64_t ms = at_unix_us > 0 ? (uint64_t)at_unix_us / 1000 : 0;
 	uint8_t b[16];
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return -EIO;
-	b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
-	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (40 - 8 * i));
+	memcpy(b + 6, rnd, KEY_RANDOM_BYTES);
+	b[6] = (b[6] & 0x0f) | 0x70; /* version 7 */
+	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 9562 variant */
 	char *out = ret;
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
@@ -531,5 +555,40 @@ int store_new_event_key(char ret[EVENT_KEY_LEN + 1])
 		*out++ = hex[b[i] & 0xf];
 	}
 	*out = '\0';
+}
+
+int store_make_event_keys(struct store_change *const *changes, size_t n)
+{
+	uint8_t rnd[KEYS_PER_DRAW * KEY_RANDOM_BYTES];
+	size_t left = 0, used = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (changes[i]->event_key[0])
+			continue; /* made when first written: a retry keeps it */
+		if (used == left) {
+			size_t want = 0;
+			for (size_t k = i; k < n && want < KEYS_PER_DRAW; k++)
+				want += !changes[k]->event_key[0];
+			if (RAND_bytes(rnd, (int)(want * KEY_RANDOM_BYTES)) != 1)
+				return -EIO;
+			left = want;
+			used = 0;
+		}
+		format_key(changes[i]->event_key, changes[i]->at_unix_us,
+		           rnd + used++ * KEY_RANDOM_BYTES);
+	}
+	OPENSSL_cleanse(rnd, sizeof(rnd));
 	return 0;
+}
+
+int store_new_event_key(char ret[EVENT_KEY_LEN + 1])
+{
+	struct timespec ts;
+	struct store_change c = {0};
+	struct store_change *one[] = {&c};
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c.at_unix_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	int r = store_make_event_keys(one, 1);
+	if (r == 0)
+		memcpy(ret, c.event_key, sizeof(c.event_key));
+	return r;
 }

@@ -59,7 +59,13 @@ int store_load_presence(struct store *store,
 int store_record(struct store *store, const struct store_change *const *changes, size_t n,
                  char *err, size_t errlen);
 
-/* A new random event key (UUID v4 text). */
+/* Give each change without an event key a new one: a UUID v7 (RFC 9562),
+ * the change's time in milliseconds then 74 random bits. Keys in time order
+ * make each batch add to the end of the event_key index instead of touching
+ * pages all over it; one call to the random generator serves a whole batch. */
+int store_make_event_keys(struct store_change *const *changes, size_t n);
+
+/* One new event key for a change made now. */
 int store_new_event_key(char ret[EVENT_KEY_LEN + 1]);
 
 #endif

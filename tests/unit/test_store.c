@@ -115,6 +115,28 @@ static void test_a_batch_is_durable_and_presence_survives_reopening(void **state
 	assert_int_equal(count_rows("PRAGMA journal_mode='wal'") >= 0, 1);
 }
 
+static void test_recorded_at_is_exact_across_seconds_in_one_batch(void **state)
+{
+	struct store *s = open_store();
+	char err[256];
+	struct store_change a = change("m-1", true), b = change("m-2", true),
+	                    c = change("m-1", false);
+	a.at_unix_us = 1795593600999999;
+	b.at_unix_us = 1795593601000001;
+	c.at_unix_us = 1795593600000000;
+	const struct store_change *batch[] = {&a, &b, &c};
+	assert_int_equal(store_record(s, batch, 3, err, sizeof(err)), 0);
+	store_close(s);
+	assert_int_equal(
+	        count_rows("SELECT count(*) FROM presence_log WHERE"
+	                   " (person_id='m-1' AND direction='in' AND"
+	                   "  recorded_at='2026-11-25T08:00:00.999999Z') OR"
+	                   " (person_id='m-2' AND recorded_at='2026-11-25T08:00:01.000001Z') OR"
+	                   " (person_id='m-1' AND direction='out' AND"
+	                   "  recorded_at='2026-11-25T08:00:00.000000Z')"),
+	        3);
+}
+
 static void test_the_same_event_key_is_never_recorded_twice(void **state)
 {
 	struct store *s = open_store();
@@ -132,14 +154,48 @@ static void test_the_same_event_key_is_never_recorded_twice(void **state)
 	assert_int_equal(count_rows("SELECT count(*) FROM presence_log"), 2);
 }
 
-static void test_event_keys_are_uuid_v4(void **state)
+static void test_event_keys_are_uuid_v7_ordered_by_the_time_of_the_change(void **state)
 {
+	/* Time-ordered keys: each batch adds to the end of the event_key index
+	 * instead of touching pages all over it. */
+	struct store_change c[4] = {
+	        {.at_unix_us = 1795593600123456},
+	        {.at_unix_us = 1795593600124456},
+	        {.at_unix_us = 1795593601000000},
+	        {.at_unix_us = 1795593601000000, .event_key = "kept-as-it-was"},
+	};
+	struct store_change *batch[] = {&c[0], &c[1], &c[2], &c[3]};
+	assert_int_equal(store_make_event_keys(batch, 4), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(strlen(c[i].event_key), 36);
+		assert_int_equal(c[i].event_key[14], '7');
+		assert_non_null(strchr("89ab", c[i].event_key[19]));
+	}
+	/* 1795593600123 ms = 0x01a211b7fc7b */
+	assert_memory_equal(c[0].event_key, "01a211b7-fc7b-7", 15);
+	assert_true(strcmp(c[0].event_key, c[1].event_key) < 0);
+	assert_true(strcmp(c[1].event_key, c[2].event_key) < 0);
+	assert_string_equal(c[3].event_key, "kept-as-it-was");
+
 	char a[EVENT_KEY_LEN + 1], b[EVENT_KEY_LEN + 1];
 	assert_int_equal(store_new_event_key(a), 0);
 	assert_int_equal(store_new_event_key(b), 0);
-	assert_int_equal(strlen(a), 36);
-	assert_int_equal(a[14], '4');
+	assert_int_equal(a[14], '7');
 	assert_string_not_equal(a, b);
+}
+
+static void test_keys_made_in_one_millisecond_differ(void **state)
+{
+	struct store_change c[300];
+	struct store_change *batch[300];
+	for (int i = 0; i < 300; i++) {
+		c[i] = (struct store_change){.at_unix_us = 1795593600123456};
+		batch[i] = &c[i];
+	}
+	assert_int_equal(store_make_event_keys(batch, 300), 0);
+	for (int i = 0; i < 300; i++)
+		for (int j = i + 1; j < 300; j++)
+			assert_string_not_equal(c[i].event_key, c[j].event_key);
 }
 
 static mode_t mode_of(const char *p)
@@ -463,8 +519,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        T(test_a_batch_is_durable_and_presence_survives_reopening),
+	        T(test_recorded_at_is_exact_across_seconds_in_one_batch),
 	        T(test_the_same_event_key_is_never_recorded_twice),
-	        cmocka_unit_test(test_event_keys_are_uuid_v4),
+	        cmocka_unit_test(test_event_keys_are_uuid_v7_ordered_by_the_time_of_the_change),
+	        cmocka_unit_test(test_keys_made_in_one_millisecond_differ),
 	        T(test_a_new_database_and_its_wal_and_shm_are_readable_by_the_owner_only),
 	        T(test_an_existing_database_others_can_read_is_tightened_with_a_warning),
 	        T(test_a_first_start_creates_the_database_and_its_marker),
