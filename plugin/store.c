@@ -282,6 +282,14 @@ static int write_marker(const char *path, struct store_open_report *rep)
 	if (r < 0)
 		return problem(rep, r, NULL, "presence database %s: cannot write %s: %s", path,
 		               marker, strerror(-r));
+	/* The new names (database and marker) survive a power cut together. */
+	char dir[STORE_PATH_MAX];
+	dir_of(path, dir, sizeof(dir));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
 	return 0;
 }
 
@@ -305,9 +313,22 @@ static int write_test(struct store *s, struct store_open_report *rep)
 	sqlite3_finalize(st);
 	if (rc == SQLITE_OK && !sqlite3_db_readonly(s->db, "main"))
 		return 0;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return problem(
+		        rep, -EBUSY,
+		        "close the program that holds it (an sqlite3 shell in a transaction?) "
+		        "and start again",
+		        "presence database %s stayed locked by another program for 5 s", s->path);
+	if (rc == SQLITE_FULL)
+		return problem(rep, -ENOSPC, "free space on its file system",
+		               "presence database %s cannot be written: the disk is full", s->path);
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN &&
+	    (rc & 0xff) != SQLITE_PERM)
+		return problem(rep, -EIO, NULL, "presence database %s cannot be written: %s",
+		               s->path, sqlite3_errmsg(s->db));
 	return problem(rep, -EINVAL,
 	               "make the database file and its directory writable by the user porter runs "
-	               "as (chmod 0600 on the file), and check the disk is not full",
+	               "as (chmod 0600 on the file)",
 	               "presence database %s cannot be written: %s", s->path,
 	               rc == SQLITE_OK ? "SQLite opened it read-only" : sqlite3_errmsg(s->db));
 }
@@ -316,8 +337,10 @@ static void remember_wal(struct store *s)
 {
 	struct stat st;
 	s->wal_known = stat(s->wal_path, &st) == 0;
-	s->wal_dev = st.st_dev;
-	s->wal_ino = st.st_ino;
+	if (s->wal_known) {
+		s->wal_dev = st.st_dev;
+		s->wal_ino = st.st_ino;
+	}
 }
 
 static int prepare(struct store *s, struct store_open_report *rep)

@@ -504,6 +504,22 @@ static void test_a_writable_database_opens_for_an_unprivileged_user(void **state
 	assert_true(res.opened);
 }
 
+static void test_a_database_another_program_keeps_locked_is_named_as_such(void **state)
+{
+	struct store *s = open_store();
+	store_close(s);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+
+	struct store_open_report r;
+	assert_int_equal(store_open(path, &s, &r), -EBUSY); /* after SQLite's 5 s busy wait */
+	assert_null(s);
+	assert_non_null(strstr(r.error, "locked"));
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+}
+
 static void test_a_missing_database_directory_is_named_with_the_fix(void **state)
 {
 	struct store *s;
@@ -535,6 +551,7 @@ int main(void)
 	        T(test_a_read_only_database_file_is_refused_naming_user_and_mode),
 	        T(test_a_database_directory_porter_cannot_write_is_refused),
 	        T(test_a_writable_database_opens_for_an_unprivileged_user),
+	        T(test_a_database_another_program_keeps_locked_is_named_as_such),
 	        cmocka_unit_test(test_a_missing_database_directory_is_named_with_the_fix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
