@@ -336,6 +336,13 @@ static int write_test(struct store *s, struct store_open_report *rep)
 static void remember_wal(struct store *s)
 {
 	struct stat st;
+	/* The name SQLite itself uses (it resolves symbolic links). */
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+	char *copy = wal && *wal ? strdup(wal) : NULL;
+	if (copy) {
+		free(s->wal_path);
+		s->wal_path = copy;
+	}
 	s->wal_known = stat(s->wal_path, &st) == 0;
 	if (s->wal_known) {
 		s->wal_dev = st.st_dev;

@@ -382,6 +382,27 @@ static void test_a_wal_file_deleted_while_open_fails_the_batch(void **state)
 	store_close(s);
 }
 
+static void test_a_database_behind_a_symbolic_link_is_watched_where_it_is(void **state)
+{
+	char target[160], wal[200];
+	snprintf(target, sizeof(target), "%s/target.db", dir);
+	FILE *f = fopen(target, "w"); /* an empty file is a new database to SQLite */
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(symlink("target.db", path), 0);
+	struct store *s = open_store();
+	record_one_change(s, "m-1", true, 0); /* the link is not mistaken for a move */
+	snprintf(wal, sizeof(wal), "%s-wal", target);
+	assert_int_equal(access(wal, F_OK), 0);
+	assert_int_equal(unlink(wal), 0);
+	record_one_change(s, "m-2", true, -EIO);
+	assert_true(store_gone(s));
+	store_close(s);
+	unlink(target);
+	snprintf(wal, sizeof(wal), "%s-shm", target);
+	unlink(wal);
+}
+
 /* ---- a database porter cannot write --------------------------------------- */
 
 /* File permissions do not apply to root, and tests run as root: there the
@@ -548,6 +569,7 @@ int main(void)
 	        T(test_a_database_deleted_while_open_fails_the_batch),
 	        T(test_a_database_replaced_while_open_fails_the_batch),
 	        T(test_a_wal_file_deleted_while_open_fails_the_batch),
+	        T(test_a_database_behind_a_symbolic_link_is_watched_where_it_is),
 	        T(test_a_read_only_database_file_is_refused_naming_user_and_mode),
 	        T(test_a_database_directory_porter_cannot_write_is_refused),
 	        T(test_a_writable_database_opens_for_an_unprivileged_user),
