@@ -22,7 +22,7 @@
 #define DIAG_DATABASE_GONE "PORTER-D-DATABASE-GONE"
 
 /* Report the runtime diagnostic for the presence database at `path`, found
- * deleted or replaced by the recorder; every check-in fails until then. */
+ * deleted or replaced by the recorder: every check-in fails from then on. */
 void diagnostics_report_database_gone(const char *path, porter_report_fn report, void *userdata);
 
 /* Report every diagnostic that applies to `config` through `report` (may be
