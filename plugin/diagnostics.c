@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "diagnostics.h"
+#include "store.h"
 
 #define DIAG_MSG_MAX 1024
 
@@ -97,4 +98,27 @@ bool diagnostics_have_errors(const struct config *config)
 bool diagnostics_visitor_checkin_blocked(const struct config *config)
 {
 	return config && salto_ks_visitor_conflict(config);
+}
+
+void diagnostics_report_database_gone(const char *path, porter_report_fn report, void *userdata)
+{
+	char message[DIAG_MSG_MAX], fix[DIAG_MSG_MAX * 2], marker[1100];
+	struct porter_report r = {
+	        .size = sizeof(r),
+	        .severity = PORTER_SEVERITY_ERROR,
+	        .code = DIAG_DATABASE_GONE,
+	        .path = "$.local.database",
+	        .message = message,
+	        .fix = fix,
+	};
+	store_marker_path(path, marker, sizeof(marker));
+	snprintf(fix, sizeof(fix),
+	         "restore %.800s (with its -wal file) from a backup, then restart the host; or, to "
+	         "start over with nobody checked in, remove %.900s and restart",
+	         path, marker);
+	snprintf(message, sizeof(message),
+	         "presence database %.800s was deleted or replaced while porter ran: every "
+	         "check-in and check-out is refused, because it could not be recorded",
+	         path);
+	report(userdata, &r);
 }

@@ -18,6 +18,13 @@
 /* Visitor check-in while Salto KS grants visitors door access. */
 #define DIAG_SALTO_KS_VISITOR_ACCESS "PORTER-D001"
 
+/* Runtime: the presence database was deleted or replaced while porter ran. */
+#define DIAG_DATABASE_GONE "PORTER-D-DATABASE-GONE"
+
+/* Report the runtime diagnostic for the presence database at `path`, found
+ * deleted or replaced by the recorder: every check-in fails from then on. */
+void diagnostics_report_database_gone(const char *path, porter_report_fn report, void *userdata);
+
 /* Report every diagnostic that applies to `config` through `report` (may be
  * NULL). Returns the number reported. */
 int diagnostics_run(const struct config *config, porter_report_fn report, void *userdata);

@@ -45,18 +45,24 @@ static void sink_report(void *userdata, const struct porter_report *r)
 		s->report(s->userdata, r);
 }
 
-static void sink_error_fix(struct report_sink *s, const char *code, const char *path,
-                           const char *message, const char *fix)
+static void sink_problem(struct report_sink *s, uint32_t severity, const char *code,
+                         const char *path, const char *message, const char *fix)
 {
 	struct porter_report r = {
 	        .size = sizeof(r),
-	        .severity = PORTER_SEVERITY_ERROR,
+	        .severity = severity,
 	        .code = code,
 	        .path = path,
 	        .message = message,
-	        .fix = fix,
+	        .fix = fix && *fix ? fix : NULL,
 	};
 	sink_report(s, &r);
+}
+
+static void sink_error_fix(struct report_sink *s, const char *code, const char *path,
+                           const char *message, const char *fix)
+{
+	sink_problem(s, PORTER_SEVERITY_ERROR, code, path, message, fix);
 }
 
 static void sink_error(struct report_sink *s, const char *code, const char *path,
@@ -140,54 +146,14 @@ static void plugin_free(porter_plugin *p)
 	free(p);
 }
 
-/* What can be told about the presence database's place without opening it:
- * check_config must not create it. store_open() checks the database itself. */
-static int check_database_location(const char *path, struct report_sink *sink)
+/* check_config's view of the database: store_open's checks, nothing created. */
+static int check_database(const char *path, struct report_sink *sink)
 {
-	static const char code[] = "PORTER-DATABASE", at[] = "$.local.database";
-	char dir[CONFIG_PATH_MAX], msg[2 * CONFIG_PATH_MAX + 160];
-	const char *slash = strrchr(path, '/');
-	size_t n = slash && slash != path ? (size_t)(slash - path) : 1;
-	struct stat st;
-
-	snprintf(dir, sizeof(dir), "%.*s", (int)n, path);
-	bool found = stat(dir, &st) == 0;
-	if (!found || !S_ISDIR(st.st_mode)) {
-		snprintf(msg, sizeof(msg), "%s: the folder for the presence database %s", dir,
-		         found             ? "is not a folder"
-		         : errno == ENOENT ? "does not exist"
-		                           : strerror(errno));
-		sink_error_fix(sink, code, at, msg,
-		               "Create the folder, owned by porter's user, or point local.database "
-		               "into a folder that exists.");
-		return -EINVAL;
-	}
-	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0) {
-		snprintf(msg, sizeof(msg),
-		         "%s: porter's user cannot create files in this folder (SQLite keeps the "
-		         "presence database and its -wal and -shm files there): %s",
-		         dir, strerror(errno));
-		sink_error_fix(sink, code, at, msg,
-		               "Make the folder writable by porter's user (chown), or point "
-		               "local.database into one that is.");
-		return -EINVAL;
-	}
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0; /* porter creates it on first start */
-		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		snprintf(msg, sizeof(msg), "%s: is not a database file", path);
-	} else if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) < 0) {
-		snprintf(msg, sizeof(msg), "%s: porter's user cannot read and write it: %s", path,
-		         strerror(errno));
-	} else {
-		return 0;
-	}
-	sink_error_fix(sink, code, at, msg,
-	               "Give porter's user read and write access to the database (chown, chmod "
-	               "600), or point local.database at another file.");
-	return -EINVAL;
+	struct store_open_report rep;
+	int r = store_check(path, &rep);
+	if (r < 0)
+		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", rep.error, rep.fix);
+	return r;
 }
 
 static int start_engine(porter_plugin *p, struct report_sink *sink)
@@ -204,13 +170,16 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	e->visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
 	if (!p->presence || !p->readers)
 		return -ENOMEM;
-	/* The same words as check_config for what it can tell without opening. */
-	int r = check_database_location(p->config.database_path, sink);
-	if (r < 0)
+	struct store_open_report rep;
+	int r = store_open(p->config.database_path, &p->store, &rep);
+	if (r < 0) {
+		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", rep.error, rep.fix);
 		return r;
-	r = store_open(p->config.database_path, &p->store, err, sizeof(err));
-	if (r == 0)
-		r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
+	}
+	if (rep.warning[0])
+		sink_problem(sink, PORTER_SEVERITY_WARNING, "PORTER-DATABASE", "$.local.database",
+		             rep.warning, NULL);
+	r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
 	if (r < 0) {
 		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", err,
 		               "local.database must be porter's presence database (or not exist "
@@ -269,7 +238,7 @@ int plugin_check_config(const char *json, size_t len, porter_report_fn report, v
 	if (r == 0)
 		r = load_local_inputs(config, &sink, &in);
 	if (r == 0)
-		r = check_database_location(config->database_path, &sink);
+		r = check_database(config->database_path, &sink);
 	in.directory = directory_free(in.directory);
 	in.hasher = pin_hasher_free(in.hasher);
 	free(config);
@@ -346,7 +315,13 @@ int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata
 {
 	if (!p)
 		return -EINVAL;
-	return diagnostics_run(&p->config, report, userdata);
+	int n = diagnostics_run(&p->config, report, userdata);
+	if (store_gone(p->store)) {
+		if (report)
+			diagnostics_report_database_gone(p->config.database_path, report, userdata);
+		n++;
+	}
+	return n;
 }
 
 struct reader_state *plugin_reader(porter_plugin *p, const char *reader_id)

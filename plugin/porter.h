@@ -157,7 +157,13 @@ struct porter_host_services {
 
 	/* Thread-safe: may be called from any thread. Queues `cb` to run once on
 	 * the loop thread. Callbacks still queued when shutdown() returns are
-	 * dropped by the host, never run. Returns 0 or a negative errno. */
+	 * dropped by the host, never run. Returns 0 or a negative errno.
+	 * A failed invoke (e.g. the host's queue is full) queued nothing, and
+	 * porter asks again from its own thread after 1 ms, then 2, 4 ... ms,
+	 * at most once a second, until the host takes it or shutdown(). Until
+	 * then, requests whose change is already recorded wait for complete();
+	 * one the host times out and cancels is reversed as cancel() says, and
+	 * shutdown() completes the rest. porter logs a warning once delivered. */
 	int (*invoke)(void *host, porter_invoke_fn cb, void *userdata);
 
 	/* Release the door lock of `reader_id` for `duration_ms`. */

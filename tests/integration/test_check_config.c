@@ -325,6 +325,20 @@ static void a_database_that_is_a_folder_is_refused_by_both(void **state)
 	assert_string_equal(init.errors[0].code, "PORTER-DATABASE");
 }
 
+/* Lost state is not a first start: once porter has made the database, its
+ * disappearance is refused by check_config too, not only by init. */
+static void a_database_porter_made_and_that_is_gone_is_refused_by_both(void **state)
+{
+	struct site *s = *state;
+	struct reports init = {0};
+
+	assert_int_equal(run_init(s, &init), 0);
+	assert_int_equal(unlink(site_file(s, "presence.db")), 0);
+	unlink(site_file(s, "presence.db-wal"));
+	unlink(site_file(s, "presence.db-shm"));
+	assert_both_refuse(s, "PORTER-DATABASE", "$.local.database");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
 
 int main(void)
@@ -339,6 +353,7 @@ int main(void)
 	        T(a_database_under_a_file_is_refused_by_both),
 	        T(a_database_in_a_folder_porter_cannot_write_is_refused_by_both),
 	        T(a_database_that_is_a_folder_is_refused_by_both),
+	        T(a_database_porter_made_and_that_is_gone_is_refused_by_both),
 	};
 	struct host_plugin plugin;
 	char err[1024];
