@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include "admin_lockout.h"
 #include "directory_file.h"
 #include "pin_hash.h"
 
@@ -43,6 +44,8 @@ static int usage(void)
 	                "       porter-admin list --directory FILE\n"
 	                "       porter-admin check --directory FILE\n"
 	                "       porter-admin presence --database FILE\n"
+	                "       porter-admin lockouts --state-dir DIR | --database FILE\n"
+	                "       porter-admin unlock --state-dir DIR --reader ID | --all\n"
 	                "T is a UTC time like 2026-11-25T18:00:00Z.\n");
 	return 2;
 }
@@ -299,6 +302,8 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage();
 	const char *cmd = argv[1];
+	if (strcmp(cmd, "lockouts") == 0 || strcmp(cmd, "unlock") == 0)
+		return admin_lockout_main(argc, argv); /* its own options */
 	int c;
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
