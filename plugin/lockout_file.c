@@ -62,7 +62,7 @@ static int write_atomically(const char *dir, const char *name, const char *text,
 		return fail(err, errlen, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", tmp, strerror(errno));
+		return fail(err, errlen, -errno, "could not write %s: %s", tmp, strerror(errno));
 	size_t len = strlen(text), done = 0;
 	int r = fchmod(fd, 0600) < 0 ? -errno : 0;
 	while (r == 0 && done < len) {
