@@ -319,6 +319,11 @@ static void porter_admin_shows_a_lockout_and_lifts_it_while_porter_runs(void **s
 	assert_non_null(strstr(out, "front"));
 	assert_non_null(strstr(out, "locked until"));
 	assert_non_null(strstr(out, "lockout level 1, 5 wrong PINs"));
+	char path[FX_PATH_MAX + 32];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/lockouts.json", s->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600); /* who was where, when: owner only */
 
 	/* porter's own thread takes the request; the loop lifts the lockout. */
 	assert_int_equal(
