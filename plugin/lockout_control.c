@@ -461,7 +461,9 @@ static void restore(struct lockout_control *ctl, struct engine *engine)
 		plog(ctl->services, PORTER_LOG_WARNING,
 		     "reader %s: still locked out for %u s after a restart (lockout %u)",
 		     reader->id, seconds(left), l->level);
-		arm(ctl, reader, left);
+		/* A lockout starts at the wrong PIN that caused it. */
+		int64_t length = recs[i].locked_until_us - recs[i].last_failure_us;
+		arm(ctl, reader, length > 0 && (uint64_t)length > left ? (uint64_t)length : left);
 	}
 	free(recs);
 }

@@ -299,13 +299,17 @@ static int site_teardown(void **state)
 static void every_lockout_is_a_warning_naming_reader_length_and_level(void **state)
 {
 	struct site *s = *state;
-	start(s, "");
+	start(s, ",\"lockout\":{\"base_lockout_s\":1}");
 	lock(s, "front");
 	assert_true(logged(s, PORTER_LOG_WARNING,
-	                   "reader front: locked out for 30 s after 5 wrong PINs (lockout 1)") >=
-	            0);
+	                   "reader front: locked out for 1 s after 5 wrong PINs (lockout 1)") >= 0);
 	assert_string_equal(present(s, "front", PIN_ANA), "locked_out");
-	/* On probation: the next wrong PIN after the lockout locks again, longer. */
+	assert_true(wait_log(s, PORTER_LOG_NOTICE,
+	                     "reader front: lockout ended after 1 s (lockout 1)", 3000));
+	/* On probation: one more wrong PIN locks again, twice as long. */
+	assert_string_equal(present(s, "front", "666666"), "locked_out");
+	assert_true(logged(s, PORTER_LOG_WARNING,
+	                   "reader front: locked out for 2 s after 6 wrong PINs (lockout 2)") >= 0);
 	stop(s);
 }
 
