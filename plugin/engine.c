@@ -97,7 +97,9 @@ static int wrong_pin(struct engine *e, struct reader_state *reader, uint64_t now
 	unsigned secs = (unsigned)((locked + 999999) / 1000000);
 	plog(e->services, PORTER_LOG_WARNING,
 	     "reader %s: locked out for %u s after %u wrong PINs (lockout %u)", reader->id, secs,
-	     c->lockout_max_attempts, reader->lockout.level);
+	     reader->lockout.failures, reader->lockout.level);
+	if (e->lockout_locked)
+		e->lockout_locked(e->lockout_userdata, reader);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
 	                "Too many wrong PINs. Keypad locked for %u s.", secs);
 	return PORTER_VERDICT_DENY;

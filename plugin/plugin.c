@@ -120,6 +120,7 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	plog(sink->services, PORTER_LOG_INFO, "directory %s: %zu people", config->directory_path,
 	     directory_size(ret->directory));
 	directory_foreach_shared_pin(ret->directory, warn_shared_pin, (void *)sink->services);
+	diagnostics_pin_space(config, directory_size(ret->directory), sink_report, sink);
 	return 0;
 }
 
@@ -138,6 +139,7 @@ static int copy_services(porter_plugin *p, const struct porter_host_services *s)
 
 static void plugin_free(porter_plugin *p)
 {
+	p->lockouts = lockout_control_stop(p->lockouts);
 	p->readers = readers_free(p->readers);
 	p->store = store_close(p->store);
 	p->presence = presence_free(p->presence);
@@ -187,6 +189,12 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 		               "write.");
 		return r;
 	}
+	r = lockout_control_start(&p->services, p->readers, &p->config, e, e->wall_clock_us,
+	                          &p->lockouts);
+	if (r < 0)
+		return r;
+	e->lockout_locked = lockout_control_locked;
+	e->lockout_userdata = p->lockouts;
 	return recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
 }
 
@@ -301,6 +309,7 @@ void plugin_shutdown(porter_plugin *p)
 	 * completed now, on this (the loop) thread. */
 	p->engine.recorder = recorder_stop(p->engine.recorder);
 	engine_release(&p->engine);
+	p->lockouts = lockout_control_stop(p->lockouts);
 	plog(&p->services, PORTER_LOG_INFO, "porter stopped");
 	plugin_free(p);
 }
@@ -315,7 +324,8 @@ int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata
 {
 	if (!p)
 		return -EINVAL;
-	int n = diagnostics_run(&p->config, report, userdata);
+	int n = diagnostics_run(&p->config, report, userdata) +
+	        diagnostics_pin_space(&p->config, directory_size(p->directory), report, userdata);
 	if (store_gone(p->store)) {
 		if (report)
 			diagnostics_report_database_gone(p->config.database_path, report, userdata);

@@ -229,7 +229,7 @@ static void a_database_deleted_while_porter_runs_refuses_check_ins_and_says_so(v
 
 	s->n_reports = 0;
 	assert_int_equal(api->diagnostics(s->porter, rec_report, s), 1);
-	const struct seen_report *d = find_report(s, "PORTER-D-DATABASE-GONE");
+	const struct seen_report *d = find_report(s, "PORTER-D003");
 	assert_non_null(d);
 	assert_int_equal(d->severity, PORTER_SEVERITY_ERROR);
 	assert_non_null(strstr(d->message, s->db));
