@@ -25,7 +25,7 @@
 #include "directory.h"
 
 #define DIRECTORY_FILE_FORMAT    1
-#define DIRECTORY_FILE_MAX_BYTES (64u * 1024 * 1024)
+#define DIRECTORY_FILE_MAX_BYTES (16u * 1024 * 1024) /* 16 MiB: some 100,000 people */
 
 /* Parse directory JSON text. On error returns -EINVAL (or -E2BIG, -ENOMEM)
  * and writes what was wrong and where ("people[3].pin_hmac: ...") to err. */
