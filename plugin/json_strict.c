@@ -225,7 +225,7 @@ static int key_add(struct json_reader *r, size_t len)
 		}
 	}
 	if (r->n_recs + 1 > UINT32_MAX - 1 ||
-	    !grow((void **)&r->keys, &r->keys_cap, r->keys_len + len, 1) ||
+	    !grow((void **)&r->keys, &r->keys_cap, r->keys_len + len + 1, 1) ||
 	    !grow((void **)&r->recs, &r->recs_cap, r->n_recs + 1, sizeof(*r->recs)))
 		return -ENOMEM;
 	if (2 * (r->n_recs + 1) > r->slots_cap && !rehash(r, r->slots_cap ? 2 * r->slots_cap : 64))

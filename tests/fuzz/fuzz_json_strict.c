@@ -40,7 +40,8 @@ static size_t count_members(json_object *o)
 /* json-c's verdict; a JSON null is a NULL root with success. */
 static bool jsonc_parse(const char *text, size_t len, json_object **ret)
 {
-	json_tokener *tok = json_tokener_new_ex(DEPTH);
+	/* json-c counts a scalar as a level of its own */
+	json_tokener *tok = json_tokener_new_ex(DEPTH + 1);
 	bool ok;
 	if (!tok)
 		abort();

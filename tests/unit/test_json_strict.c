@@ -46,6 +46,7 @@ static void test_well_formed_documents_are_accepted(void **state)
 	        "{\"a\":{\"b\":1},\"b\":2}",          /* a child's key is not the parent's */
 	        "{\"name\":\"Zo\xc3\xab \xf0\x9f\x98\x80 \\u00e9\\ud83d\\ude00\"}",
 	        "[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]",
+	        "{\"\":{\"\":1}}", /* an empty key is a key */
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		check(ok[i], 0);
@@ -97,6 +98,7 @@ static void test_duplicates_are_found_however_written(void **state)
 	/* The same key through an escape, at the top level, and after a nested
 	 * object closed (its keys must not hide or fake the parent's). */
 	assert_string_equal(check("{\"a\":1,\"\\u0061\":2}", -EINVAL).path, "$.a");
+	assert_string_equal(check("{\"\":1,\"\":2}", -EINVAL).path, "$[\"\"]");
 	assert_string_equal(check("{\"x\":{\"a\":1},\"y\":{\"a\":1},\"x\":0}", -EINVAL).path,
 	                    "$.x");
 	struct json_error e = check("{\"a b\\u0001\":{\"k\":1,\"k\":2}}", -EINVAL);
