@@ -8,10 +8,13 @@
  *
  * The terminal plays the keypad: each character typed is one key press
  * ('0'..'9', '*' clears, '#' or Enter submits), read without echo when stdin
- * is a terminal; piped text works the same way. Door actions, feedback and
- * decisions are printed. A decision porter leaves pending for more than 10 s
- * is denied and cancelled (fail closed). SIGHUP reloads the config file;
- * EOF, SIGINT and SIGTERM shut porter down cleanly.
+ * is a terminal; piped text works the same way. Escape sequences (function
+ * keys, arrows) are skipped whole: their digits are not key presses. Door
+ * actions, feedback and decisions are printed. A decision porter leaves
+ * pending for more than 10 s is denied and cancelled (fail closed). SIGHUP
+ * reloads the config file; EOF (Ctrl-D), SIGINT (Ctrl-C), SIGQUIT (Ctrl-\)
+ * and SIGTERM shut porter down cleanly. Ctrl-Z suspends. The terminal's modes
+ * are restored on every way out, a crash included.
  *
  * porter logs every config problem itself (one line each, through the log
  * service), so init and reload pass no report callback; `--check` shows the
@@ -33,10 +36,10 @@
 #include "porter.h"
 
 #define PENDING_TIMEOUT_US (10u * 1000000u)
-#define MAX_PENDING 64
-#define MAX_DOORS 8
-#define CONFIG_MAX_BYTES (1024 * 1024)
-#define READER_ID_MAX 64
+#define MAX_PENDING        64
+#define MAX_DOORS          8
+#define CONFIG_MAX_BYTES   (1024 * 1024)
+#define READER_ID_MAX      64
 
 struct host;
 
@@ -74,11 +77,16 @@ struct host {
 	int64_t stdin_timer; /* stdin that epoll cannot watch (a regular file) */
 	bool stdin_tty;
 	bool stdin_eof;
+	int esc_state; /* enum esc_state: inside a terminal escape sequence */
+	unsigned esc_len;
 };
 
-/* The terminal must be restored however we exit; atexit() needs a static. */
+/* The terminal must be restored however we exit, from a signal handler too,
+ * so its saved modes are static. Normal ways out (EOF, SIGINT, SIGQUIT,
+ * SIGTERM, errors) pass through host_stop(); exit() through atexit(); a
+ * crash through terminal_crashed(). */
 static struct {
-	bool saved;
+	volatile sig_atomic_t saved;
 	struct termios termios;
 } terminal;
 
@@ -86,23 +94,53 @@ static void terminal_restore(void)
 {
 	if (terminal.saved)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &terminal.termios);
-	terminal.saved = false;
+	terminal.saved = 0;
 }
 
-/* Keypad mode: one key per read, nothing echoed (a PIN never shows). */
+/* A fatal signal: restore (tcsetattr is async-signal-safe), then die of it
+ * (SA_RESETHAND made the action the default again). */
+static void terminal_crashed(int sig)
+{
+	if (terminal.saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &terminal.termios);
+	raise(sig);
+}
+
+/* Keypad mode: one key per read, nothing echoed (a PIN never shows). Ctrl-C,
+ * Ctrl-\ and Ctrl-Z still raise their signals. */
 static void terminal_keypad_mode(void)
 {
+	static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+	static bool registered;
+	struct sigaction sa = {.sa_handler = terminal_crashed, .sa_flags = SA_RESETHAND};
 	struct termios raw;
 
 	if (tcgetattr(STDIN_FILENO, &terminal.termios) < 0)
 		return;
-	terminal.saved = true;
-	atexit(terminal_restore);
+	if (!registered) {
+		atexit(terminal_restore);
+		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+			sigaction(fatal[i], &sa, NULL);
+		registered = true;
+	}
 	raw = terminal.termios;
 	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
 	raw.c_cc[VMIN] = 1;
 	raw.c_cc[VTIME] = 0;
+	terminal.saved = 1;
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
+}
+
+/* Ctrl-Z: give the shell its terminal back while stopped, keypad mode again
+ * when continued. */
+static void terminal_suspend(void)
+{
+	bool was_keypad = terminal.saved;
+
+	terminal_restore();
+	raise(SIGSTOP); /* returns once continued (fg) */
+	if (was_keypad)
+		terminal_keypad_mode();
 }
 
 static char *read_file(const char *path, size_t *ret_len)
@@ -199,19 +237,26 @@ static int on_door_unlock(void *userdata, const char *reader_id, uint32_t durati
 static const char *led_name(uint32_t led)
 {
 	switch (led) {
-	case PORTER_LED_GREEN: return "GREEN";
-	case PORTER_LED_RED: return "RED";
-	case PORTER_LED_AMBER: return "AMBER";
-	default: return "LED off";
+	case PORTER_LED_GREEN:
+		return "GREEN";
+	case PORTER_LED_RED:
+		return "RED";
+	case PORTER_LED_AMBER:
+		return "AMBER";
+	default:
+		return "LED off";
 	}
 }
 
 static const char *beep_name(uint32_t beep)
 {
 	switch (beep) {
-	case PORTER_BEEP_OK: return " beep";
-	case PORTER_BEEP_ERROR: return " long beep";
-	default: return "";
+	case PORTER_BEEP_OK:
+		return " beep";
+	case PORTER_BEEP_ERROR:
+		return " long beep";
+	default:
+		return "";
 	}
 }
 
@@ -273,7 +318,8 @@ static void pending_add(struct host *h, uint64_t request_id)
 		int64_t t = host_loop_timer_add(h->loop, PENDING_TIMEOUT_US, pending_timed_out, p);
 		if (t < 0)
 			break;
-		*p = (struct pending){ .host = h, .request_id = request_id, .timer = t, .used = true };
+		*p = (struct pending){
+		        .host = h, .request_id = request_id, .timer = t, .used = true};
 		h->n_pending++;
 		return;
 	}
@@ -286,9 +332,12 @@ static void pending_add(struct host *h, uint64_t request_id)
 static const char *direction_name(uint32_t direction)
 {
 	switch (direction) {
-	case PORTER_DIRECTION_IN: return " in";
-	case PORTER_DIRECTION_OUT: return " out";
-	default: return "";
+	case PORTER_DIRECTION_IN:
+		return " in";
+	case PORTER_DIRECTION_OUT:
+		return " out";
+	default:
+		return "";
 	}
 }
 
@@ -299,7 +348,7 @@ static void on_complete(void *userdata, uint64_t request_id, const struct porter
 
 	if (!p) {
 		fprintf(stderr, "porter-host: completion for unknown request %" PRIu64 " ignored\n",
-			request_id);
+		        request_id);
 		return;
 	}
 	printf("[%s] request %" PRIu64 ": %s%s", h->reader_id, request_id,
@@ -314,8 +363,6 @@ static void on_complete(void *userdata, uint64_t request_id, const struct porter
 	pending_release(p);
 }
 
-/* ---- the keypad ------------------------------------------------------------ */
-
 static void report_verdict(struct host *h, uint64_t request_id, int r)
 {
 	if (r == PORTER_VERDICT_PENDING) {
@@ -328,6 +375,45 @@ static void report_verdict(struct host *h, uint64_t request_id, int r)
 		       strerror(-r));
 	}
 	fflush(stdout);
+}
+
+/* ---- the keypad ------------------------------------------------------------ */
+
+/*
+ * Terminals send function keys and arrows as escape sequences with digits in
+ * them: F6 is ESC [ 1 7 ~, Ctrl-Left ESC [ 1 ; 5 D, F2 (SS3) ESC O Q. Those
+ * digits are not key presses: a sequence is skipped whole, from ESC to its
+ * final byte (0x40-0x7e for ESC [, the next byte for ESC O). ESC followed by
+ * any other byte (Alt+key, or Esc pressed alone) ends there and that byte
+ * counts. A control character inside a sequence ends it and counts (ECMA-48
+ * executes it); a sequence longer than ESC_MAX bytes is dropped.
+ */
+#define ESC_MAX 32
+
+enum esc_state { ESC_NONE, ESC_START, ESC_CSI, ESC_SS3 };
+
+/* Feed one byte; true when it is typed text rather than part of a sequence. */
+static bool escape_filter(struct host *h, unsigned char c)
+{
+	if (c == 0x1b) {
+		h->esc_state = ESC_START;
+		h->esc_len = 0;
+		return false;
+	}
+	switch (h->esc_state) {
+	case ESC_START:
+		h->esc_state = c == '[' ? ESC_CSI : c == 'O' ? ESC_SS3 : ESC_NONE;
+		return h->esc_state == ESC_NONE;
+	case ESC_SS3:
+		h->esc_state = ESC_NONE;
+		return c < 0x20;
+	case ESC_CSI:
+		if (c < 0x20 || (c >= 0x40 && c <= 0x7e) || ++h->esc_len > ESC_MAX)
+			h->esc_state = ESC_NONE;
+		return c < 0x20;
+	default:
+		return true;
+	}
 }
 
 /* One key press. Only the twelve keypad keys count; Enter is '#'. */
@@ -350,10 +436,10 @@ static void press_key(struct host *h, char c)
 	fflush(stdout);
 
 	struct porter_key_event ev = {
-		.size = sizeof(ev),
-		.key = key,
-		.request_id = ++h->last_request_id,
-		.reader_id = h->reader_id,
+	        .size = sizeof(ev),
+	        .key = key,
+	        .request_id = ++h->last_request_id,
+	        .reader_id = h->reader_id,
 	};
 	report_verdict(h, ev.request_id, h->porter_api->on_key(h->porter, &ev));
 }
@@ -380,7 +466,8 @@ static bool stdin_read_keys(struct host *h)
 	for (ssize_t i = 0; i < n; i++) {
 		if (h->stdin_tty && buf[i] == 0x04) /* Ctrl-D in keypad mode */
 			return false;
-		press_key(h, buf[i]);
+		if (escape_filter(h, (unsigned char)buf[i]))
+			press_key(h, buf[i]);
 	}
 	return true;
 }
@@ -434,14 +521,14 @@ static void reload_config(struct host *h)
 
 	if (!text) {
 		fprintf(stderr, "porter-host: cannot read %s: %s; config unchanged\n",
-			h->config_path, strerror(errno));
+		        h->config_path, strerror(errno));
 		return;
 	}
 	int r = h->porter_api->reload(h->porter, text, len, NULL, NULL);
 	free(text);
 	if (r < 0)
 		fprintf(stderr, "porter-host: reload refused (%s); the previous config stays\n",
-			strerror(-r));
+		        strerror(-r));
 	else
 		fprintf(stderr, "porter-host: config reloaded from %s\n", h->config_path);
 }
@@ -458,6 +545,10 @@ static void on_signal(void *userdata, int fd, uint32_t revents)
 		reload_config(h);
 		return;
 	}
+	if (si.ssi_signo == SIGTSTP) {
+		terminal_suspend();
+		return;
+	}
 	fprintf(stderr, "porter-host: %s, shutting down\n", strsignal((int)si.ssi_signo));
 	host_loop_quit(h->loop);
 }
@@ -469,8 +560,10 @@ static int signals_start(struct host *h)
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGQUIT); /* Ctrl-\: a clean stop too, not a core dump */
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTSTP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -491,15 +584,14 @@ static int porter_start(struct host *h)
 
 	if (!text) {
 		fprintf(stderr, "porter-host: cannot read config %s: %s\n", h->config_path,
-			strerror(errno));
+		        strerror(errno));
 		return -errno;
 	}
-	int r = h->porter_api->init(host_loop_services(h->loop), text, len, NULL, NULL,
-				    &h->porter);
+	int r = h->porter_api->init(host_loop_services(h->loop), text, len, NULL, NULL, &h->porter);
 	free(text);
 	if (r == -EINVAL)
 		fprintf(stderr, "porter-host: porter refused the config %s (errors above)\n",
-			h->config_path);
+		        h->config_path);
 	else if (r == -ENOTSUP)
 		fprintf(stderr, "porter-host: porter is disabled by this config\n");
 	else if (r < 0)
@@ -533,7 +625,7 @@ static void host_stop(struct host *h)
 	host_loop_watch_remove(h->loop, h->signal_watch);
 	if (host_loop_n_watches(h->loop) || host_loop_n_timers(h->loop))
 		fprintf(stderr, "porter-host: porter left %zu watches and %zu timers behind\n",
-			host_loop_n_watches(h->loop), host_loop_n_timers(h->loop));
+		        host_loop_n_watches(h->loop), host_loop_n_timers(h->loop));
 	if (h->signal_fd >= 0)
 		close(h->signal_fd);
 	h->loop = host_loop_free(h->loop);
@@ -545,34 +637,47 @@ static void host_stop(struct host *h)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: porter-host --plugin PATH/porter.so --config CONFIG.json "
-		     "[--reader ID] [--verbose] [--check]\n"
-		     "--check only validates the config and prints every problem.\n"
-		     "Type a PIN and press Enter (or #); * clears. Ctrl-C quits.\n"
-		     "SIGHUP reloads the config file.\n");
+	             "[--reader ID] [--verbose] [--check]\n"
+	             "--check only validates the config and prints every problem.\n"
+	             "Type a PIN and press Enter (or #); * clears. Ctrl-C quits.\n"
+	             "SIGHUP reloads the config file.\n");
 }
 
 static int parse_args(struct host *h, int argc, char **argv, const char **ret_plugin)
 {
 	static const struct option options[] = {
-		{ "plugin", required_argument, NULL, 'p' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "reader", required_argument, NULL, 'r' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "check", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	        {"plugin", required_argument, NULL, 'p'},
+	        {"config", required_argument, NULL, 'c'},
+	        {"reader", required_argument, NULL, 'r'},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"check", no_argument, NULL, 'k'},
+	        {"help", no_argument, NULL, 'h'},
+	        {0},
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "p:c:r:vkh", options, NULL)) != -1) {
 		switch (c) {
-		case 'p': *ret_plugin = optarg; break;
-		case 'c': h->config_path = optarg; break;
-		case 'r': h->reader_id = optarg; break;
-		case 'v': h->verbose = true; break;
-		case 'k': h->check_only = true; break;
-		case 'h': usage(stdout); exit(0);
-		default: return -EINVAL;
+		case 'p':
+			*ret_plugin = optarg;
+			break;
+		case 'c':
+			h->config_path = optarg;
+			break;
+		case 'r':
+			h->reader_id = optarg;
+			break;
+		case 'v':
+			h->verbose = true;
+			break;
+		case 'k':
+			h->check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
 		}
 	}
 	if (!*ret_plugin || !h->config_path || optind != argc)
@@ -588,7 +693,7 @@ static int check_config(struct host *h)
 
 	if (!text) {
 		fprintf(stderr, "porter-host: cannot read config %s: %s\n", h->config_path,
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	int r = h->porter_api->check_config(text, len, on_report, h);
@@ -601,11 +706,11 @@ static int host_start(struct host *h, const char *plugin_path)
 {
 	char err[1024];
 	struct host_loop_callbacks callbacks = {
-		.userdata = h,
-		.log = on_log,
-		.door_unlock = on_door_unlock,
-		.feedback = on_feedback,
-		.complete = on_complete,
+	        .userdata = h,
+	        .log = on_log,
+	        .door_unlock = on_door_unlock,
+	        .feedback = on_feedback,
+	        .complete = on_complete,
 	};
 
 	if (host_plugin_load(plugin_path, &h->plugin, err, sizeof(err)) < 0) {
@@ -631,7 +736,7 @@ static int host_start(struct host *h, const char *plugin_path)
 
 int main(int argc, char **argv)
 {
-	struct host h = { .reader_id = "front", .signal_fd = -1 };
+	struct host h = {.reader_id = "front", .signal_fd = -1};
 	const char *plugin_path = NULL;
 	int r;
 

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "diagnostics.h"
+#include "json_strict.h"
 #include "schema.h"
 
 #define CONFIG_MSG_MAX    512
@@ -153,6 +154,29 @@ static json_object *tokenize(struct reporter *rep, struct json_tokener *tok, con
 	return root;
 }
 
+/* What json-c lets through: a key twice in one object (json-c keeps the
+ * last, silently), invalid UTF-8 (overlong forms, surrogates), raw control
+ * characters and \u0000 in strings. Run after json-c, whose syntax messages
+ * admins already know; this only adds refusals. */
+static int strict_check(struct reporter *rep, const char *text, size_t len)
+{
+	struct json_error e;
+	char line[sizeof(e.path) + sizeof(e.message) + 64];
+
+	if (json_strict_check(text, len, CONFIG_JSON_DEPTH, &e) == 0)
+		return 0;
+	json_error_format(&e, line, sizeof(line));
+	if (e.kind == JSON_ERROR_DUPLICATE)
+		cfg_error(rep, "PORTER-CFG-DUPLICATE", e.path,
+		          "keep one of them: porter does not guess which one you meant", "%s",
+		          line);
+	else
+		cfg_error(rep, "PORTER-CFG-SYNTAX", e.path,
+		          "correct the JSON text at that position", "invalid JSON at byte %zu: %s",
+		          e.offset, line);
+	return -EINVAL;
+}
+
 static json_object *parse_text(struct reporter *rep, const char *text, size_t len)
 {
 	struct json_tokener *tok = json_tokener_new_ex(CONFIG_JSON_DEPTH);
@@ -167,6 +191,10 @@ static json_object *parse_text(struct reporter *rep, const char *text, size_t le
 	                                    JSON_TOKENER_VALIDATE_UTF8);
 	root = tokenize(rep, tok, text, len);
 	json_tokener_free(tok);
+	if (root && strict_check(rep, text, len) < 0) {
+		json_object_put(root);
+		root = NULL;
+	}
 	return root;
 }
 

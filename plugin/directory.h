@@ -24,14 +24,17 @@ enum person_kind {
 	PERSON_VISITOR,
 };
 
+/* One person. The strings belong to the directory (packed in one arena, not
+ * fixed arrays per person: most ids and names are a fraction of their
+ * maximum, and a directory of 10,000 must fit in a few MiB). */
 struct person {
-	char id[PERSON_ID_MAX + 1];
-	char name[PERSON_NAME_MAX + 1];
-	enum person_kind kind;
-	bool has_pin;
-	uint8_t pin_hash[PIN_HASH_LEN];
+	const char *id;      /* 1..PERSON_ID_MAX printable ASCII bytes */
+	const char *name;    /* 1..PERSON_NAME_MAX bytes of UTF-8 */
 	int64_t valid_from;  /* unix seconds; INT64_MIN: no start */
 	int64_t valid_until; /* unix seconds; INT64_MAX: no end */
+	uint8_t pin_hash[PIN_HASH_LEN];
+	enum person_kind kind;
+	bool has_pin;
 };
 
 struct directory;
@@ -44,9 +47,26 @@ struct pin_match {
 	const struct person *people[PIN_MATCH_MAX];
 };
 
-/* Build a directory owning a copy of `people`. Returns NULL on ENOMEM. */
+/* Build a directory owning a copy of `people` and their strings. Returns
+ * NULL on ENOMEM or when two people share an id. */
 struct directory *directory_new(const struct person *people, size_t n);
 struct directory *directory_free(struct directory *directory);
+
+/* Building one person at a time, for a loader that streams its input. */
+struct directory_builder;
+struct directory_builder *directory_builder_new(void);
+struct directory_builder *directory_builder_free(struct directory_builder *builder);
+/* Copies `p` and its strings. Returns 0, -ENOMEM, or -E2BIG past
+ * DIRECTORY_MAX_PEOPLE. */
+int directory_builder_add(struct directory_builder *builder, const struct person *p);
+size_t directory_builder_size(const struct directory_builder *builder);
+const struct person *directory_builder_person(const struct directory_builder *builder,
+                                              size_t index);
+/* Builds the indexes. On 0 the builder has become *ret (do not free it).
+ * Otherwise it stays the caller's: -ENOMEM, or -EEXIST when two people share
+ * an id (ret_dup[0] < ret_dup[1] are their positions; ret_dup may be NULL). */
+int directory_builder_finish(struct directory_builder *builder, struct directory **ret,
+                             size_t ret_dup[2]);
 
 size_t directory_size(const struct directory *directory);
 const struct person *directory_person(const struct directory *directory, size_t index);
@@ -58,11 +78,18 @@ const struct person *directory_find_id(const struct directory *directory, const 
 void directory_match_pin(const struct directory *directory, const uint8_t hash[PIN_HASH_LEN],
                          struct pin_match *ret);
 
-/* Call `fn` once for each pair of people who share a PIN (a directory
- * problem the admin should fix). Returns the number of pairs. */
+/* People who share a PIN (a directory problem the admin should fix): `fn`
+ * is called once for every person whose PIN an earlier person in the
+ * directory also has, as fn(first holder, this person), in directory order.
+ * So k people with one PIN give k - 1 calls, not k * (k - 1) / 2: the
+ * report stays as long as the directory. Returns the number of calls. */
 size_t directory_foreach_shared_pin(const struct directory *directory,
                                     void (*fn)(void *userdata, const struct person *a,
                                                const struct person *b),
                                     void *userdata);
+
+/* Slots examined in the indexes while building them: linear in the number
+ * of people, whatever the PINs (a test holds it to that). */
+size_t directory_probes(const struct directory *directory);
 
 #endif

@@ -78,12 +78,16 @@ static bool reader_accepts(const struct reader_state *reader, enum person_kind k
 	}
 }
 
-static void locked_out(struct engine *e, const struct reader_state *reader, uint64_t locked)
+/* The log line is stable for alerting (README); "wrong PINs" counts every
+ * failed attempt, revealing answers included. */
+static void locked_out(struct engine *e, struct reader_state *reader, uint64_t locked)
 {
 	unsigned secs = (unsigned)((locked + 999999) / 1000000);
 	plog(e->services, PORTER_LOG_WARNING,
-	     "reader %s: locked out for %u s after %u failed PIN attempts (lockout %u)", reader->id,
-	     secs, e->config->lockout_max_attempts, reader->lockout.level);
+	     "reader %s: locked out for %u s after %u wrong PINs (lockout %u)", reader->id, secs,
+	     reader->lockout.failures, reader->lockout.level);
+	if (e->lockout_locked)
+		e->lockout_locked(e->lockout_userdata, reader);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
 	                "Too many wrong PINs. Keypad locked for %u s.", secs);
 }

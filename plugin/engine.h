@@ -44,6 +44,9 @@ struct engine {
 	/* Past this many changes waiting for the disk, new ones are refused
 	 * ("busy") instead of queueing memory without bound behind a hung disk. */
 	size_t max_in_flight;
+	/* Told (loop thread) when a reader's lockout starts; may be NULL. */
+	void (*lockout_locked)(void *userdata, struct reader_state *reader);
+	void *lockout_userdata;
 	/* Wall clock in unix microseconds; replaceable by tests. */
 	int64_t (*wall_clock_us)(void);
 };

@@ -15,25 +15,36 @@ static uint64_t lockout_length(const struct lockout_policy *policy, uint32_t lev
 	return len < policy->max_us ? len : policy->max_us;
 }
 
+/* Forgive what quiet windows since the last event allow. */
+static void forgive(struct lockout *l, const struct lockout_policy *policy, uint64_t now_us)
+{
+	uint64_t quiet_from =
+	        l->locked_until_us > l->last_failure_us ? l->locked_until_us : l->last_failure_us;
+	uint64_t quiet = now_us > quiet_from ? now_us - quiet_from : 0;
+	if ((l->failures > 0 || l->level > 0) && quiet >= policy->window_us) {
+		uint64_t windows = quiet / policy->window_us;
+		l->failures = 0;
+		l->level = windows >= l->level ? 0 : l->level - (uint32_t)windows;
+	}
+	/* Never locked (or all forgiven): the count is per window, as configured. */
+	if (l->level == 0 && l->failures > 0 && now_us - l->first_failure_us >= policy->window_us)
+		l->failures = 0;
+}
+
 uint64_t lockout_record_failure(struct lockout *l, const struct lockout_policy *policy,
                                 uint64_t now_us)
 {
-	if ((l->failures > 0 || l->level > 0) && now_us - l->last_failure_us >= policy->window_us) {
-		/* A whole quiet window: forgive the past, including the escalation. */
-		l->failures = 0;
-		l->level = 0;
-	}
-	if (l->failures == 0 || now_us - l->first_failure_us >= policy->window_us) {
-		l->failures = 0;
+	forgive(l, policy, now_us);
+	if (l->failures == 0)
 		l->first_failure_us = now_us;
-	}
-	l->failures++;
+	if (l->failures < UINT32_MAX)
+		l->failures++;
 	l->last_failure_us = now_us;
 	if (l->failures < policy->max_attempts)
 		return 0;
 	uint64_t len = lockout_length(policy, l->level);
-	l->level++;
-	l->failures = 0;
+	if (l->level < UINT32_MAX)
+		l->level++;
 	l->locked_until_us = now_us + len;
 	return len;
 }

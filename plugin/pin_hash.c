@@ -3,6 +3,7 @@
 #include "pin_hash.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,15 @@ void pin_hash_to_hex(const uint8_t hash[PIN_HASH_LEN], char ret_hex[PIN_HASH_HEX
 	ret_hex[PIN_HASH_HEX_LEN] = '\0';
 }
 
+/* Constant time, like every look at key material. */
+static bool key_is_zero(const uint8_t key[PIN_KEY_LEN])
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < PIN_KEY_LEN; i++)
+		acc |= key[i];
+	return acc == 0;
+}
+
 int pin_key_load(const char *path, uint8_t ret_key[PIN_KEY_LEN], char *err, size_t errlen)
 {
 	char text[2 * PIN_KEY_LEN + 4];
@@ -81,6 +91,17 @@ int pin_key_load(const char *path, uint8_t ret_key[PIN_KEY_LEN], char *err, size
 		snprintf(err, errlen, "PIN key file %s: not a regular file", path);
 		goto out;
 	}
+	/* Whoever owns the file can rewrite it or open it up to everyone:
+	 * only porter's own user and root may. */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		r = -EPERM;
+		snprintf(err, errlen,
+		         "PIN key file %s: owned by uid %u, but porter runs as uid %u; refusing a "
+		         "key "
+		         "another account controls (chown %u %s)",
+		         path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+		goto out;
+	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		r = -EPERM;
 		snprintf(err, errlen,
@@ -98,13 +119,34 @@ int pin_key_load(const char *path, uint8_t ret_key[PIN_KEY_LEN], char *err, size
 	size_t len = (size_t)n;
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
 		len--;
-	if (hex_decode(text, len, ret_key, PIN_KEY_LEN) < 0) {
+	if (len == 0) {
 		r = -EINVAL;
 		snprintf(err, errlen,
-		         "PIN key file %s: must hold exactly %d hex digits "
+		         "PIN key file %s: is empty; a key is %d hex digits (%d bytes) "
 		         "(make one with porter-admin keygen)",
-		         path, 2 * PIN_KEY_LEN);
+		         path, 2 * PIN_KEY_LEN, PIN_KEY_LEN);
+	} else if (len != 2 * PIN_KEY_LEN) {
+		r = -EINVAL; /* a short key is a weak key: never padded or accepted */
+		snprintf(err, errlen,
+		         "PIN key file %s: holds %s%zu characters; a key is exactly %d hex digits "
+		         "(%d bytes) (make one with porter-admin keygen)",
+		         path, len == sizeof(text) ? "more than " : "", len, 2 * PIN_KEY_LEN,
+		         PIN_KEY_LEN);
+	} else if (hex_decode(text, len, ret_key, PIN_KEY_LEN) < 0) {
+		r = -EINVAL;
+		snprintf(err, errlen,
+		         "PIN key file %s: must hold exactly %d hex digits (%d bytes) "
+		         "(make one with porter-admin keygen)",
+		         path, 2 * PIN_KEY_LEN, PIN_KEY_LEN);
+	} else if (key_is_zero(ret_key)) {
+		r = -EINVAL; /* what a zeroed or truncated-then-padded file gives */
+		snprintf(err, errlen,
+		         "PIN key file %s: the key is all zero bytes, which is no secret "
+		         "(make a new one with porter-admin keygen and re-add the PINs)",
+		         path);
 	}
+	if (r < 0)
+		OPENSSL_cleanse(ret_key, PIN_KEY_LEN);
 out:
 	OPENSSL_cleanse(text, sizeof(text));
 	close(fd);

@@ -22,9 +22,12 @@ struct pin_hasher;
 
 /*
  * Read a key file: PIN_KEY_LEN bytes as hex text, optional trailing newline.
- * Refuses (-EPERM) a file that group or others can read or write, since the
- * key turns the directory's hashes back into PINs. On error, a message naming
- * the problem (never the key) is written to `err`.
+ * Refuses (-EPERM) a file that group or others can read or write, or that
+ * belongs to anyone but the effective user or root, since the key turns the
+ * directory's hashes back into PINs and its owner can rewrite or expose it.
+ * Refuses (-EINVAL) a key that is short, long, not hex, or all zero bytes.
+ * On error, a message naming the problem and its fix (never the key) is
+ * written to `err`.
  */
 int pin_key_load(const char *path, uint8_t ret_key[PIN_KEY_LEN], char *err, size_t errlen);
 

@@ -7,10 +7,13 @@
 #include "plugin.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -42,17 +45,30 @@ static void sink_report(void *userdata, const struct porter_report *r)
 		s->report(s->userdata, r);
 }
 
-static void sink_error(struct report_sink *s, const char *code, const char *path,
-                       const char *message)
+static void sink_problem(struct report_sink *s, uint32_t severity, const char *code,
+                         const char *path, const char *message, const char *fix)
 {
 	struct porter_report r = {
 	        .size = sizeof(r),
-	        .severity = PORTER_SEVERITY_ERROR,
+	        .severity = severity,
 	        .code = code,
 	        .path = path,
 	        .message = message,
+	        .fix = fix && *fix ? fix : NULL,
 	};
 	sink_report(s, &r);
+}
+
+static void sink_error_fix(struct report_sink *s, const char *code, const char *path,
+                           const char *message, const char *fix)
+{
+	sink_problem(s, PORTER_SEVERITY_ERROR, code, path, message, fix);
+}
+
+static void sink_error(struct report_sink *s, const char *code, const char *path,
+                       const char *message)
+{
+	sink_error_fix(s, code, path, message, NULL);
 }
 
 static int64_t wall_clock_us(void)
@@ -83,7 +99,9 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	uint8_t key[PIN_KEY_LEN];
 	int r = pin_key_load(config->pin_key_path, key, err, sizeof(err));
 	if (r < 0) {
-		sink_error(sink, "PORTER-KEY", "$.local.pin_key_file", err);
+		sink_error_fix(sink, "PORTER-KEY", "$.local.pin_key_file", err,
+		               "local.pin_key_file must be a key made by `porter-admin keygen`, "
+		               "owned by porter's user and readable by it alone (chmod 600).");
 		return r;
 	}
 	ret->hasher = pin_hasher_new(key);
@@ -92,13 +110,17 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 		return -ENOMEM;
 	r = directory_file_load(config->directory_path, &ret->directory, err, sizeof(err));
 	if (r < 0) {
-		sink_error(sink, "PORTER-DIRECTORY", "$.local.directory", err);
+		sink_error_fix(sink, "PORTER-DIRECTORY", "$.local.directory", err,
+		               "Correct the file (`porter-admin check --directory FILE` names the "
+		               "problem; `porter-admin add` creates it) or point local.directory "
+		               "at the right file.");
 		ret->hasher = pin_hasher_free(ret->hasher);
 		return r;
 	}
 	plog(sink->services, PORTER_LOG_INFO, "directory %s: %zu people", config->directory_path,
 	     directory_size(ret->directory));
 	directory_foreach_shared_pin(ret->directory, warn_shared_pin, (void *)sink->services);
+	diagnostics_pin_space(config, directory_size(ret->directory), sink_report, sink);
 	return 0;
 }
 
@@ -137,12 +159,23 @@ static const char *missing_service(const struct porter_host_services *v)
 
 static void plugin_free(porter_plugin *p)
 {
+	p->lockouts = lockout_control_stop(p->lockouts);
 	p->readers = readers_free(p->readers);
 	p->store = store_close(p->store);
 	p->presence = presence_free(p->presence);
 	p->directory = directory_free(p->directory);
 	p->engine.hasher = pin_hasher_free(p->engine.hasher);
 	free(p);
+}
+
+/* check_config's view of the database: store_open's checks, nothing created. */
+static int check_database(const char *path, struct report_sink *sink)
+{
+	struct store_open_report rep;
+	int r = store_check(path, &rep);
+	if (r < 0)
+		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", rep.error, rep.fix);
+	return r;
 }
 
 static int start_engine(porter_plugin *p, struct report_sink *sink)
@@ -159,13 +192,29 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	e->visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
 	if (!p->presence || !p->readers)
 		return -ENOMEM;
-	int r = store_open(p->config.database_path, &p->store, err, sizeof(err));
-	if (r == 0)
-		r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
+	struct store_open_report rep;
+	int r = store_open(p->config.database_path, &p->store, &rep);
 	if (r < 0) {
-		sink_error(sink, "PORTER-DATABASE", "$.local.database", err);
+		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", rep.error, rep.fix);
 		return r;
 	}
+	if (rep.warning[0])
+		sink_problem(sink, PORTER_SEVERITY_WARNING, "PORTER-DATABASE", "$.local.database",
+		             rep.warning, NULL);
+	r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
+	if (r < 0) {
+		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", err,
+		               "local.database must be porter's presence database (or not exist "
+		               "yet), readable and writable by porter's user, in a folder it can "
+		               "write.");
+		return r;
+	}
+	r = lockout_control_start(&p->services, p->readers, &p->config, e, e->wall_clock_us,
+	                          &p->lockouts);
+	if (r < 0)
+		return r;
+	e->lockout_locked = lockout_control_locked;
+	e->lockout_userdata = p->lockouts;
 	return recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
 }
 
@@ -213,14 +262,27 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 	return 0;
 }
 
+/* Everything init checks, files included, with nothing started: no thread,
+ * no database created or written. File checks run as the calling process's
+ * user, which an admin UI should make porter's. */
 int plugin_check_config(const char *json, size_t len, porter_report_fn report, void *userdata)
 {
+	struct report_sink sink = {NULL, report, userdata, 0};
+	struct local_inputs in = {0};
 	struct config *config = malloc(sizeof(*config));
 	if (!config)
 		return -ENOMEM;
 	int r = config_parse(json, len, config, report, userdata);
+	if (r == 0)
+		r = load_local_inputs(config, &sink, &in);
+	if (r == 0)
+		r = check_database(config->database_path, &sink);
+	in.directory = directory_free(in.directory);
+	in.hasher = pin_hasher_free(in.hasher);
 	free(config);
-	return r;
+	if (r == -ENOMEM || r == -E2BIG)
+		return r;
+	return r < 0 || sink.errors ? -EINVAL : 0;
 }
 
 static void refresh_reader(struct reader_state *reader, void *userdata)
@@ -279,6 +341,7 @@ void plugin_shutdown(porter_plugin *p)
 	/* A cancel just before shutdown still undoes its change (porter.h). */
 	engine_record_reversals(&p->engine, p->store);
 	engine_release(&p->engine);
+	p->lockouts = lockout_control_stop(p->lockouts);
 	plog(&p->services, PORTER_LOG_INFO, "porter stopped");
 	plugin_free(p);
 }
@@ -293,7 +356,14 @@ int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata
 {
 	if (!p)
 		return -EINVAL;
-	return diagnostics_run(&p->config, report, userdata);
+	int n = diagnostics_run(&p->config, report, userdata) +
+	        diagnostics_pin_space(&p->config, directory_size(p->directory), report, userdata);
+	if (store_gone(p->store)) {
+		if (report)
+			diagnostics_report_database_gone(p->config.database_path, report, userdata);
+		n++;
+	}
+	return n;
 }
 
 struct reader_state *plugin_reader(porter_plugin *p, const char *reader_id)

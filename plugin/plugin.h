@@ -9,6 +9,7 @@
 #include "config.h"
 #include "directory.h"
 #include "engine.h"
+#include "lockout_control.h"
 #include "porter.h"
 #include "presence.h"
 #include "reader.h"
@@ -22,6 +23,7 @@ struct porter_plugin {
 	struct store *store;
 	struct readers *readers;
 	struct engine engine;
+	struct lockout_control *lockouts; /* lockouts.json, unlock requests */
 };
 
 /* Resolve a hook's reader, or log why it cannot be used (NULL). */

@@ -189,7 +189,13 @@ struct porter_host_services {
 
 	/* Thread-safe: may be called from any thread. Queues `cb` to run once on
 	 * the loop thread. Callbacks still queued when shutdown() returns are
-	 * dropped by the host, never run. Returns 0 or a negative errno. */
+	 * dropped by the host, never run. Returns 0 or a negative errno.
+	 * A failed invoke (e.g. the host's queue is full) queued nothing, and
+	 * porter asks again from its own thread after 1 ms, then 2, 4 ... ms,
+	 * at most once a second, until the host takes it or shutdown(). Until
+	 * then, requests whose change is already recorded wait for complete();
+	 * one the host times out and cancels is reversed as cancel() says, and
+	 * shutdown() completes the rest. porter logs a warning once delivered. */
 	int (*invoke)(void *host, porter_invoke_fn cb, void *userdata);
 
 	/* Required. Release the door lock of `reader_id` for `duration_ms`.
@@ -278,6 +284,8 @@ struct porter_plugin_descriptor {
 
 	/* Check a config without starting anything (for an admin UI). Every
 	 * problem is reported through `report`, errors and warnings alike.
+	 * Files are checked as init() checks them (key, directory, the
+	 * database's folder), as the calling user, and nothing is created.
 	 * Returns 0 when the config is usable, -EINVAL when it has errors. */
 	int (*check_config)(const char *config_json, size_t config_len, porter_report_fn report,
 	                    void *userdata);
@@ -289,11 +297,16 @@ struct porter_plugin_descriptor {
 	 * 0 and *ret_plugin, or:
 	 *   -EINVAL  the config is wrong, or a file it names cannot be used (PIN
 	 *            key file missing, unreadable, readable by others or
-	 *            malformed; directory file missing or malformed), or a
-	 *            required service is missing: each problem is reported;
+	 *            malformed; directory file missing or malformed; a presence
+	 *            database porter cannot write, or one that is missing
+	 *            although porter ran here before), or a required service
+	 *            is missing: each problem is reported;
+	 *   -EBUSY   another program holds the presence database locked;
+	 *   -ENOSPC  the database's file system is full;
 	 *   -ENOTSUP porter is disabled here;
-	 *   -ENOMEM, or another -errno (e.g. -EIO when the presence database
-	 *            cannot be opened, reported as "PORTER-DATABASE"). */
+	 *   -ENOMEM, or another -errno (e.g. -EIO: the database cannot be
+	 *            created or read). Database problems are reported as
+	 *            "PORTER-DATABASE". */
 	int (*init)(const struct porter_host_services *services, const char *config_json,
 	            size_t config_len, porter_report_fn report, void *userdata,
 	            porter_plugin **ret_plugin);

@@ -3,11 +3,20 @@
 #include "recorder.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "log.h"
+
+/* A host that refuses an invoke (its queue is full) is asked again after
+ * 1 ms, 2 ms, 4 ms ... at most every second, until it takes it or porter
+ * stops: decided changes never wait for some other event to be delivered. */
+#define RETRY_FIRST_US 1000
+#define RETRY_MAX_US   1000000
 
 struct batch_error {
 	struct batch_error *next;
@@ -32,8 +41,9 @@ struct recorder {
 	struct recorder_item *decided, *decided_tail;
 	struct batch_error *errors, *errors_tail;
 	bool delivery_scheduled;
+	unsigned invoke_refusals; /* since the last delivery, for one log line */
 
-	const struct store_change **changes; /* thread-private scratch */
+	struct store_change **changes; /* thread-private scratch */
 	size_t changes_cap;
 };
 
@@ -46,7 +56,15 @@ static void deliver(void *userdata)
 	r->decided = r->decided_tail = NULL;
 	r->errors = r->errors_tail = NULL;
 	r->delivery_scheduled = false;
+	unsigned refusals = r->invoke_refusals;
+	r->invoke_refusals = 0;
 	pthread_mutex_unlock(&r->lock);
+
+	if (refusals)
+		plog(r->services, PORTER_LOG_WARNING,
+		     "the host refused porter's invoke %u times (is its queue full?); recorded "
+		     "changes were answered late",
+		     refusals);
 
 	while (item) {
 		struct recorder_item *next = item->next;
@@ -85,7 +103,7 @@ static int commit_batch(struct recorder *r, struct recorder_item *first, size_t 
 	char text[256];
 	*ret_err = NULL;
 	if (n > r->changes_cap) {
-		const struct store_change **c = realloc(r->changes, n * sizeof(*c));
+		struct store_change **c = realloc(r->changes, n * sizeof(*c));
 		if (!c) {
 			snprintf(text, sizeof(text), "out of memory for a batch of %zu changes", n);
 			goto fail;
@@ -94,16 +112,16 @@ static int commit_batch(struct recorder *r, struct recorder_item *first, size_t 
 		r->changes_cap = n;
 	}
 	size_t k = 0;
-	for (struct recorder_item *i = first; i; i = i->next) {
-		/* The idempotency key is made once, when the change is first
-		 * written, and stays with the row for every later delivery. */
-		if (!i->change.event_key[0] && store_new_event_key(i->change.event_key) < 0) {
-			snprintf(text, sizeof(text), "no randomness for an event key");
-			goto fail;
-		}
+	for (struct recorder_item *i = first; i; i = i->next)
 		r->changes[k++] = &i->change;
+	/* The idempotency key is made once, when the change is first written,
+	 * and stays with the row for every later delivery. */
+	if (store_make_event_keys(r->changes, n) < 0) {
+		snprintf(text, sizeof(text), "no randomness for event keys");
+		goto fail;
 	}
-	if (store_record(r->store, r->changes, n, text, sizeof(text)) == 0)
+	if (store_record(r->store, (const struct store_change *const *)r->changes, n, text,
+	                 sizeof(text)) == 0)
 		return 0;
 fail:
 	*ret_err = calloc(1, sizeof(**ret_err));
@@ -129,37 +147,76 @@ static void hand_back(struct recorder *r, struct recorder_item *first, struct re
 			r->errors = err;
 		r->errors_tail = err;
 	}
-	bool schedule = !r->delivery_scheduled && !r->stopping;
-	r->delivery_scheduled = r->delivery_scheduled || schedule;
 	pthread_mutex_unlock(&r->lock);
+}
 
-	/* A failed invoke leaves the items decided; the next batch or stop delivers them. */
-	if (schedule && r->services->invoke(r->services->host, deliver, r) < 0) {
-		pthread_mutex_lock(&r->lock);
-		r->delivery_scheduled = false;
-		pthread_mutex_unlock(&r->lock);
+/* Ask the host to run deliver() on its loop thread, unless it is asked
+ * already or nothing waits. False when the host refused. */
+static bool schedule_delivery(struct recorder *r)
+{
+	pthread_mutex_lock(&r->lock);
+	bool ask = r->decided && !r->delivery_scheduled && !r->stopping;
+	r->delivery_scheduled = r->delivery_scheduled || ask;
+	pthread_mutex_unlock(&r->lock);
+	if (!ask || r->services->invoke(r->services->host, deliver, r) == 0)
+		return true;
+	pthread_mutex_lock(&r->lock);
+	r->delivery_scheduled = false;
+	r->invoke_refusals++;
+	pthread_mutex_unlock(&r->lock);
+	return false;
+}
+
+static void deadline_after(struct timespec *ts, uint64_t us)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(us / 1000000);
+	ts->tv_nsec += (long)(us % 1000000) * 1000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
 	}
 }
 
 static void *recorder_thread(void *userdata)
 {
 	struct recorder *r = userdata;
+	uint64_t backoff_us = 0; /* 0: no refused invoke to retry */
+	struct timespec retry_at;
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		while (!r->queue && !r->stopping)
-			pthread_cond_wait(&r->wake, &r->lock);
-		if (!r->queue)
-			break; /* stopping, and everything queued is committed */
-		struct recorder_item *first, *last;
-		size_t n = take_batch(r, &first, &last);
-		pthread_mutex_unlock(&r->lock);
+		bool retry = false;
+		while (!r->queue && !r->stopping && !retry) {
+			if (!backoff_us)
+				pthread_cond_wait(&r->wake, &r->lock);
+			else
+				retry = pthread_cond_timedwait(&r->wake, &r->lock, &retry_at) ==
+				        ETIMEDOUT;
+		}
+		if (r->queue) {
+			struct recorder_item *first, *last;
+			size_t n = take_batch(r, &first, &last);
+			pthread_mutex_unlock(&r->lock);
 
-		struct batch_error *err;
-		int status = commit_batch(r, first, n, &err);
-		for (struct recorder_item *i = first; i; i = i->next)
-			i->status = status;
-		hand_back(r, first, last, err);
+			struct batch_error *err;
+			int status = commit_batch(r, first, n, &err);
+			for (struct recorder_item *i = first; i; i = i->next)
+				i->status = status;
+			hand_back(r, first, last, err);
+		} else if (r->stopping) {
+			break; /* everything queued is committed; stop delivers it */
+		} else {
+			pthread_mutex_unlock(&r->lock);
+		}
 
+		if (schedule_delivery(r)) {
+			backoff_us = 0;
+		} else {
+			backoff_us = !backoff_us                     ? RETRY_FIRST_US
+			             : backoff_us * 2 > RETRY_MAX_US ? RETRY_MAX_US
+			                                             : backoff_us * 2;
+			deadline_after(&retry_at, backoff_us);
+		}
 		pthread_mutex_lock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -176,8 +233,12 @@ int recorder_start(struct store *store, const struct porter_host_services *servi
 	r->services = services;
 	r->done = done;
 	r->userdata = userdata;
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* retries ignore wall-clock steps */
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->wake, NULL);
+	pthread_cond_init(&r->wake, &attr);
+	pthread_condattr_destroy(&attr);
 	int e = pthread_create(&r->thread, NULL, recorder_thread, r);
 	if (e != 0) {
 		pthread_mutex_destroy(&r->lock);

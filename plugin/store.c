@@ -3,18 +3,39 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sqlite3.h>
+
+#define STORE_PATH_MAX 1024 /* config.h: CONFIG_PATH_MAX */
 
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *insert_log;
 	sqlite3_stmt *upsert_presence;
+	char *path, *wal_path;
+	/* The -wal file SQLite has open, as it was at store_open: committed
+	 * changes live in it until a checkpoint, so it must not vanish either. */
+	bool wal_known;
+	dev_t wal_dev;
+	ino_t wal_ino;
+	atomic_bool gone; /* set by the recorder thread, read by diagnostics */
+	/* recorded_at up to the second, for the last second formatted: a
+	 * batch's changes mostly share it, and strftime costs more than a row. */
+	int64_t time_sec;
+	size_t time_len;
+	char time_text[40];
 };
 
 static const char schema_sql[] =
@@ -33,7 +54,12 @@ static const char schema_sql[] =
         "  person_id TEXT PRIMARY KEY,"
         "  state TEXT NOT NULL CHECK(state IN ('in','out')),"
         "  since TEXT NOT NULL,"
-        "  last_seq INTEGER NOT NULL);";
+        "  last_seq INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS porter_meta("
+        "  key TEXT PRIMARY KEY,"
+        "  value TEXT NOT NULL);";
+
+static void format_time(struct store *s, int64_t at_us, char out[40]);
 
 static int db_fail(struct store *s, char *err, size_t errlen, const char *what)
 {
@@ -41,24 +67,303 @@ static int db_fail(struct store *s, char *err, size_t errlen, const char *what)
 	return -EIO;
 }
 
-int store_open(const char *path, struct store **ret, char *err, size_t errlen)
+/* ---- opening: who runs porter, and can it write there? ------------------ */
+
+/* "uid 65534 (nobody)": the user an admin has to give the files to. */
+static void describe_user(uid_t uid, char *ret, size_t len)
 {
-	struct store *s = calloc(1, sizeof(*s));
-	char what[64 + 1024];
-	int r;
-	*ret = NULL;
-	if (!s)
-		return -ENOMEM;
-	snprintf(what, sizeof(what), "presence database %s", path);
-	if (sqlite3_open_v2(path, &s->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
-		r = db_fail(s, err, errlen, what);
-		store_close(s);
-		return r;
+	struct passwd pw, *found = NULL;
+	char buf[1024];
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+		snprintf(ret, len, "uid %u (%s)", (unsigned)uid, found->pw_name);
+	else
+		snprintf(ret, len, "uid %u", (unsigned)uid);
+}
+
+/* The name chown wants: the user name, or the number. */
+static void user_name(uid_t uid, char *ret, size_t len)
+{
+	struct passwd pw, *found = NULL;
+	char buf[1024];
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+		snprintf(ret, len, "%s", found->pw_name);
+	else
+		snprintf(ret, len, "%u", (unsigned)uid);
+}
+
+static void dir_of(const char *path, char *ret, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(ret, len, ".");
+	else if (slash == path)
+		snprintf(ret, len, "/");
+	else
+		snprintf(ret, len, "%.*s", (int)(slash - path), path);
+}
+
+void store_marker_path(const char *path, char *ret, size_t len)
+{
+	/* A dot file beside the database: `rm presence.db*` does not take it. */
+	char dir[STORE_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	dir_of(path, dir, sizeof(dir));
+	snprintf(ret, len, "%s/.%s.marker", dir, slash ? slash + 1 : path);
+}
+
+static int problem(struct store_open_report *rep, int r, const char *fix, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int problem(struct store_open_report *rep, int r, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rep->error, sizeof(rep->error), fmt, ap);
+	va_end(ap);
+	snprintf(rep->fix, sizeof(rep->fix), "%s", fix ? fix : "");
+	return r;
+}
+
+/* SQLite creates path-wal and path-shm beside the database, on every start. */
+static int check_directory(const char *path, struct store_open_report *rep)
+{
+	char dir[STORE_PATH_MAX], who[320], name[256], fix[4608];
+	struct stat st;
+	dir_of(path, dir, sizeof(dir));
+	int missing = stat(dir, &st) != 0 ? errno : 0;
+	describe_user(geteuid(), who, sizeof(who));
+	user_name(geteuid(), name, sizeof(name));
+	if (missing) {
+		snprintf(fix, sizeof(fix),
+		         "create %s, owned by %s (mkdir -p %s && chown %s %s), or set "
+		         "local.database to a path in an existing directory",
+		         dir, name, dir, name, dir);
+		return problem(rep, -EINVAL, fix,
+		               "presence database %s: its directory %s cannot be used: %s", path,
+		               dir, strerror(missing));
 	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
+		return 0;
+	if (errno == EROFS)
+		return problem(
+		        rep, -EINVAL,
+		        "set local.database to a path on a writable file system, or mount it "
+		        "read-write",
+		        "presence database %s is on a read-only file system: porter would "
+		        "start and then refuse every check-in",
+		        path);
+	snprintf(fix, sizeof(fix),
+	         "let %s write to %s: chown %s %s (it is mode %04o, owner uid %u)", who, dir, name,
+	         dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+	return problem(rep, -EINVAL, fix,
+	               "the directory %s of presence database %s is not writable by porter, "
+	               "running as %s: SQLite must create %s-wal and %s-shm there, so porter would "
+	               "start and then refuse every check-in",
+	               dir, path, who, path, path);
+}
+
+static int check_writable(const char *path, const struct stat *st, struct store_open_report *rep)
+{
+	char who[320], name[256], fix[4608];
+	if (!S_ISREG(st->st_mode))
+		return problem(rep, -EINVAL, "set local.database to the path of a regular file",
+		               "presence database %s is not a regular file", path);
+	if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) == 0)
+		return 0;
+	if (errno == EROFS)
+		return problem(
+		        rep, -EINVAL,
+		        "set local.database to a path on a writable file system, or mount it "
+		        "read-write",
+		        "presence database %s is on a read-only file system: porter would "
+		        "start and then refuse every check-in",
+		        path);
+	describe_user(geteuid(), who, sizeof(who));
+	user_name(geteuid(), name, sizeof(name));
+	snprintf(fix, sizeof(fix),
+	         "give it to the user porter runs as: chown %s %s && chmod 0600 %s", name, path,
+	         path);
+	return problem(
+	        rep, -EINVAL, fix,
+	        "presence database %s is not writable by porter, running as %s (the file is "
+	        "mode %04o, owner uid %u): porter would start and then refuse every check-in",
+	        path, who, (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid);
+}
+
+/* Presence is personal data: the database and its -wal/-shm (which SQLite
+ * creates with the database's mode) are for the owner only. A looser file is
+ * tightened, not refused: porter keeps working and the data stops leaking. */
+static int tighten(const char *path, struct store_open_report *rep)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || !(st.st_mode & 077))
+		return 0;
+	mode_t mode = st.st_mode & 0700;
+	if (chmod(path, mode) != 0) {
+		char fix[2048];
+		snprintf(fix, sizeof(fix), "chmod 0600 %s, as its owner (uid %u)", path,
+		         (unsigned)st.st_uid);
+		return problem(
+		        rep, -EINVAL, fix,
+		        "%s is readable by others (mode %04o) and porter cannot change that: "
+		        "%s",
+		        path, (unsigned)(st.st_mode & 07777), strerror(errno));
+	}
+	size_t n = strlen(rep->warning);
+	snprintf(rep->warning + n, sizeof(rep->warning) - n,
+	         "%s%s was mode %04o, readable by others; porter changed it to %04o (presence is "
+	         "personal data)",
+	         n ? "; " : "", path, (unsigned)(st.st_mode & 07777), (unsigned)mode);
+	return 0;
+}
+
+static int tighten_all(struct store *s, struct store_open_report *rep)
+{
+	char shm[STORE_PATH_MAX + 8];
+	snprintf(shm, sizeof(shm), "%s-shm", s->path);
+	int r = tighten(s->path, rep);
+	if (r == 0)
+		r = tighten(s->wal_path, rep);
+	if (r == 0)
+		r = tighten(shm, rep);
+	return r;
+}
+
+/* Lost state is not a first start: a database porter made before and that
+ * is gone now is refused, with the way back, instead of silently starting
+ * with nobody checked in. */
+static int check_not_lost(const char *path, struct store_open_report *rep)
+{
+	char marker[STORE_PATH_MAX + 16], fix[2560];
+	store_marker_path(path, marker, sizeof(marker));
+	if (access(marker, F_OK) != 0)
+		return 0;
+	snprintf(
+	        fix, sizeof(fix),
+	        "restore %s (and %s-wal, if the backup has one) from a backup and start again; or, "
+	        "to start with nobody checked in, remove %s",
+	        path, path, marker);
+	return problem(rep, -EINVAL, fix,
+	               "presence database %s is missing, but porter created it before (%s says "
+	               "so): starting on a new one would forget who is checked in",
+	               path, marker);
+}
+
+/* Create the database file ourselves, so it is 0600 from its first byte.
+ * The fd is closed before SQLite opens the file: closing a descriptor drops
+ * every POSIX lock the process holds on the file, SQLite's included. */
+static int create_file(const char *path, struct store_open_report *rep)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno != EEXIST)
+		return problem(rep, -EIO, NULL, "presence database %s: cannot create it: %s", path,
+		               strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int write_marker(const char *path, struct store_open_report *rep)
+{
+	char marker[STORE_PATH_MAX + 16];
+	store_marker_path(path, marker, sizeof(marker));
+	if (access(marker, F_OK) == 0)
+		return 0;
+	int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return problem(rep, -EIO, NULL, "presence database %s: cannot create %s: %s", path,
+		               marker, strerror(errno));
+	dprintf(fd,
+	        "porter created %s. While this file exists, porter refuses to start without that\n"
+	        "database instead of starting again with nobody checked in. Remove this file to\n"
+	        "start with an empty presence database.\n",
+	        path);
+	int r = fsync(fd) == 0 ? 0 : -errno;
+	close(fd);
+	if (r < 0)
+		return problem(rep, r, NULL, "presence database %s: cannot write %s: %s", path,
+		               marker, strerror(-r));
+	/* The new names (database and marker) survive a power cut together. */
+	char dir[STORE_PATH_MAX];
+	dir_of(path, dir, sizeof(dir));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/* Write once at start: SQLite opens a database it cannot write read-only,
+ * or fails only at the first write; porter must not start on such a file. */
+static int write_test(struct store *s, struct store_open_report *rep)
+{
+	sqlite3_stmt *st = NULL;
+	char now[40];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	format_time(s, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, now);
+	int rc = sqlite3_prepare_v2(s->db,
+	                            "INSERT INTO porter_meta(key, value) VALUES('last_start', ?)"
+	                            " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+	                            -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(s->db);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK && !sqlite3_db_readonly(s->db, "main"))
+		return 0;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return problem(
+		        rep, -EBUSY,
+		        "close the program that holds it (an sqlite3 shell in a transaction?) "
+		        "and start again",
+		        "presence database %s stayed locked by another program for 5 s", s->path);
+	if (rc == SQLITE_FULL)
+		return problem(rep, -ENOSPC, "free space on its file system",
+		               "presence database %s cannot be written: the disk is full", s->path);
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_READONLY && (rc & 0xff) != SQLITE_CANTOPEN &&
+	    (rc & 0xff) != SQLITE_PERM)
+		return problem(rep, -EIO, NULL, "presence database %s cannot be written: %s",
+		               s->path, sqlite3_errmsg(s->db));
+	return problem(rep, -EINVAL,
+	               "make the database file and its directory writable by the user porter runs "
+	               "as (chmod 0600 on the file)",
+	               "presence database %s cannot be written: %s", s->path,
+	               rc == SQLITE_OK ? "SQLite opened it read-only" : sqlite3_errmsg(s->db));
+}
+
+static void remember_wal(struct store *s)
+{
+	struct stat st;
+	/* The name SQLite itself uses (it resolves symbolic links). */
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+	char *copy = wal && *wal ? strdup(wal) : NULL;
+	if (copy) {
+		free(s->wal_path);
+		s->wal_path = copy;
+	}
+	s->wal_known = stat(s->wal_path, &st) == 0;
+	if (s->wal_known) {
+		s->wal_dev = st.st_dev;
+		s->wal_ino = st.st_ino;
+	}
+}
+
+static int prepare(struct store *s, struct store_open_report *rep)
+{
+	char what[STORE_PATH_MAX + 32];
+	snprintf(what, sizeof(what), "presence database %s", s->path);
+	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		return db_fail(s, rep->error, sizeof(rep->error), what);
 	sqlite3_busy_timeout(s->db, 5000); /* an admin's sqlite3 shell may hold a lock */
-	if (sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_db_readonly(s->db, "main") == 1)
+		return write_test(s, rep);
+	int rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
+	if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)
+		return write_test(s, rep);
+	if (rc != SQLITE_OK ||
 	    sqlite3_prepare_v2(
 	            s->db,
 	            "INSERT INTO presence_log(event_key, person_id, direction, reader_id,"
@@ -69,11 +374,57 @@ int store_open(const char *path, struct store **ret, char *err, size_t errlen)
 	            "INSERT INTO presence(person_id, state, since, last_seq) VALUES(?,?,?,?)"
 	            " ON CONFLICT(person_id) DO UPDATE SET state=excluded.state,"
 	            " since=excluded.since, last_seq=excluded.last_seq",
-	            -1, &s->upsert_presence, NULL) != SQLITE_OK) {
-		r = db_fail(s, err, errlen, what);
+	            -1, &s->upsert_presence, NULL) != SQLITE_OK)
+		return db_fail(s, rep->error, sizeof(rep->error), what);
+	return write_test(s, rep);
+}
+
+int store_check(const char *path, struct store_open_report *rep)
+{
+	struct stat st;
+	int r;
+	memset(rep, 0, sizeof(*rep));
+	bool exists = stat(path, &st) == 0;
+	if (!exists && errno != ENOENT)
+		return problem(rep, -EINVAL, "check local.database and the directories on its path",
+		               "presence database %s cannot be used: %s", path, strerror(errno));
+	r = exists ? 0 : check_not_lost(path, rep);
+	if (r == 0)
+		r = check_directory(path, rep);
+	if (r == 0 && exists)
+		r = check_writable(path, &st, rep);
+	return r;
+}
+
+int store_open(const char *path, struct store **ret, struct store_open_report *rep)
+{
+	*ret = NULL;
+	int r = store_check(path, rep);
+	if (r == 0)
+		r = create_file(path, rep);
+	if (r < 0)
+		return r;
+
+	struct store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	atomic_init(&s->gone, false);
+	s->path = strdup(path);
+	if (!s->path || asprintf(&s->wal_path, "%s-wal", path) < 0) {
+		s->wal_path = NULL;
+		store_close(s);
+		return -ENOMEM;
+	}
+	r = tighten_all(s, rep); /* before SQLite opens: -wal/-shm an older porter made */
+	if (r == 0)
+		r = prepare(s, rep);
+	if (r == 0)
+		r = write_marker(path, rep);
+	if (r < 0) {
 		store_close(s);
 		return r;
 	}
+	remember_wal(s);
 	*ret = s;
 	return 0;
 }
@@ -85,8 +436,15 @@ struct store *store_close(struct store *s)
 	sqlite3_finalize(s->insert_log);
 	sqlite3_finalize(s->upsert_presence);
 	sqlite3_close(s->db);
+	free(s->path);
+	free(s->wal_path);
 	free(s);
 	return NULL;
+}
+
+bool store_gone(const struct store *s)
+{
+	return s && atomic_load(&((struct store *)s)->gone);
 }
 
 int store_load_presence(struct store *s, int (*fn)(void *, const char *, bool), void *userdata,
@@ -109,20 +467,33 @@ int store_load_presence(struct store *s, int (*fn)(void *, const char *, bool), 
 	return r;
 }
 
-static void format_time(int64_t at_us, char out[40])
+static void format_time(struct store *s, int64_t at_us, char out[40])
 {
-	time_t t = (time_t)(at_us / 1000000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%06dZ", (int)(at_us % 1000000));
+	int64_t sec = at_us / 1000000, us = at_us % 1000000;
+	if (us < 0) {
+		sec--;
+		us += 1000000;
+	}
+	if (!s->time_len || s->time_sec != sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		s->time_len = strftime(s->time_text, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+		s->time_sec = sec;
+	}
+	memcpy(out, s->time_text, s->time_len);
+	char *p = out + s->time_len;
+	*p++ = '.';
+	for (int i = 5; i >= 0; i--, us /= 10)
+		p[i] = (char)('0' + us % 10);
+	memcpy(p + 6, "Z", 2);
 }
 
 static int record_one(struct store *s, const struct store_change *c)
 {
 	char when[40];
 	const char *dir = c->in ? "in" : "out";
-	format_time(c->at_unix_us, when);
+	format_time(s, c->at_unix_us, when);
 	sqlite3_reset(s->insert_log);
 	sqlite3_bind_text(s->insert_log, 1, c->event_key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s->insert_log, 2, c->person_id, -1, SQLITE_STATIC);
@@ -142,6 +513,31 @@ static int record_one(struct store *s, const struct store_change *c)
 	return 0;
 }
 
+/*
+ * Deleted or replaced under porter (rm presence.db*, a restore over it, a
+ * moved directory): SQLite keeps writing to the files it has open, which are
+ * no longer the ones at the path, so a change "recorded" now is lost at the
+ * next start. Checked before every commit.
+ */
+static int check_still_there(struct store *s, char *err, size_t errlen)
+{
+	int moved = 0;
+	struct stat st;
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK)
+		moved = 0;
+	if (!moved && s->wal_known &&
+	    (stat(s->wal_path, &st) != 0 || st.st_dev != s->wal_dev || st.st_ino != s->wal_ino))
+		moved = 1;
+	if (!moved)
+		return 0;
+	atomic_store(&s->gone, true);
+	snprintf(err, errlen,
+	         "presence database %s (or its -wal file) was deleted or replaced while porter "
+	         "ran: nothing is recorded until it is restored and porter restarted",
+	         s->path);
+	return -EIO;
+}
+
 int store_record(struct store *s, const struct store_change *const *changes, size_t n, char *err,
                  size_t errlen)
 {
@@ -156,6 +552,13 @@ int store_record(struct store *s, const struct store_change *const *changes, siz
 			return r;
 		}
 	}
+	int gone = check_still_there(s, err, errlen);
+	if (gone < 0) {
+		sqlite3_reset(s->insert_log);
+		sqlite3_reset(s->upsert_presence);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return gone;
+	}
 	/* synchronous=FULL: COMMIT returns once the WAL is fsync'ed. */
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		int r = db_fail(s, err, errlen, "committing presence");
@@ -167,14 +570,19 @@ int store_record(struct store *s, const struct store_change *const *changes, siz
 	return 0;
 }
 
-int store_new_event_key(char ret[EVENT_KEY_LEN + 1])
+#define KEY_RANDOM_BYTES 10 /* 74 random bits after the version and variant */
+#define KEYS_PER_DRAW    256
+
+static void format_key(char ret[EVENT_KEY_LEN + 1], int64_t at_unix_us, const uint8_t *rnd)
 {
 	static const char hex[] = "0123456789abcdef";
+	uint64_t ms = at_unix_us > 0 ? (uint64_t)at_unix_us / 1000 : 0;
 	uint8_t b[16];
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		return -EIO;
-	b[6] = (b[6] & 0x0f) | 0x40; /* version 4 */
-	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (40 - 8 * i));
+	memcpy(b + 6, rnd, KEY_RANDOM_BYTES);
+	b[6] = (b[6] & 0x0f) | 0x70; /* version 7 */
+	b[8] = (b[8] & 0x3f) | 0x80; /* RFC 9562 variant */
 	char *out = ret;
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
@@ -183,5 +591,40 @@ int store_new_event_key(char ret[EVENT_KEY_LEN + 1])
 		*out++ = hex[b[i] & 0xf];
 	}
 	*out = '\0';
+}
+
+int store_make_event_keys(struct store_change *const *changes, size_t n)
+{
+	uint8_t rnd[KEYS_PER_DRAW * KEY_RANDOM_BYTES];
+	size_t left = 0, used = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (changes[i]->event_key[0])
+			continue; /* made when first written: a retry keeps it */
+		if (used == left) {
+			size_t want = 0;
+			for (size_t k = i; k < n && want < KEYS_PER_DRAW; k++)
+				want += !changes[k]->event_key[0];
+			if (RAND_bytes(rnd, (int)(want * KEY_RANDOM_BYTES)) != 1)
+				return -EIO;
+			left = want;
+			used = 0;
+		}
+		format_key(changes[i]->event_key, changes[i]->at_unix_us,
+		           rnd + used++ * KEY_RANDOM_BYTES);
+	}
+	OPENSSL_cleanse(rnd, sizeof(rnd));
 	return 0;
+}
+
+int store_new_event_key(char ret[EVENT_KEY_LEN + 1])
+{
+	struct timespec ts;
+	struct store_change c = {0};
+	struct store_change *one[] = {&c};
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c.at_unix_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	int r = store_make_event_keys(one, 1);
+	if (r == 0)
+		memcpy(ret, c.event_key, sizeof(c.event_key));
+	return r;
 }

@@ -32,8 +32,28 @@ struct store_change {
 	const char *cause;  /* "credential", "host_cancelled", ... */
 };
 
-int store_open(const char *path, struct store **ret, char *err, size_t errlen);
+/* What store_open found. On failure: what is wrong and what the admin does
+ * about it; on success, what it corrected that the admin should know. */
+struct store_open_report {
+	char error[3072];
+	char fix[2560];
+	char warning[2048];
+};
+
+/* What store_open checks before it creates or opens anything: the folder
+ * is usable, an existing file is a regular file porter can read and write,
+ * and a missing database is not one porter made before (lost state). For
+ * check_config, which must not create files. 0 or a negative errno. */
+int store_check(const char *path, struct store_open_report *report);
+
+int store_open(const char *path, struct store **ret, struct store_open_report *report);
 struct store *store_close(struct store *store);
+
+/* The marker beside the database at `path` that says porter created it. */
+void store_marker_path(const char *path, char *ret, size_t len);
+
+/* True once a batch found the database deleted or replaced (any thread). */
+bool store_gone(const struct store *store);
 
 /* Call `fn` for each person recorded as in. Returns 0 or a negative errno. */
 int store_load_presence(struct store *store,
@@ -45,7 +65,13 @@ int store_load_presence(struct store *store,
 int store_record(struct store *store, const struct store_change *const *changes, size_t n,
                  char *err, size_t errlen);
 
-/* A new random event key (UUID v4 text). */
+/* Give each change without an event key a new one: a UUID v7 (RFC 9562),
+ * the change's time in milliseconds then 74 random bits. Keys in time order
+ * make each batch add to the end of the event_key index instead of touching
+ * pages all over it; one call to the random generator serves a whole batch. */
+int store_make_event_keys(struct store_change *const *changes, size_t n);
+
+/* One new event key for a change made now. */
 int store_new_event_key(char ret[EVENT_KEY_LEN + 1]);
 
 #endif

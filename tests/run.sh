@@ -10,8 +10,10 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # One closing line a person (or CI) can read: "N passed, N failed".
+# $2 is meson's log name: `meson test --setup NAME` writes testlog-NAME.json,
+# not testlog.json (which may be a stale log of another run, or missing).
 summary() {
-	python3 - "$1/meson-logs/testlog.json" <<'PY'
+	python3 - "$1/meson-logs/${2:-testlog}.json" <<'PY'
 import json, sys
 results = [json.loads(line)["result"] for line in open(sys.argv[1]) if line.strip()]
 ok = sum(r in ("OK", "EXPECTEDFAIL") for r in results)
@@ -40,7 +42,7 @@ default)
 	[ -f build/build.ninja ] || meson setup build
 	ninja -C build
 	meson test -C build --setup valgrind --print-errorlogs
-	summary build
+	summary build testlog-valgrind
 	;;
 --fuzz)
 	[ -f build-fuzz/build.ninja ] ||

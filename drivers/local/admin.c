@@ -4,98 +4,242 @@
  *
  * It makes the site key, adds and removes people in the directory file (PINs
  * are read from stdin and stored only as HMACs), checks a directory, and shows
- * who is in. Edits are written to a temporary file, fsync'ed and renamed over
- * the directory, so porter never reads a half-written file.
+ * who is in. Edits are written to a temporary file with the old file's owner,
+ * group and mode, fsync'ed and renamed over the directory, so porter never
+ * reads a half-written file and can still read the new one.
+ *
+ * At a terminal a PIN is typed twice without echo; from a pipe (scripts) it
+ * is one line. A PIN someone else already has is refused: porter would deny
+ * both people as ambiguous.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include "admin_lockout.h"
+#include "config.h"
 #include "directory_file.h"
 #include "pin_hash.h"
 
+/* Without --config, the widest lengths porter's config accepts. */
 #define ADMIN_PIN_MIN 4
 #define ADMIN_PIN_MAX 16
 
 struct options {
 	const char *directory, *key, *id, *kind, *name, *valid_from, *valid_until, *database;
+	const char *config_path;
+	unsigned pin_min, pin_max; /* from --config, else ADMIN_PIN_MIN..MAX */
+	struct config *site;       /* --config, parsed as porter parses it */
 };
 
-static int usage(void)
+static const char usage_text[] =
+        "usage: porter-admin keygen KEYFILE\n"
+        "       porter-admin hash-pin --key KEYFILE [--config CONFIG]\n"
+        "       porter-admin add --directory FILE --key KEYFILE [--config CONFIG]\n"
+        "                        --id ID --kind member|visitor --name NAME\n"
+        "                        [--valid-from T] [--valid-until T]\n"
+        "       porter-admin remove --directory FILE --id ID\n"
+        "       porter-admin list --directory FILE\n"
+        "       porter-admin check --directory FILE\n"
+        "       porter-admin presence --database FILE\n"
+        "       porter-admin lockouts --state-dir DIR | --database FILE\n"
+        "       porter-admin unlock --state-dir DIR --reader ID | --all\n"
+        "       porter-admin --help\n"
+        "\n"
+        "T is a UTC time like 2026-11-25T18:00:00Z.\n"
+        "--config names the site's porter config: PINs must then fit its keypad\n"
+        "lengths, and its local.directory, local.pin_key_file and local.database\n"
+        "stand in for --directory, --key and --database.\n"
+        "\n"
+        "add and hash-pin ask for the PIN twice, without echo, at a terminal. From a\n"
+        "pipe (scripts) they read one line: `porter-admin add ... <pinfile`.\n"
+        "A PIN someone else already has is refused.\n";
+
+static int usage_hint(void)
 {
-	fprintf(stderr, "usage: porter-admin keygen KEYFILE\n"
-	                "       porter-admin hash-pin --key KEYFILE            (PIN on stdin)\n"
-	                "       porter-admin add --directory FILE --key KEYFILE --id ID --kind "
-	                "member|visitor\n"
-	                "                        --name NAME [--valid-from T] [--valid-until T]  "
-	                "(PIN on stdin)\n"
-	                "       porter-admin remove --directory FILE --id ID\n"
-	                "       porter-admin list --directory FILE\n"
-	                "       porter-admin check --directory FILE\n"
-	                "       porter-admin presence --database FILE\n"
-	                "T is a UTC time like 2026-11-25T18:00:00Z.\n");
+	fprintf(stderr, "(porter-admin --help shows the usage)\n");
 	return 2;
 }
 
-/* One line from stdin, without echo on a terminal. Never printed. */
-static int read_pin(char *pin, size_t size)
+/* Usage on a mistake: say what was wrong, then where to look. */
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
-	struct termios old, quiet;
-	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
-	if (tty) {
-		fprintf(stderr, "PIN: ");
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "porter-admin: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	return usage_hint();
+}
+
+/* Names a required option that is missing; true when it is. The callers
+ * check every option before they stop, so one run names all that are missing. */
+static bool missing(const char *value, const char *option)
+{
+	if (!value)
+		fprintf(stderr, "porter-admin: missing %s\n", option);
+	return !value;
+}
+
+/* The terminal's modes while a PIN is typed without echo, so that a signal
+ * (Ctrl-C at the prompt) does not leave the admin's shell without echo. */
+static struct termios tty_saved, tty_no_echo;
+static volatile sig_atomic_t tty_quiet;
+
+static void tty_restore(void)
+{
+	if (tty_quiet)
+		tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+	tty_quiet = 0;
+}
+
+static void tty_restore_and_die(int sig)
+{
+	tty_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Ctrl-Z at the prompt: the shell gets its echo back while we are stopped;
+ * typing goes on without echo once continued. */
+static void tty_suspend(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSANOW, &tty_saved);
+	raise(SIGSTOP);
+	if (tty_quiet)
+		tcsetattr(STDIN_FILENO, TCSANOW, &tty_no_echo);
+}
+
+/* One PIN typed at the terminal, echo off for as long as it is typed. */
+static char *prompt_quietly(const char *prompt, char *pin, size_t size)
+{
+	static const int signals[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP};
+	struct sigaction die = {.sa_handler = tty_restore_and_die}, old[5];
+	struct sigaction stop = {.sa_handler = tty_suspend, .sa_flags = SA_RESTART};
+
+	for (size_t i = 0; i < 5; i++)
+		sigaction(signals[i], signals[i] == SIGTSTP ? &stop : &die, &old[i]);
+	tty_no_echo = tty_saved;
+	tty_no_echo.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	tty_quiet = 1;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_no_echo);
+	/* The prompt only once echo is off: what is typed after it never shows. */
+	fprintf(stderr, "%s", prompt);
 	char *line = fgets(pin, (int)size, stdin);
-	if (tty) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &old);
-		fprintf(stderr, "\n");
-	}
+	tty_restore();
+	for (size_t i = 0; i < 5; i++)
+		sigaction(signals[i], &old[i], NULL);
+	fprintf(stderr, "\n");
+	return line;
+}
+
+/* A PIN from stdin: twice without echo at a terminal, one line from a pipe.
+ * Checked against the site's lengths. Never printed. */
+static int read_pin(const struct options *o, char *pin, size_t size)
+{
+	char again[64];
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tty_saved) == 0;
+	char *line = tty ? prompt_quietly("PIN: ", pin, size) : fgets(pin, (int)size, stdin);
 	if (!line) {
 		fprintf(stderr, "porter-admin: no PIN on standard input\n");
 		return -EINVAL;
 	}
 	pin[strcspn(pin, "\r\n")] = '\0';
 	size_t len = strlen(pin);
-	if (len < ADMIN_PIN_MIN || len > ADMIN_PIN_MAX || strspn(pin, "0123456789") != len) {
-		fprintf(stderr, "porter-admin: a PIN is %d to %d digits\n", ADMIN_PIN_MIN,
-		        ADMIN_PIN_MAX);
+	if (len < o->pin_min || len > o->pin_max || strspn(pin, "0123456789") != len) {
+		if (o->pin_min == o->pin_max)
+			fprintf(stderr, "porter-admin: a PIN is %u digits%s\n", o->pin_min,
+			        o->site ? " at this site (keypad in --config)" : "");
+		else
+			fprintf(stderr, "porter-admin: a PIN is %u to %u digits%s\n", o->pin_min,
+			        o->pin_max, o->site ? " at this site (keypad in --config)" : "");
 		return -EINVAL;
 	}
-	return 0;
+	if (!tty)
+		return 0;
+	line = prompt_quietly("PIN again: ", again, sizeof(again));
+	if (line)
+		again[strcspn(again, "\r\n")] = '\0';
+	int r = line && strcmp(again, pin) == 0 ? 0 : -EINVAL;
+	OPENSSL_cleanse(again, sizeof(again));
+	if (r < 0)
+		fprintf(stderr, "porter-admin: the two PINs do not match; nothing written\n");
+	return r;
 }
 
-static int hash_pin_hex(const char *key_path, char hex[PIN_HASH_HEX_LEN + 1])
+static int hash_pin(const struct options *o, uint8_t hash[PIN_HASH_LEN])
 {
 	char err[1536], pin[64];
-	uint8_t key[PIN_KEY_LEN], hash[PIN_HASH_LEN];
-	int r = pin_key_load(key_path, key, err, sizeof(err));
+	uint8_t key[PIN_KEY_LEN];
+	int r = pin_key_load(o->key, key, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "porter-admin: %s\n", err);
 		return r;
 	}
 	struct pin_hasher *h = pin_hasher_new(key);
 	OPENSSL_cleanse(key, sizeof(key));
-	r = h ? read_pin(pin, sizeof(pin)) : -ENOMEM;
+	r = h ? read_pin(o, pin, sizeof(pin)) : -ENOMEM;
 	if (r == 0)
 		r = pin_hasher_hash(h, pin, strlen(pin), hash);
-	if (r == 0)
-		pin_hash_to_hex(hash, hex);
 	OPENSSL_cleanse(pin, sizeof(pin));
 	pin_hasher_free(h);
 	return r;
+}
+
+static void print_config_error(void *unused, const struct porter_report *r)
+{
+	if (r->severity == PORTER_SEVERITY_ERROR)
+		fprintf(stderr, "porter-admin: config error at %s: %s\n", r->path ? r->path : "$",
+		        r->message ? r->message : "");
+}
+
+/* --config: the site's config, read exactly as porter reads it, so the PIN
+ * lengths and file names porter-admin uses are the ones porter will. */
+static int load_site_config(struct options *o)
+{
+	o->pin_min = ADMIN_PIN_MIN;
+	o->pin_max = ADMIN_PIN_MAX;
+	if (!o->config_path)
+		return 0;
+	FILE *f = fopen(o->config_path, "re");
+	int r = f ? 0 : -errno;
+	char *text = malloc(CONFIG_MAX_TEXT + 1);
+	o->site = malloc(sizeof(*o->site));
+	size_t len = f && text ? fread(text, 1, CONFIG_MAX_TEXT + 1, f) : 0;
+	if (r == 0)
+		r = !text || !o->site ? -ENOMEM : ferror(f) ? -EIO : 0;
+	if (f)
+		fclose(f);
+	if (r < 0)
+		fprintf(stderr, "porter-admin: %s: %s\n", o->config_path, strerror(-r));
+	else if (config_parse(text, len, o->site, print_config_error, NULL) < 0)
+		r = -EINVAL;
+	free(text);
+	if (r == -EINVAL)
+		fprintf(stderr, "porter-admin: %s is not a config porter accepts (see above)\n",
+		        o->config_path);
+	if (r < 0)
+		return r;
+	o->pin_min = o->site->pin_min_length;
+	o->pin_max = o->site->pin_max_length;
+	o->directory = o->directory ? o->directory : o->site->directory_path;
+	o->key = o->key ? o->key : o->site->pin_key_path;
+	o->database = o->database ? o->database : o->site->database_path;
+	return 0;
 }
 
 /* The directory as JSON, validated first: an edit never builds on a bad file. */
@@ -118,6 +262,25 @@ static json_object *load_directory_json(const char *path, bool create)
 	return json_object_from_file(path);
 }
 
+/* The new file gets the old one's owner, group and mode: the daemon reading it
+ * may run as another user than the admin (root) who edits it. */
+static int keep_owner_and_mode(const char *path, int fd)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno; /* a new directory: the admin's, 0600 */
+	if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0) {
+		int r = -errno;
+		fprintf(stderr,
+		        "porter-admin: cannot give the new %s the owner (%u:%u) and mode (%04o) "
+		        "of the old one: %s; nothing written (run as root or as its owner)\n",
+		        path, (unsigned)st.st_uid, (unsigned)st.st_gid, st.st_mode & 07777,
+		        strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 static int save_directory_json(const char *path, json_object *root)
 {
 	char tmp[4096];
@@ -128,6 +291,11 @@ static int save_directory_json(const char *path, json_object *root)
 	if (fd < 0) {
 		fprintf(stderr, "porter-admin: %s: %s\n", tmp, strerror(errno));
 		return -errno;
+	}
+	if (keep_owner_and_mode(path, fd) < 0) {
+		close(fd);
+		unlink(tmp);
+		return -EPERM;
 	}
 	size_t len = strlen(text);
 	bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
@@ -151,12 +319,44 @@ static int find_person(json_object *people, const char *id)
 	return -1;
 }
 
+/* The people who already have the new person's PIN (the new person, `self`,
+ * excepted), named by id: the PIN itself is never printed. */
+static bool pin_taken(const struct directory *d, const struct person *self)
+{
+	struct pin_match m;
+	directory_match_pin(d, self->pin_hash, &m);
+	if (m.n < 2)
+		return false;
+	fprintf(stderr, "porter-admin: not added: this PIN is already used by");
+	for (size_t i = 0, shown = 0; i < m.n && i < PIN_MATCH_MAX; i++)
+		if (m.people[i] != self)
+			fprintf(stderr, "%s %s", shown++ ? "," : "", m.people[i]->id);
+	fprintf(stderr, "%s; porter would refuse both as ambiguous. Choose another PIN.\n",
+	        m.n > PIN_MATCH_MAX ? " and others" : "");
+	return true;
+}
+
+static void warn_if_expired(const struct person *p)
+{
+	char until[32];
+	if (p->valid_until == INT64_MAX || p->valid_until > (int64_t)time(NULL))
+		return;
+	timestamp_format(p->valid_until, until);
+	fprintf(stderr,
+	        "porter-admin: warning: %s's pass already expired (valid_until %s is in the "
+	        "past); porter will not let them check in\n",
+	        p->id, until);
+}
+
 static int cmd_add(const struct options *o)
 {
 	char hex[PIN_HASH_HEX_LEN + 1];
+	uint8_t hash[PIN_HASH_LEN];
 	char err[1536];
-	if (!o->directory || !o->key || !o->id || !o->kind || !o->name)
-		return usage();
+	if (missing(o->directory, "--directory (or --config)") |
+	    missing(o->key, "--key (or --config)") | missing(o->id, "--id") |
+	    missing(o->kind, "--kind") | missing(o->name, "--name"))
+		return usage_hint();
 	json_object *root = load_directory_json(o->directory, true), *people;
 	if (!root)
 		return 1;
@@ -166,10 +366,11 @@ static int cmd_add(const struct options *o)
 		json_object_put(root);
 		return 1;
 	}
-	if (hash_pin_hex(o->key, hex) < 0) {
+	if (hash_pin(o, hash) < 0) {
 		json_object_put(root);
 		return 1;
 	}
+	pin_hash_to_hex(hash, hex);
 	json_object *p = json_object_new_object();
 	json_object_object_add(p, "id", json_object_new_string(o->id));
 	json_object_object_add(p, "kind", json_object_new_string(o->kind));
@@ -183,12 +384,17 @@ static int cmd_add(const struct options *o)
 
 	/* Validate the result exactly as porter will read it. */
 	const char *text = json_object_to_json_string(root);
-	struct directory *d;
+	struct directory *d = NULL;
 	int r = directory_parse(text, strlen(text), &d, err, sizeof(err));
+	const struct person *self = r == 0 ? directory_find_id(d, o->id) : NULL;
 	if (r < 0)
 		fprintf(stderr, "porter-admin: not added: %s\n", err);
+	else if (pin_taken(d, self))
+		r = -EEXIST;
 	else
 		r = save_directory_json(o->directory, root);
+	if (r == 0)
+		warn_if_expired(self);
 	directory_free(d);
 	json_object_put(root);
 	if (r == 0)
@@ -198,8 +404,8 @@ static int cmd_add(const struct options *o)
 
 static int cmd_remove(const struct options *o)
 {
-	if (!o->directory || !o->id)
-		return usage();
+	if (missing(o->directory, "--directory (or --config)") | missing(o->id, "--id"))
+		return usage_hint();
 	json_object *root = load_directory_json(o->directory, false), *people;
 	if (!root)
 		return 1;
@@ -234,8 +440,8 @@ static int cmd_list(const struct options *o, bool check_only)
 {
 	char err[1536];
 	struct directory *d;
-	if (!o->directory)
-		return usage();
+	if (missing(o->directory, "--directory (or --config)"))
+		return usage_hint();
 	if (directory_file_load(o->directory, &d, err, sizeof(err)) < 0) {
 		fprintf(stderr, "porter-admin: %s\n", err);
 		return 1;
@@ -260,8 +466,8 @@ static int cmd_presence(const struct options *o)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	if (!o->database)
-		return usage();
+	if (missing(o->database, "--database (or --config)"))
+		return usage_hint();
 	if (sqlite3_open_v2(o->database, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(
 	            db, "SELECT person_id, since FROM presence WHERE state='in' ORDER BY since", -1,
@@ -282,6 +488,55 @@ static int cmd_presence(const struct options *o)
 	return 0;
 }
 
+static int cmd_keygen(int argc, char **argv)
+{
+	char err[1536];
+	if (optind != argc - 1)
+		return usage_error("keygen takes one KEYFILE");
+	if (pin_key_create(argv[optind], err, sizeof(err)) < 0) {
+		fprintf(stderr, "porter-admin: %s\n", err);
+		return 1;
+	}
+	printf("wrote a new PIN key to %s (mode 0600)\n", argv[optind]);
+	return 0;
+}
+
+static int cmd_hash_pin(const struct options *o)
+{
+	char hex[PIN_HASH_HEX_LEN + 1];
+	uint8_t hash[PIN_HASH_LEN];
+	if (missing(o->key, "--key (or --config)"))
+		return usage_hint();
+	if (hash_pin(o, hash) < 0)
+		return 1;
+	pin_hash_to_hex(hash, hex);
+	printf("%s\n", hex);
+	return 0;
+}
+
+static int run_command(const char *cmd, struct options *o, int argc, char **argv)
+{
+	if (strcmp(cmd, "keygen") == 0)
+		return cmd_keygen(argc, argv);
+	if (optind != argc)
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (load_site_config(o) < 0)
+		return 1;
+	if (strcmp(cmd, "hash-pin") == 0)
+		return cmd_hash_pin(o);
+	if (strcmp(cmd, "add") == 0)
+		return cmd_add(o);
+	if (strcmp(cmd, "remove") == 0)
+		return cmd_remove(o);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(o, false);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_list(o, true);
+	if (strcmp(cmd, "presence") == 0)
+		return cmd_presence(o);
+	return usage_error("unknown command \"%s\"", cmd);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -293,54 +548,40 @@ int main(int argc, char **argv)
 	        {"valid-from", required_argument, NULL, 'f'},
 	        {"valid-until", required_argument, NULL, 'u'},
 	        {"database", required_argument, NULL, 'b'},
+	        {"config", required_argument, NULL, 'c'},
+	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct options o = {0};
 	if (argc < 2)
-		return usage();
+		return usage_error("which command?");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
 	const char *cmd = argv[1];
+	if (strcmp(cmd, "lockouts") == 0 || strcmp(cmd, "unlock") == 0)
+		return admin_lockout_main(argc, argv); /* its own options */
 	int c;
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	opterr = 0; /* our own message, naming the option */
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		const char **slot[] = {
-		        ['d'] = &o.directory,   ['k'] = &o.key,     ['i'] = &o.id,
-		        ['t'] = &o.kind,        ['n'] = &o.name,    ['f'] = &o.valid_from,
-		        ['u'] = &o.valid_until, ['b'] = &o.database};
+		        ['d'] = &o.directory,   ['k'] = &o.key,      ['i'] = &o.id,
+		        ['t'] = &o.kind,        ['n'] = &o.name,     ['f'] = &o.valid_from,
+		        ['u'] = &o.valid_until, ['b'] = &o.database, ['c'] = &o.config_path};
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (c == ':')
+			return usage_error("%s needs a value", argv[optind - 1]);
 		if (c < 0 || c >= (int)(sizeof(slot) / sizeof(slot[0])) || !slot[c])
-			return usage();
+			return usage_error("unknown option \"%s\"", argv[optind - 1]);
 		*slot[c] = optarg;
 	}
-	if (strcmp(cmd, "keygen") == 0) {
-		char err[1536];
-		if (optind != argc - 1)
-			return usage();
-		if (pin_key_create(argv[optind], err, sizeof(err)) < 0) {
-			fprintf(stderr, "porter-admin: %s\n", err);
-			return 1;
-		}
-		printf("wrote a new PIN key to %s (mode 0600)\n", argv[optind]);
-		return 0;
-	}
-	if (optind != argc)
-		return usage();
-	if (strcmp(cmd, "hash-pin") == 0) {
-		char hex[PIN_HASH_HEX_LEN + 1];
-		if (!o.key)
-			return usage();
-		if (hash_pin_hex(o.key, hex) < 0)
-			return 1;
-		printf("%s\n", hex);
-		return 0;
-	}
-	if (strcmp(cmd, "add") == 0)
-		return cmd_add(&o);
-	if (strcmp(cmd, "remove") == 0)
-		return cmd_remove(&o);
-	if (strcmp(cmd, "list") == 0)
-		return cmd_list(&o, false);
-	if (strcmp(cmd, "check") == 0)
-		return cmd_list(&o, true);
-	if (strcmp(cmd, "presence") == 0)
-		return cmd_presence(&o);
-	return usage();
+	int r = run_command(cmd, &o, argc, argv);
+	free(o.site);
+	return r;
 }

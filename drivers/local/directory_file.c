@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
+#include "json_strict.h"
 
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
@@ -62,50 +62,113 @@ void timestamp_format(int64_t t, char ret[32])
 	strftime(ret, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Printable UTF-8 without control characters: names reach a door display. */
-static bool text_is_clean(const char *s, size_t max)
+/* ---- One person ------------------------------------------------------- */
+
+/* Ids are keys in logs, the database and the backend: printable ASCII, no
+ * spaces. `len` is the decoded length, so an escaped \u0000 is caught. */
+static bool id_is_clean(const char *s, size_t len)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > max)
+	if (len == 0 || len > PERSON_ID_MAX)
 		return false;
-	for (; *s; s++)
-		if ((uint8_t)*s < 0x20 || *s == 0x7f)
+	for (size_t i = 0; i < len; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
 			return false;
 	return true;
 }
 
-static bool id_is_clean(const char *s)
+/* Characters a name must not hold: it reaches a door display, logs and the
+ * admin's terminal. Controls (C0, DEL, C1) move cursors and clear screens;
+ * bidirectional overrides, isolates and marks reorder what is shown around
+ * them ("Trojan Source"), so a name could display as someone else's; line
+ * and paragraph separators break a log line. */
+static bool forbidden_in_name(uint32_t cp)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > PERSON_ID_MAX)
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+	       cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0x2028 || cp == 0x2029;
+}
+
+/* UTF-8 (the reader has checked the encoding; checked again here, since a
+ * name is what a person reads) without forbidden characters. */
+static bool name_is_clean(const char *text, size_t len)
+{
+	const uint8_t *s = (const uint8_t *)text;
+	if (len == 0 || len > PERSON_NAME_MAX)
 		return false;
-	for (; *s; s++)
-		if (*s <= 0x20 || *s >= 0x7f)
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n;
+		if (s[i] < 0x80) {
+			cp = s[i];
+			n = 1;
+		} else if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			cp = s[i] & 0x1f;
+			n = 2;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			cp = s[i] & 0x0f;
+			n = 3;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			cp = s[i] & 0x07;
+			n = 4;
+		} else {
 			return false;
+		}
+		if (i + n > len)
+			return false;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+		if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+		    forbidden_in_name(cp))
+			return false;
+		i += n;
+	}
 	return true;
 }
 
-static const char *get_string(json_object *obj, const char *key)
+enum field { F_ID, F_KIND, F_NAME, F_PIN, F_FROM, F_UNTIL, N_FIELDS };
+
+static const char *const field_names[N_FIELDS] = {"id",       "kind",       "name",
+                                                  "pin_hmac", "valid_from", "valid_until"};
+static const size_t field_max[N_FIELDS] = {PERSON_ID_MAX,    7,  PERSON_NAME_MAX,
+                                           PIN_HASH_HEX_LEN, 20, 20};
+
+/* One entry as read: each field's text up to one byte past its longest
+ * valid value (so "too long" is still seen), and its real length. */
+struct entry {
+	bool seen[N_FIELDS], string[N_FIELDS];
+	size_t len[N_FIELDS];
+	char text[N_FIELDS][PERSON_NAME_MAX + 2];
+};
+
+static bool field_string(const struct entry *e, enum field f)
 {
-	json_object *v;
-	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+	return e->seen[f] && e->string[f];
+}
+
+/* The field as a C string, if it is one (a string without NUL, not too long). */
+static const char *field_text(const struct entry *e, enum field f)
+{
+	if (!field_string(e, f) || e->len[f] > field_max[f] || strlen(e->text[f]) != e->len[f])
 		return NULL;
-	return json_object_get_string(v);
+	return e->text[f];
 }
 
-static int parse_window(json_object *entry, size_t i, struct person *p, char *err, size_t errlen)
+static int check_window(const struct entry *e, size_t i, struct person *p, char *err, size_t errlen)
 {
-	static const char *const keys[2] = {"valid_from", "valid_until"};
-	int64_t *fields[2] = {&p->valid_from, &p->valid_until};
+	int64_t *values[2] = {&p->valid_from, &p->valid_until};
 	for (int k = 0; k < 2; k++) {
-		json_object *v;
-		if (!json_object_object_get_ex(entry, keys[k], &v))
+		enum field f = k == 0 ? F_FROM : F_UNTIL;
+		if (!e->seen[f])
 			continue;
-		if (!json_object_is_type(v, json_type_string) ||
-		    timestamp_parse(json_object_get_string(v), fields[k]) < 0)
+		const char *t = field_text(e, f);
+		if (!t || timestamp_parse(t, values[k]) < 0)
 			return fail(err, errlen, -EINVAL,
 			            "people[%zu].%s: must be a UTC time like 2026-11-25T08:00:00Z",
-			            i, keys[k]);
+			            i, field_names[f]);
 	}
 	if (p->kind == PERSON_VISITOR && p->valid_until == INT64_MAX)
 		return fail(err, errlen, -EINVAL,
@@ -118,150 +181,291 @@ static int parse_window(json_object *entry, size_t i, struct person *p, char *er
 	return 0;
 }
 
-static int parse_person(json_object *entry, size_t i, struct person *p, char *err, size_t errlen)
+/* The checks, in the order an admin fixes them: who, what, then when. */
+static int check_entry(const struct entry *e, size_t i, struct person *p, char *err, size_t errlen)
 {
-	static const char *const known[] = {"id",         "kind",        "name", "pin_hmac",
-	                                    "valid_from", "valid_until", NULL};
-	if (!json_object_is_type(entry, json_type_object))
-		return fail(err, errlen, -EINVAL, "people[%zu]: must be an object", i);
-	json_object_object_foreach(entry, key, val)
-	{
-		(void)val;
-		size_t k = 0;
-		while (known[k] && strcmp(known[k], key) != 0)
-			k++;
-		if (!known[k])
-			return fail(err, errlen, -EINVAL, "people[%zu]: unknown field \"%.32s\"", i,
-			            key);
-	}
-	const char *id = get_string(entry, "id"), *kind = get_string(entry, "kind");
-	const char *name = get_string(entry, "name"), *pin = get_string(entry, "pin_hmac");
-	if (!id || !id_is_clean(id))
+	const char *id = field_text(e, F_ID), *kind = field_text(e, F_KIND);
+	const char *pin = field_text(e, F_PIN);
+	*p = (struct person){.valid_from = INT64_MIN, .valid_until = INT64_MAX};
+	if (!id || !id_is_clean(id, e->len[F_ID]))
 		return fail(err, errlen, -EINVAL,
 		            "people[%zu].id: must be 1-%d printable characters without spaces", i,
 		            PERSON_ID_MAX);
-	*p = (struct person){.valid_from = INT64_MIN, .valid_until = INT64_MAX};
-	memcpy(p->id, id, strlen(id) + 1);
+	p->id = id;
 	if (!kind || (strcmp(kind, "member") != 0 && strcmp(kind, "visitor") != 0))
 		return fail(err, errlen, -EINVAL,
 		            "people[%zu] (%s).kind: must be \"member\" or \"visitor\"", i, id);
 	p->kind = strcmp(kind, "member") == 0 ? PERSON_MEMBER : PERSON_VISITOR;
-	if (!name || !text_is_clean(name, PERSON_NAME_MAX))
+	if (!field_string(e, F_NAME) || !name_is_clean(e->text[F_NAME], e->len[F_NAME]))
 		return fail(err, errlen, -EINVAL,
-		            "people[%zu] (%s).name: must be 1-%d bytes without control characters",
+		            "people[%zu] (%s).name: must be 1-%d bytes of UTF-8 without control "
+		            "or bidirectional formatting characters",
 		            i, id, PERSON_NAME_MAX);
-	memcpy(p->name, name, strlen(name) + 1);
-	if (pin) {
-		if (pin_hash_from_hex(pin, strlen(pin), p->pin_hash) < 0)
+	p->name = e->text[F_NAME];
+	if (e->seen[F_PIN]) {
+		if (!pin || pin_hash_from_hex(pin, e->len[F_PIN], p->pin_hash) < 0)
 			return fail(err, errlen, -EINVAL,
 			            "people[%zu] (%s).pin_hmac: must be %d hex digits "
 			            "(porter-admin hash-pin)",
 			            i, id, PIN_HASH_HEX_LEN);
 		p->has_pin = true;
 	}
-	return parse_window(entry, i, p, err, errlen);
+	return check_window(e, i, p, err, errlen);
 }
 
-static int check_unique_ids(const struct directory *d, char *err, size_t errlen)
+/* ---- The file, read as a stream of tokens ------------------------------ */
+
+/* Deep enough for any value a field could wrongly hold; the file's own
+ * shape needs 3. */
+#define DIRECTORY_JSON_DEPTH 16
+
+struct loader {
+	struct json_reader *reader;
+	struct directory_builder *builder;
+	char *err;
+	size_t errlen;
+};
+
+/* The reader's own refusal, in the directory's words. */
+static int reader_failed(struct loader *l)
 {
-	for (size_t i = 0; i < directory_size(d); i++) {
-		const struct person *p = directory_person(d, i);
-		if (directory_find_id(d, p->id) != p)
-			return fail(err, errlen, -EINVAL, "people[%zu]: id \"%s\" appears twice", i,
-			            p->id);
+	const struct json_error *e = json_reader_error(l->reader);
+	char line[sizeof(e->path) + sizeof(e->message) + 64];
+	switch (e->kind) {
+	case JSON_ERROR_NOMEM:
+		return fail(l->err, l->errlen, -ENOMEM, "out of memory");
+	case JSON_ERROR_TRUNCATED:
+		return fail(l->err, l->errlen, -EINVAL,
+		            "not valid JSON: the text ends early (in %s)", e->path);
+	case JSON_ERROR_SYNTAX:
+	case JSON_ERROR_DEPTH:
+		return fail(l->err, l->errlen, -EINVAL,
+		            "not valid JSON at byte %zu (line %zu, column %zu, in %s): %s",
+		            e->offset, e->line, e->column, e->path, e->message);
+	default:
+		json_error_format(e, line, sizeof(line));
+		return fail(l->err, l->errlen, -EINVAL, "%s", line);
+	}
+}
+
+static int next(struct loader *l, struct json_value *v)
+{
+	return json_reader_next(l->reader, v) < 0 ? reader_failed(l) : 0;
+}
+
+/* Reads past one value whose first token is `v` (nothing is kept). */
+static int skip_value(struct loader *l, const struct json_value *v)
+{
+	size_t depth = v->token == JSON_TOKEN_OBJECT_BEGIN || v->token == JSON_TOKEN_ARRAY_BEGIN;
+	struct json_value t;
+	while (depth > 0) {
+		if (next(l, &t) < 0)
+			return -EINVAL;
+		if (t.token == JSON_TOKEN_OBJECT_BEGIN || t.token == JSON_TOKEN_ARRAY_BEGIN)
+			depth++;
+		else if (t.token == JSON_TOKEN_OBJECT_END || t.token == JSON_TOKEN_ARRAY_END)
+			depth--;
 	}
 	return 0;
 }
 
-static int parse_people(json_object *root, struct directory **ret, char *err, size_t errlen)
+/* Printable ASCII of an unknown key, for a message: the key is outside input. */
+static void printable(const char *s, size_t len, char out[40])
 {
-	json_object *fmt, *arr;
-	if (!json_object_is_type(root, json_type_object))
-		return fail(err, errlen, -EINVAL, "the directory must be a JSON object");
-	if (!json_object_object_get_ex(root, "porter_directory", &fmt) ||
-	    !json_object_is_type(fmt, json_type_int) ||
-	    json_object_get_int64(fmt) != DIRECTORY_FILE_FORMAT)
-		return fail(err, errlen, -EINVAL,
-		            "porter_directory: must be %d (the file format version)",
-		            DIRECTORY_FILE_FORMAT);
-	if (!json_object_object_get_ex(root, "people", &arr) ||
-	    !json_object_is_type(arr, json_type_array))
-		return fail(err, errlen, -EINVAL, "people: must be an array");
-	size_t n = json_object_array_length(arr);
-	if (n > DIRECTORY_MAX_PEOPLE)
-		return fail(err, errlen, -E2BIG, "people: %zu entries, at most %d", n,
-		            DIRECTORY_MAX_PEOPLE);
-	struct person *people = calloc(n ? n : 1, sizeof(*people));
-	if (!people)
-		return fail(err, errlen, -ENOMEM, "out of memory for %zu people", n);
-	int r = 0;
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = parse_person(json_object_array_get_idx(arr, i), i, &people[i], err, errlen);
-	if (r == 0) {
-		*ret = directory_new(people, n);
-		if (!*ret)
-			r = fail(err, errlen, -ENOMEM, "out of memory for %zu people", n);
-		else if ((r = check_unique_ids(*ret, err, errlen)) < 0)
-			*ret = directory_free(*ret);
+	size_t n = 0;
+	for (size_t k = 0; k < len && n < 32; k++)
+		out[n++] = s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' && s[k] != '\\' ? s[k] : '?';
+	out[n] = '\0';
+}
+
+static int read_entry(struct loader *l, size_t i)
+{
+	struct entry e = {0};
+	struct json_value v;
+	struct person p;
+	int r;
+	for (;;) {
+		if (next(l, &v) < 0)
+			return -EINVAL;
+		if (v.token == JSON_TOKEN_OBJECT_END)
+			break;
+		enum field f = 0; /* a KEY: the reader allows nothing else here */
+		while (f < N_FIELDS && (strlen(field_names[f]) != v.len ||
+		                        memcmp(field_names[f], v.text, v.len) != 0))
+			f++;
+		if (f == N_FIELDS) {
+			char key[40];
+			printable(v.text, v.len, key);
+			return fail(l->err, l->errlen, -EINVAL, "people[%zu]: unknown field \"%s\"",
+			            i, key);
+		}
+		if (next(l, &v) < 0)
+			return -EINVAL;
+		e.seen[f] = true;
+		e.string[f] = v.token == JSON_TOKEN_STRING;
+		if (e.string[f]) {
+			size_t n = v.len <= field_max[f] ? v.len : field_max[f] + 1;
+			memcpy(e.text[f], v.text, n);
+			e.text[f][n] = '\0';
+			e.len[f] = v.len;
+		} else if (skip_value(l, &v) < 0) {
+			return -EINVAL;
+		}
 	}
-	explicit_bzero(people, (n ? n : 1) * sizeof(*people));
-	free(people);
+	r = check_entry(&e, i, &p, l->err, l->errlen);
+	if (r == 0)
+		r = directory_builder_add(l->builder, &p);
+	if (r == -E2BIG)
+		return fail(l->err, l->errlen, -E2BIG, "people: more than %d entries",
+		            DIRECTORY_MAX_PEOPLE);
+	if (r == -ENOMEM)
+		return fail(l->err, l->errlen, -ENOMEM, "out of memory after %zu people", i);
 	return r;
 }
 
-/* `text` is not NUL-terminated: bounded, unlike strspn(). */
-static bool only_whitespace(const char *text, size_t len)
+static int read_people(struct loader *l)
 {
-	for (size_t i = 0; i < len; i++)
-		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n')
-			return false;
-	return true;
+	struct json_value v;
+	if (next(l, &v) < 0)
+		return -EINVAL;
+	if (v.token != JSON_TOKEN_ARRAY_BEGIN)
+		return fail(l->err, l->errlen, -EINVAL, "people: must be an array");
+	for (size_t i = 0;; i++) {
+		if (next(l, &v) < 0)
+			return -EINVAL;
+		if (v.token == JSON_TOKEN_ARRAY_END)
+			return 0;
+		if (v.token != JSON_TOKEN_OBJECT_BEGIN)
+			return fail(l->err, l->errlen, -EINVAL, "people[%zu]: must be an object",
+			            i);
+		int r = read_entry(l, i);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* The top level holds porter_directory and people, in any order. Anything
+ * else is refused at its name, before its value is read: an unknown member
+ * holding a large array would otherwise cost memory and time for nothing. */
+static int read_document(struct loader *l)
+{
+	struct json_value v;
+	bool format = false, people = false;
+	if (next(l, &v) < 0)
+		return -EINVAL;
+	if (v.token != JSON_TOKEN_OBJECT_BEGIN)
+		return fail(l->err, l->errlen, -EINVAL, "the directory must be a JSON object");
+	for (;;) {
+		if (next(l, &v) < 0)
+			return -EINVAL;
+		if (v.token == JSON_TOKEN_OBJECT_END)
+			break;
+		if (v.len == 16 && memcmp(v.text, "porter_directory", 16) == 0) {
+			if (next(l, &v) < 0)
+				return -EINVAL;
+			/* The only JSON text for the integer 1 is "1". */
+			if (v.token != JSON_TOKEN_NUMBER || v.len != 1 ||
+			    v.text[0] != '0' + DIRECTORY_FILE_FORMAT)
+				break;
+			format = true;
+		} else if (v.len == 6 && memcmp(v.text, "people", 6) == 0) {
+			int r = read_people(l);
+			if (r < 0)
+				return r;
+			people = true;
+		} else {
+			char key[40];
+			printable(v.text, v.len, key);
+			return fail(l->err, l->errlen, -EINVAL,
+			            "$.%s: unknown member; a directory holds porter_directory and "
+			            "people only",
+			            key);
+		}
+	}
+	if (!format)
+		return fail(l->err, l->errlen, -EINVAL,
+		            "porter_directory: must be %d (the file format version)",
+		            DIRECTORY_FILE_FORMAT);
+	if (!people)
+		return fail(l->err, l->errlen, -EINVAL, "people: must be an array");
+	if (next(l, &v) < 0) /* only whitespace may follow */
+		return -EINVAL;
+	return 0;
+}
+
+/* Parses into a builder, so that a caller holding the text can free it
+ * before the indexes are built (the two never need memory at once). */
+static int parse_to_builder(const char *text, size_t len, struct directory_builder **ret, char *err,
+                            size_t errlen)
+{
+	struct loader l = {.err = err, .errlen = errlen};
+	const char *nul = memchr(text, '\0', len);
+	int r;
+	*ret = NULL;
+	if (len > DIRECTORY_FILE_MAX_BYTES)
+		return fail(err, errlen, -E2BIG, "%zu bytes, at most %u (16 MiB)", len,
+		            DIRECTORY_FILE_MAX_BYTES);
+	if (nul)
+		return fail(err, errlen, -EINVAL, "contains a NUL byte at offset %zu",
+		            (size_t)(nul - text));
+	l.reader = json_reader_new(text, len, DIRECTORY_JSON_DEPTH);
+	l.builder = directory_builder_new();
+	if (!l.reader || !l.builder)
+		r = fail(err, errlen, -ENOMEM, "out of memory");
+	else
+		r = read_document(&l);
+	json_reader_free(l.reader);
+	if (r < 0)
+		directory_builder_free(l.builder);
+	else
+		*ret = l.builder;
+	return r;
+}
+
+static int finish(struct directory_builder *b, struct directory **ret, char *err, size_t errlen)
+{
+	size_t dup[2];
+	int r = directory_builder_finish(b, ret, dup);
+	if (r == -EEXIST)
+		r = fail(err, errlen, -EINVAL,
+		         "people[%zu]: id \"%s\" appears twice (also people[%zu])", dup[1],
+		         directory_builder_person(b, dup[1])->id, dup[0]);
+	else if (r < 0)
+		r = fail(err, errlen, r, "out of memory building the indexes");
+	if (r < 0)
+		directory_builder_free(b);
+	return r;
 }
 
 int directory_parse(const char *text, size_t len, struct directory **ret, char *err, size_t errlen)
 {
+	struct directory_builder *b;
 	*ret = NULL;
-	if (len > DIRECTORY_FILE_MAX_BYTES)
-		return fail(err, errlen, -E2BIG, "%zu bytes, at most %u", len,
-		            DIRECTORY_FILE_MAX_BYTES);
-	if (memchr(text, '\0', len))
-		return fail(err, errlen, -EINVAL, "contains a NUL byte at offset %zu",
-		            (size_t)((const char *)memchr(text, '\0', len) - text));
-	json_tokener *tok = json_tokener_new_ex(64);
-	if (!tok)
-		return fail(err, errlen, -ENOMEM, "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	json_object *root = json_tokener_parse_ex(tok, text, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t offset = json_tokener_get_parse_end(tok);
-	int r;
-	if (jerr == json_tokener_continue)
-		r = fail(err, errlen, -EINVAL, "not valid JSON: the text ends early");
-	else if (!root)
-		r = fail(err, errlen, -EINVAL, "not valid JSON at byte %zu: %s", offset,
-		         json_tokener_error_desc(jerr));
-	else if (!only_whitespace(text + offset, len - offset))
-		r = fail(err, errlen, -EINVAL, "not valid JSON: extra text after byte %zu", offset);
-	else
-		r = parse_people(root, ret, err, errlen);
-	json_object_put(root);
-	json_tokener_free(tok);
-	return r;
+	int r = parse_to_builder(text, len, &b, err, errlen);
+	return r < 0 ? r : finish(b, ret, err, errlen);
 }
 
 int directory_file_load(const char *path, struct directory **ret, char *err, size_t errlen)
 {
 	char sub[384];
 	struct stat st;
+	struct directory_builder *b = NULL;
 	*ret = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return fail(err, errlen, -errno, "directory %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > DIRECTORY_FILE_MAX_BYTES) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errlen, -EINVAL,
-		            "directory %s: not a regular file of at most %u bytes", path,
-		            DIRECTORY_FILE_MAX_BYTES);
+		return fail(err, errlen, -EINVAL, "directory %s: not a regular file", path);
+	}
+	/* Checked before reading: the bound is what keeps a wrong file (or a
+	 * log written over it) from costing the daemon memory. */
+	if (st.st_size > DIRECTORY_FILE_MAX_BYTES) {
+		close(fd);
+		return fail(
+		        err, errlen, -EFBIG,
+		        "directory %s: the file is %lld bytes, at most %u (16 MiB) are accepted",
+		        path, (long long)st.st_size, DIRECTORY_FILE_MAX_BYTES);
 	}
 	size_t len = (size_t)st.st_size, got = 0;
 	char *text = malloc(len + 1);
@@ -276,11 +480,13 @@ int directory_file_load(const char *path, struct directory **ret, char *err, siz
 		got += (size_t)n;
 	}
 	close(fd);
-	int r = got == len ? directory_parse(text, len, ret, sub, sizeof(sub)) : -EIO;
+	int r = got == len ? parse_to_builder(text, len, &b, sub, sizeof(sub)) : -EIO;
 	if (got != len)
 		snprintf(sub, sizeof(sub), "short read");
+	free(text); /* before the indexes: the text and they never need memory at once */
+	if (r == 0)
+		r = finish(b, ret, sub, sizeof(sub));
 	if (r < 0)
 		fail(err, errlen, r, "directory %s: %s", path, sub);
-	free(text);
 	return r;
 }

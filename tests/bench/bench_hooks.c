@@ -7,6 +7,11 @@
  * reference host's epoll loop (examples/host_loop.c), with the real SQLite
  * store on the local disk. Not a test: it prints figures for BENCHMARKS.md.
  *
+ * Each throughput figure is printed beside its limit, measured in the same
+ * run, in the same directory: a bare SQLite loop writing the same rows
+ * (WAL, synchronous=FULL, insert into presence_log + upsert into presence),
+ * with nothing of porter around it.
+ *
  *   bench_hooks PORTER_SO [people] [changes] [in_flight]
  */
 #include <errno.h>
@@ -20,6 +25,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sqlite3.h>
 
 #include "host_loop.h"
 
@@ -69,7 +75,8 @@ static void make_site(struct bench *b)
 {
 	unsigned char key[32], mac[32];
 	char path[128], pin[24];
-	snprintf(b->dir, sizeof(b->dir), "/tmp/porter-bench-XXXXXX");
+	const char *tmp = getenv("TMPDIR"); /* e.g. a tmpfs, to see CPU costs without fsync */
+	snprintf(b->dir, sizeof(b->dir), "%.40s/porter-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(b->dir))
 		exit(1);
 	for (size_t i = 0; i < sizeof(key); i++)
@@ -87,8 +94,10 @@ static void make_site(struct bench *b)
 		unsigned int len = 0;
 		pin_of(i, pin);
 		HMAC(EVP_sha256(), key, sizeof(key), (unsigned char *)pin, 8, mac, &len);
-		fprintf(f, "%s{\"id\": \"m-%zu\", \"kind\": \"member\", \"name\": \"Member %zu\", \"pin_hmac\": \"",
-			i ? ",\n" : "", i, i);
+		fprintf(f,
+		        "%s{\"id\": \"m-%zu\", \"kind\": \"member\", \"name\": \"Member %zu\", "
+		        "\"pin_hmac\": \"",
+		        i ? ",\n" : "", i, i);
 		for (unsigned k = 0; k < len; k++)
 			fprintf(f, "%02x", mac[k]);
 		fprintf(f, "\"}");
@@ -99,10 +108,11 @@ static void make_site(struct bench *b)
 
 static void cleanup_site(struct bench *b)
 {
-	const char *names[] = {"pin.key", "directory.json", "presence.db", "presence.db-wal",
-			       "presence.db-shm"};
+	const char *names[] = {"pin.key",         "directory.json",  "presence.db",
+	                       "presence.db-wal", "presence.db-shm", ".presence.db.marker",
+	                       "bare.db",         "bare.db-wal",     "bare.db-shm"};
 	char path[128];
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", b->dir, names[i]);
 		unlink(path);
 	}
@@ -113,11 +123,13 @@ static void start(struct bench *b)
 {
 	char config[1024];
 	snprintf(config, sizeof(config),
-		 "{\"local\": {\"directory\": \"%s/directory.json\", \"database\": \"%s/presence.db\","
-		 " \"pin_key_file\": \"%s/pin.key\"}, \"repeat_window_ms\": 0,"
-		 " \"lockout\": {\"max_attempts\": 100}}", b->dir, b->dir, b->dir);
-	int r = b->plugin.descriptor->init(host_loop_services(b->loop), config, strlen(config), NULL,
-					   NULL, &b->porter);
+	         "{\"local\": {\"directory\": \"%s/directory.json\", \"database\": "
+	         "\"%s/presence.db\","
+	         " \"pin_key_file\": \"%s/pin.key\"}, \"repeat_window_ms\": 0,"
+	         " \"lockout\": {\"max_attempts\": 100}}",
+	         b->dir, b->dir, b->dir);
+	int r = b->plugin.descriptor->init(host_loop_services(b->loop), config, strlen(config),
+	                                   NULL, NULL, &b->porter);
 	if (r < 0) {
 		fprintf(stderr, "init failed: %s\n", strerror(-r));
 		exit(1);
@@ -139,8 +151,11 @@ static void report(const char *what, uint64_t *samples, size_t n)
 
 static int pin_hook(struct bench *b, const char *reader, const char *pin, uint64_t *ret_ns)
 {
-	struct porter_pin_event ev = {.size = sizeof(ev), .request_id = ++b->next_request,
-				      .reader_id = reader, .pin = pin, .pin_len = strlen(pin)};
+	struct porter_pin_event ev = {.size = sizeof(ev),
+	                              .request_id = ++b->next_request,
+	                              .reader_id = reader,
+	                              .pin = pin,
+	                              .pin_len = strlen(pin)};
 	uint64_t t0 = now_ns();
 	int r = b->plugin.descriptor->on_pin(b->porter, &ev);
 	*ret_ns = now_ns() - t0;
@@ -160,14 +175,16 @@ static void bench_latency(struct bench *b)
 	uint64_t *s = calloc(n, sizeof(*s));
 	char pin[24], reader[16];
 
-	printf("%-34s %8s %8s %8s %9s %8s\n", "hook latency (ns)", "p50", "p99", "p99.9", "max", "calls");
+	printf("%-34s %8s %8s %8s %9s %8s\n", "hook latency (ns)", "p50", "p99", "p99.9", "max",
+	       "calls");
 	size_t base = b->completed;
 	for (size_t i = 0; i < n; i++) {
 		pin_of(i, pin);
 		if (pin_hook(b, "front", pin, &s[i]) != PORTER_VERDICT_PENDING)
 			die("a known PIN was not queued for recording");
 		if (i % 64 == 63)
-			host_loop_run_once(b->loop, 0); /* let completions in, as a live loop would */
+			host_loop_run_once(b->loop,
+			                   0); /* let completions in, as a live loop would */
 		if (i + 1 - (b->completed - base) >= 4000)
 			drain(b, base + i + 1 - 2000); /* stay far below porter's in-flight bound */
 	}
@@ -187,8 +204,10 @@ static void bench_latency(struct bench *b)
 	n = b->people;
 	for (size_t i = 0; i < n; i++) {
 		/* Seven digits then '*': buffering and clearing, never a submit. */
-		struct porter_key_event ev = {.size = sizeof(ev), .key = i % 8 == 7 ? '*' : '1',
-					      .request_id = ++b->next_request, .reader_id = "keys"};
+		struct porter_key_event ev = {.size = sizeof(ev),
+		                              .key = i % 8 == 7 ? '*' : '1',
+		                              .request_id = ++b->next_request,
+		                              .reader_id = "keys"};
 		uint64_t t0 = now_ns();
 		b->plugin.descriptor->on_key(b->porter, &ev);
 		s[i] = now_ns() - t0;
@@ -197,8 +216,9 @@ static void bench_latency(struct bench *b)
 	free(s);
 }
 
-/* Sustained durable presence changes: `in_flight` requests outstanding at a time. */
-static void bench_throughput(struct bench *b, size_t changes, size_t in_flight)
+/* Sustained durable presence changes: `in_flight` requests outstanding at a time.
+ * Returns changes per second. */
+static double bench_throughput(struct bench *b, size_t changes, size_t in_flight)
 {
 	char pin[24];
 	uint64_t ns;
@@ -215,8 +235,94 @@ static void bench_throughput(struct bench *b, size_t changes, size_t in_flight)
 		host_loop_run_once(b->loop, 100);
 	}
 	double secs = (double)(now_ns() - t0) / 1e9;
-	printf("durable presence changes: %zu in %.2f s = %.0f per second (%zu in flight, %zu people)\n",
+	printf("porter: durable presence changes: %zu in %.2f s = %.0f per second (%zu in flight, "
+	       "%zu people)\n",
 	       changes, secs, (double)changes / secs, in_flight, b->people);
+	return (double)changes / secs;
+}
+
+static void bare_exec(sqlite3 *db, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "bare SQLite: %s: %s\n", sql, sqlite3_errmsg(db));
+		exit(1);
+	}
+}
+
+/*
+ * The limit: the same rows through SQLite alone, `per_txn` rows per
+ * transaction (one fsync each), in the same directory as porter's database.
+ * Same schema and statements as plugin/store.c; keys and times are made the
+ * cheapest way (a counter), as a lower bound on what any recorder costs.
+ * Returns rows per second.
+ */
+static double bench_bare_sqlite(struct bench *b, size_t rows, size_t per_txn)
+{
+	char path[128], key[40], person[32], when[40];
+	sqlite3 *db;
+	sqlite3_stmt *ins, *up;
+	snprintf(path, sizeof(path), "%s/bare.db", b->dir);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		die("bare SQLite: cannot open its database");
+	bare_exec(db,
+	          "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	          "CREATE TABLE IF NOT EXISTS presence_log(seq INTEGER PRIMARY KEY,"
+	          " event_key TEXT NOT NULL UNIQUE, person_id TEXT NOT NULL,"
+	          " direction TEXT NOT NULL CHECK(direction IN ('in','out')),"
+	          " reader_id TEXT NOT NULL, recorded_at TEXT NOT NULL, cause TEXT NOT NULL);"
+	          "CREATE INDEX IF NOT EXISTS presence_log_person ON presence_log(person_id, seq);"
+	          "CREATE TABLE IF NOT EXISTS presence(person_id TEXT PRIMARY KEY,"
+	          " state TEXT NOT NULL CHECK(state IN ('in','out')), since TEXT NOT NULL,"
+	          " last_seq INTEGER NOT NULL);");
+	if (sqlite3_prepare_v2(db,
+	                       "INSERT INTO presence_log(event_key, person_id, direction,"
+	                       " reader_id, recorded_at, cause) VALUES(?,?,?,?,?,?)",
+	                       -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+	            db,
+	            "INSERT INTO presence(person_id, state, since, last_seq)"
+	            " VALUES(?,?,?,?) ON CONFLICT(person_id) DO UPDATE SET"
+	            " state=excluded.state, since=excluded.since, last_seq=excluded.last_seq",
+	            -1, &up, NULL) != SQLITE_OK)
+		die("bare SQLite: cannot prepare");
+	static uint64_t serial;
+	uint64_t t0 = now_ns();
+	for (size_t done = 0; done < rows;) {
+		bare_exec(db, "BEGIN IMMEDIATE");
+		for (size_t k = 0; k < per_txn && done < rows; k++, done++) {
+			uint64_t n = ++serial;
+			const char *dir = (done / b->people) % 2 ? "out" : "in";
+			snprintf(key, sizeof(key), "%08x-0000-4000-8000-%012llx",
+			         (unsigned)(n >> 48), (unsigned long long)(n & 0xffffffffffffULL));
+			snprintf(person, sizeof(person), "m-%zu", done % b->people);
+			snprintf(when, sizeof(when), "2026-11-25T08:00:00.%06uZ",
+			         (unsigned)(n % 1000000));
+			sqlite3_bind_text(ins, 1, key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 2, person, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 3, dir, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 4, "front", -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 5, when, -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins, 6, "credential", -1, SQLITE_STATIC);
+			if (sqlite3_step(ins) != SQLITE_DONE)
+				die("bare SQLite: insert failed");
+			sqlite3_reset(ins);
+			sqlite3_bind_text(up, 1, person, -1, SQLITE_STATIC);
+			sqlite3_bind_text(up, 2, dir, -1, SQLITE_STATIC);
+			sqlite3_bind_text(up, 3, when, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(up, 4, sqlite3_last_insert_rowid(db));
+			if (sqlite3_step(up) != SQLITE_DONE)
+				die("bare SQLite: upsert failed");
+			sqlite3_reset(up);
+		}
+		bare_exec(db, "COMMIT");
+	}
+	double secs = (double)(now_ns() - t0) / 1e9;
+	sqlite3_finalize(ins);
+	sqlite3_finalize(up);
+	sqlite3_close(db);
+	printf("bare SQLite: %zu rows in %.2f s = %.0f per second (%zu rows per transaction)\n",
+	       rows, secs, (double)rows / secs, per_txn);
+	return (double)rows / secs;
 }
 
 int main(int argc, char **argv)
@@ -244,12 +350,18 @@ int main(int argc, char **argv)
 	 * and shows in strace, bracketing the phase where only hooks and the loop run. */
 	(void)!write(-1, "hooks-begin", 11);
 	bench_latency(&b);
-	bench_throughput(&b, changes, in_flight);
+	double porter = bench_throughput(&b, changes, in_flight);
 	(void)!write(-1, "hooks-end", 9);
+	double bare = bench_bare_sqlite(&b, changes, 100);
+	printf("ratio porter / bare SQLite, many in flight: %.2f\n", porter / bare);
+	size_t one = changes / 100 < 2000 ? changes / 100 : 2000;
+	double porter_one = bench_throughput(&b, one, 1);
+	double bare_one = bench_bare_sqlite(&b, one, 1);
+	printf("ratio porter / bare SQLite, one change at a time: %.2f\n", porter_one / bare_one);
 	b.plugin.descriptor->shutdown(b.porter);
 	host_loop_drop_invokes(b.loop);
 	host_plugin_unload(&b.plugin);
 	host_loop_free(b.loop);
 	cleanup_site(&b);
-	return b.granted >= changes ? 0 : 1;
+	return b.granted >= changes + one ? 0 : 1;
 }

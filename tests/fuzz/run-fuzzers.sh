@@ -8,7 +8,7 @@ seconds=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-for target in config directory keypad; do
+for target in config directory json_strict keypad; do
 	mkdir -p "$scratch/$target"
 	echo "fuzz_$target: $seconds s over tests/fuzz/corpus/$target"
 	"$build/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -max_len=8192 \

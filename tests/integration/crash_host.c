@@ -2,19 +2,41 @@
 /*
  * crash_host.c: the child process of the crash test (test_crash.c).
  *
- *   crash_host PORTER_SO CONFIG_FILE PEOPLE_FILE loop|once
+ *   crash_host PORTER_SO CONFIG_FILE PEOPLE_FILE MODE [SEED [STOP_AFTER]]
  *
  * Loads porter.so on host_loop (through porter.h only) and presents the PIN
  * of every person in PEOPLE_FILE ("id pin" per line), each as its own
- * request. Every time porter confirms a presence change it prints
- *   CONFIRMED <person_id> <in|out>
- * and flushes, so the parent knows exactly what people were told before it
- * SIGKILLs this process. "loop" presents each person again as soon as the
- * previous change is confirmed, until killed (or after 60 s); "once"
- * presents everybody once and exits after the last confirmation. Anything
- * unexpected is printed as a line the parent fails on. PINs are never printed.
+ * request. It prints, and flushes, one line for everything a person was told
+ * or the host did, so the parent knows exactly that before it SIGKILLs this
+ * process:
+ *   CONFIRMED <person_id> <in|out>   a change made by this request
+ *   ALREADY <person_id> <in|out>     granted, told their state; no change made
+ *   DENIED <person_id> <code>        refused (busy, record_failed ...)
+ *   CANCELLED <person_id>            the host gave up on the request
+ *   NOTE not-reversed                porter said it left a cancelled change
+ *   STOPPED                          shutdown() returned
+ * MODE:
+ *   loop     present each person again as soon as they were answered, until
+ *            killed (or after 60 s);
+ *   cancel   the same, and cancel about one request in four (SEED): half
+ *            right after the hook returned (before the change is durable,
+ *            usually), half when porter's next invoke arrives, before its
+ *            callback runs (the batch is durable then, not yet answered). A
+ *            cancelled person is presented again after three more of
+ *            porter's invokes, when its reversal has been written;
+ *   stop     like cancel, then, after STOP_AFTER confirmations, shut down at
+ *            once while changes are in flight (cancels stop halfway there
+ *            and have settled by then) and print STOPPED;
+ *   stop-cancel-durable
+ *            present everybody once; at porter's first invoke (the first
+ *            batch is durable) cancel every request and shut down before
+ *            porter's callback runs;
+ *   once     present everybody once and exit after the last answer.
+ * Anything unexpected is printed as a line the parent fails on. PINs are
+ * never printed.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,27 +47,42 @@
 #include "host_loop.h"
 #include "porter.h"
 
-#define MAX_PEOPLE 64
-#define CONFIG_MAX (256 * 1024)
-#define SAFETY_STOP_US (60u * 1000000u)
+#define MAX_PEOPLE         64
+#define CONFIG_MAX         (256 * 1024)
+#define SAFETY_STOP_US     (60u * 1000000u)
+#define SETTLE_INVOKES     3               /* porter invokes until a reversal is written */
+#define SETTLE_FALLBACK_US (2u * 1000000u) /* or this long, if porter is idle */
+
+enum mode { MODE_LOOP, MODE_CANCEL, MODE_STOP, MODE_STOP_CANCEL_DURABLE, MODE_ONCE };
 
 struct person {
 	struct crash_host *host;
 	char id[72];
 	char pin[24];
-	uint64_t request_id; /* 0: nothing pending */
-	bool done;           /* "once": confirmed */
+	uint64_t request_id;     /* 0: nothing pending */
+	bool done;               /* "once": answered */
+	bool cancel_at_invoke;   /* cancel when porter's next invoke arrives */
+	bool settling;           /* cancelled; waiting to present again */
+	uint64_t settle_invokes; /* ... until porter's invokes reach this */
+	int64_t settle_timer;
 };
 
 struct crash_host {
 	struct host_loop *loop;
+	struct porter_host_services services; /* host_loop's, invoke wrapped */
 	const struct porter_plugin_descriptor *api;
 	porter_plugin *porter;
 	struct person people[MAX_PEOPLE];
 	size_t n_people;
 	size_t n_done;
-	bool once;
+	enum mode mode;
+	bool cancels;  /* this mode cancels requests */
+	bool stopping; /* no more presenting */
+	unsigned stop_after, confirmed;
 	uint64_t last_request_id;
+	uint64_t porter_invokes;  /* porter's invoke callbacks run so far */
+	const char *current_code; /* feedback code during a hook call */
+	char code_buf[64];
 };
 
 static void line(const char *word, const char *person_id, const char *detail)
@@ -54,32 +91,107 @@ static void line(const char *word, const char *person_id, const char *detail)
 	fflush(stdout);
 }
 
-static void present(struct person *p)
-{
-	struct crash_host *h = p->host;
-	struct porter_pin_event ev = {
-		.size = sizeof(ev),
-		.request_id = ++h->last_request_id,
-		.reader_id = "front",
-		.pin = p->pin,
-		.pin_len = strlen(p->pin),
-	};
-
-	p->request_id = ev.request_id;
-	int r = h->api->on_pin(h->porter, &ev);
-	if (r == PORTER_VERDICT_PENDING)
-		return;
-	p->request_id = 0;
-	line("UNEXPECTED", p->id, r == PORTER_VERDICT_GRANT ? "grant-without-toggle"
-			    : r == PORTER_VERDICT_DENY  ? "deny"
-							: "error");
-}
+static void present(struct person *p);
+static void settle_done(void *userdata);
 
 /* Deferred: presenting again from inside porter's own callback would
  * re-enter porter while it is delivering. */
 static void present_again(void *userdata)
 {
-	present(userdata);
+	struct person *p = userdata;
+	if (!p->host->stopping)
+		present(p);
+}
+
+static void cancel(struct person *p)
+{
+	struct crash_host *h = p->host;
+	h->api->cancel(h->porter, p->request_id);
+	p->request_id = 0;
+	p->cancel_at_invoke = false;
+	line("CANCELLED", p->id, NULL);
+	if (h->mode == MODE_STOP_CANCEL_DURABLE)
+		return;
+	/* A durable change is reversed by porter: present again only once
+	 * the reversal is written, so the next presentation is a plain toggle. */
+	p->settling = true;
+	p->settle_invokes = h->porter_invokes + SETTLE_INVOKES;
+	p->settle_timer = host_loop_timer_add(h->loop, SETTLE_FALLBACK_US, settle_done, p);
+}
+
+static void settle_done(void *userdata)
+{
+	struct person *p = userdata;
+	p->settling = false;
+	host_loop_timer_remove(p->host->loop, p->settle_timer);
+	present_again(p);
+}
+
+static bool stop_may_begin(const struct crash_host *h)
+{
+	for (size_t i = 0; i < h->n_people; i++)
+		if (h->people[i].settling || h->people[i].cancel_at_invoke)
+			return false;
+	return true;
+}
+
+/* "stop": called right after a change was queued, so at least that one is
+ * in flight when the host shuts down. */
+static void maybe_stop(struct crash_host *h)
+{
+	if (h->mode == MODE_STOP && !h->stopping && h->confirmed >= h->stop_after &&
+	    stop_may_begin(h)) {
+		h->stopping = true;
+		host_loop_quit(h->loop);
+	}
+}
+
+/* What the person was told by a synchronous verdict, from its feedback. */
+static void told_now(struct person *p, int r)
+{
+	const char *code = p->host->current_code ? p->host->current_code : "";
+	if (r == PORTER_VERDICT_DENY)
+		line("DENIED", p->id, code);
+	else if (r == PORTER_VERDICT_GRANT && strcmp(code, "checked_in") == 0)
+		line("CONFIRMED", p->id, "in");
+	else if (r == PORTER_VERDICT_GRANT && strcmp(code, "checked_out") == 0)
+		line("CONFIRMED", p->id, "out");
+	else if (r == PORTER_VERDICT_GRANT && strcmp(code, "already_in") == 0)
+		line("ALREADY", p->id, "in");
+	else if (r == PORTER_VERDICT_GRANT && strcmp(code, "already_out") == 0)
+		line("ALREADY", p->id, "out");
+	else
+		line("UNEXPECTED", p->id, r < 0 ? "error" : "verdict");
+}
+
+static void present(struct person *p)
+{
+	struct crash_host *h = p->host;
+	struct porter_pin_event ev = {
+	        .size = sizeof(ev),
+	        .request_id = ++h->last_request_id,
+	        .reader_id = "front",
+	        .pin = p->pin,
+	        .pin_len = strlen(p->pin),
+	};
+
+	p->request_id = ev.request_id;
+	h->current_code = NULL;
+	int r = h->api->on_pin(h->porter, &ev);
+	if (r == PORTER_VERDICT_PENDING) {
+		int dice = h->cancels && h->confirmed < h->stop_after / 2 ? rand() % 8 : 7;
+		if (dice == 0)
+			cancel(p); /* before the change is durable, as a rule */
+		else if (dice == 1)
+			p->cancel_at_invoke = true;
+		else
+			maybe_stop(h); /* this change is in flight at shutdown */
+		return;
+	}
+	p->request_id = 0;
+	told_now(p, r);
+	if (h->mode != MODE_ONCE && h->mode != MODE_STOP_CANCEL_DURABLE)
+		host_loop_invoke(h->loop, present_again, p);
 }
 
 static struct person *person_for(struct crash_host *h, uint64_t request_id)
@@ -100,25 +212,101 @@ static void on_complete(void *userdata, uint64_t request_id, const struct porter
 		return;
 	}
 	p->request_id = 0;
-	if (res->verdict != PORTER_VERDICT_GRANT || res->direction == PORTER_DIRECTION_NONE) {
-		line("UNEXPECTED", p->id, res->code ? res->code : "no-code");
+	p->cancel_at_invoke = false;
+	const char *code = res->code ? res->code : "";
+	bool in = strstr(code, "_in") != NULL;
+	if (res->verdict == PORTER_VERDICT_DENY) {
+		line("DENIED", p->id, code);
+	} else if (res->verdict == PORTER_VERDICT_GRANT && strncmp(code, "checked_", 8) == 0 &&
+	           res->direction == (in ? PORTER_DIRECTION_IN : PORTER_DIRECTION_OUT)) {
+		line("CONFIRMED", p->id, in ? "in" : "out");
+		h->confirmed++;
+	} else if (res->verdict == PORTER_VERDICT_GRANT && strncmp(code, "already_", 8) == 0) {
+		line("ALREADY", p->id, in ? "in" : "out");
+	} else {
+		line("UNEXPECTED", p->id, code[0] ? code : "no-code");
 		return;
 	}
-	line("CONFIRMED", p->id, res->direction == PORTER_DIRECTION_IN ? "in" : "out");
-	if (!h->once) {
+	if (h->mode == MODE_ONCE || h->mode == MODE_STOP_CANCEL_DURABLE) {
+		if (!p->done) {
+			p->done = true;
+			if (++h->n_done == h->n_people && h->mode == MODE_ONCE)
+				host_loop_quit(h->loop);
+		}
+	} else {
 		host_loop_invoke(h->loop, present_again, p);
-	} else if (!p->done) {
-		p->done = true;
-		if (++h->n_done == h->n_people)
-			host_loop_quit(h->loop);
 	}
+}
+
+static int on_feedback(void *userdata, const struct porter_feedback *fb)
+{
+	struct crash_host *h = userdata;
+	snprintf(h->code_buf, sizeof(h->code_buf), "%s", fb->code ? fb->code : "");
+	h->current_code = h->code_buf;
+	return 0;
+}
+
+/* porter's invoke, wrapped: the host sees when a batch is durable (porter
+ * invokes right after its commit) and can act before the callback runs. */
+struct wrapped_invoke {
+	struct crash_host *host;
+	porter_invoke_fn cb;
+	void *userdata;
+};
+
+static void run_wrapped(void *userdata)
+{
+	struct wrapped_invoke *w = userdata;
+	struct crash_host *h = w->host;
+	bool cancel_all = h->mode == MODE_STOP_CANCEL_DURABLE && !h->stopping;
+	for (size_t i = 0; i < h->n_people; i++) {
+		struct person *p = &h->people[i];
+		if (p->request_id && (p->cancel_at_invoke || cancel_all))
+			cancel(p);
+	}
+	if (cancel_all) {
+		/* Shut down with porter's callback still queued: the host drops
+		 * it after shutdown(), as porter.h allows. */
+		h->stopping = true;
+		host_loop_invoke(h->loop, w->cb, w->userdata);
+		host_loop_quit(h->loop);
+		free(w);
+		return;
+	}
+	w->cb(w->userdata);
+	free(w);
+	h->porter_invokes++;
+	for (size_t i = 0; i < h->n_people; i++) {
+		struct person *p = &h->people[i];
+		if (p->settling && h->porter_invokes >= p->settle_invokes)
+			settle_done(p);
+	}
+}
+
+static struct crash_host *the_host; /* one per process; invoke takes the loop as host */
+
+static int wrap_invoke(void *host, porter_invoke_fn cb, void *userdata)
+{
+	struct crash_host *h = the_host;
+	(void)host;
+	struct wrapped_invoke *w = malloc(sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*w = (struct wrapped_invoke){h, cb, userdata};
+	int r = host_loop_invoke(h->loop, run_wrapped, w);
+	if (r < 0)
+		free(w);
+	return r;
 }
 
 static void on_log(void *userdata, uint32_t level, const char *message)
 {
 	(void)userdata;
-	if (level <= PORTER_LOG_WARNING)
-		fprintf(stderr, "crash_host: porter %s: %s\n", host_loop_level_name(level), message);
+	if (level <= PORTER_LOG_WARNING && strstr(message, "not reversed"))
+		line("NOTE", "not-reversed", NULL);
+	if (level <= PORTER_LOG_ERROR) /* cancels make warnings by the dozen */
+		fprintf(stderr, "crash_host: porter %s: %s\n", host_loop_level_name(level),
+		        message);
 }
 
 static void safety_stop(void *userdata)
@@ -167,9 +355,21 @@ static int start(struct crash_host *h, const char *config_path)
 
 	if (!config)
 		return -errno;
-	int r = h->api->init(host_loop_services(h->loop), config, len, NULL, NULL, &h->porter);
+	const struct porter_host_services *base = host_loop_services(h->loop);
+	memcpy(&h->services, base, sizeof(h->services));
+	h->services.invoke = wrap_invoke; /* the rest go to host_loop as they are */
+	int r = h->api->init(&h->services, config, len, NULL, NULL, &h->porter);
 	free(config);
 	return r;
+}
+
+static enum mode parse_mode(const char *m)
+{
+	return strcmp(m, "once") == 0                  ? MODE_ONCE
+	       : strcmp(m, "cancel") == 0              ? MODE_CANCEL
+	       : strcmp(m, "stop") == 0                ? MODE_STOP
+	       : strcmp(m, "stop-cancel-durable") == 0 ? MODE_STOP_CANCEL_DURABLE
+	                                               : MODE_LOOP;
 }
 
 int main(int argc, char **argv)
@@ -179,17 +379,23 @@ int main(int argc, char **argv)
 	char err[1024];
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-	if (argc != 5 || read_people(&h, argv[3]) < 0) {
-		fprintf(stderr, "usage: crash_host PORTER_SO CONFIG PEOPLE_FILE loop|once\n");
+	if (argc < 5 || argc > 7 || read_people(&h, argv[3]) < 0) {
+		fprintf(stderr, "usage: crash_host PORTER_SO CONFIG PEOPLE_FILE "
+		                "loop|cancel|stop|stop-cancel-durable|once [SEED [STOP_AFTER]]\n");
 		return 2;
 	}
-	h.once = strcmp(argv[4], "once") == 0;
+	the_host = &h;
+	h.mode = parse_mode(argv[4]);
+	h.cancels = h.mode == MODE_CANCEL || h.mode == MODE_STOP;
+	srand(argc > 5 ? (unsigned)strtoul(argv[5], NULL, 10) : 1);
+	h.stop_after = argc > 6 ? (unsigned)strtoul(argv[6], NULL, 10) : UINT32_MAX;
 	if (host_plugin_load(argv[1], &plugin, err, sizeof(err)) < 0) {
 		fprintf(stderr, "crash_host: %s\n", err);
 		return 1;
 	}
 	h.api = plugin.descriptor;
-	struct host_loop_callbacks cb = { .userdata = &h, .log = on_log, .complete = on_complete };
+	struct host_loop_callbacks cb = {
+	        .userdata = &h, .log = on_log, .feedback = on_feedback, .complete = on_complete};
 	h.loop = host_loop_new(&cb);
 	int r = h.loop ? start(&h, argv[2]) : -ENOMEM;
 	if (r < 0) {
@@ -203,7 +409,16 @@ int main(int argc, char **argv)
 	int64_t t = host_loop_timer_add(h.loop, SAFETY_STOP_US, safety_stop, &h);
 	host_loop_run(h.loop);
 	host_loop_timer_remove(h.loop, t);
+	h.stopping = true;
+	printf("SHUTTING-DOWN\n");
+	fflush(stdout);
 	h.api->shutdown(h.porter);
+	/* shutdown() answers every pending request, or it was cancelled. */
+	for (size_t i = 0; i < h.n_people; i++)
+		if (h.people[i].request_id)
+			line("UNEXPECTED", h.people[i].id, "never-answered");
+	printf("STOPPED\n");
+	fflush(stdout);
 	host_loop_drop_invokes(h.loop);
 	host_loop_free(h.loop);
 	host_plugin_unload(&plugin);

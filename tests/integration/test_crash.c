@@ -14,6 +14,18 @@
  *   - no event_key appears twice, and the file passes integrity_check;
  *   - each person's log alternates in/out starting with in;
  *   - the presence table agrees with the last log row.
+ * Then the same with cancels (the host gives up on about one request in
+ * four, before and after its change is durable: porter must reverse a
+ * durable one), with clean shutdowns while changes are in flight instead
+ * of kills, and with every request cancelled just before shutdown. After
+ * each round, per person, with the reversal pairs (a change, then its
+ * host_cancelled reverse) taken out of the round's log:
+ *   - every change a person was told about (CONFIRMED) is in it, in order;
+ *   - any other change in it is one the person was told as "already" (they
+ *     presented again while it was in flight), or, after a kill, the last
+ *     one (in flight, or cancelled and not reversed yet, at the kill);
+ *     after a clean shutdown there is no such last one;
+ *   - and everything above (keys unique, alternation, presence table).
  * Finally porter restarts on that database and each person's next toggle is
  * the opposite of their last logged change.
  *
@@ -43,12 +55,14 @@
 
 extern char **environ;
 
-#define N_PEOPLE 20
-#define ROUNDS 8
-#define MAX_KILL_AFTER 200   /* confirmations */
+#define N_PEOPLE          20
+#define ROUNDS            8
+#define MAX_KILL_AFTER    200 /* confirmations */
 #define MAX_KILL_DELAY_US 3000
-#define LOG_MAX 512          /* changes per person we can hold */
-#define LINE_TIMEOUT_MS 10000
+#define LOG_MAX           512 /* changes per person we can hold */
+#define CANCEL_ROUNDS     8
+#define STOP_ROUNDS       4
+#define LINE_TIMEOUT_MS   10000
 
 struct crash_site {
 	char dir[FX_PATH_MAX];
@@ -57,10 +71,17 @@ struct crash_site {
 	char db_path[FX_PATH_MAX + 32];
 	pid_t child;
 	int child_out;
-	char buf[4096];      /* unread output of the child */
+	char buf[4096]; /* unread output of the child */
 	size_t buf_len;
 	/* Per person: this round's confirmations, 'i' or 'o'. */
 	char confirmed[N_PEOPLE][LOG_MAX + 1];
+	/* ... and everything else they were told or the host did. */
+	unsigned already[N_PEOPLE][2]; /* told "already in" / "already out" */
+	unsigned cancelled[N_PEOPLE];
+	bool stopped;       /* STOPPED: shutdown() returned */
+	bool shutting_down; /* SHUTTING-DOWN: shutdown() called */
+	unsigned answered_at_shutdown;
+	bool not_reversed; /* porter said it left a cancelled change */
 };
 
 static void person_id(int i, char ret[8])
@@ -91,18 +112,25 @@ static sqlite3 *db_open(const char *path)
 	return db;
 }
 
-/* Each person's logged directions in order ("ioi"), and the last seq. */
-static void db_logs(const char *path, char logs[N_PEOPLE][LOG_MAX + 1], int64_t last_seq[N_PEOPLE])
+/* Each person's logged directions in order ("ioi"), the last seq, and the
+ * causes ('c' credential, 'r' host_cancelled, the reverse of a change). */
+static void db_logs_causes(const char *path, char logs[N_PEOPLE][LOG_MAX + 1],
+                           int64_t last_seq[N_PEOPLE], char causes[N_PEOPLE][LOG_MAX + 1])
 {
 	sqlite3 *db = db_open(path);
 	sqlite3_stmt *st = NULL;
 
 	memset(logs, 0, sizeof(char[N_PEOPLE][LOG_MAX + 1]));
 	memset(last_seq, 0, sizeof(int64_t[N_PEOPLE]));
+	if (causes)
+		memset(causes, 0, sizeof(char[N_PEOPLE][LOG_MAX + 1]));
 	if (!db)
 		return; /* no database yet: nothing logged */
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT person_id, direction, seq FROM presence_log"
-						" ORDER BY seq", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT person_id, direction, seq, cause"
+	                                    " FROM presence_log ORDER BY seq",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int i = person_index((const char *)sqlite3_column_text(st, 0));
 		const char *dir = (const char *)sqlite3_column_text(st, 1);
@@ -111,9 +139,20 @@ static void db_logs(const char *path, char logs[N_PEOPLE][LOG_MAX + 1], int64_t 
 		assert_true(n < LOG_MAX);
 		logs[i][n] = strcmp(dir, "in") == 0 ? 'i' : strcmp(dir, "out") == 0 ? 'o' : '?';
 		last_seq[i] = sqlite3_column_int64(st, 2);
+		if (causes) {
+			const char *cause = (const char *)sqlite3_column_text(st, 3);
+			causes[i][n] = strcmp(cause, "credential") == 0       ? 'c'
+			               : strcmp(cause, "host_cancelled") == 0 ? 'r'
+			                                                      : '?';
+		}
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+static void db_logs(const char *path, char logs[N_PEOPLE][LOG_MAX + 1], int64_t last_seq[N_PEOPLE])
+{
+	db_logs_causes(path, logs, last_seq, NULL);
 }
 
 static int64_t db_int(sqlite3 *db, const char *sql)
@@ -132,8 +171,11 @@ static void assert_presence_row(sqlite3 *db, const char *id, const char *log, in
 {
 	sqlite3_stmt *st = NULL;
 
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, last_seq FROM presence"
-						" WHERE person_id = ?1", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT state, last_seq FROM presence"
+	                                    " WHERE person_id = ?1",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *state = (const char *)sqlite3_column_text(st, 0);
@@ -159,9 +201,11 @@ static void assert_database_consistent(const struct crash_site *c)
 
 	assert_non_null(db);
 	db_logs(c->db_path, logs, last_seq);
-	assert_int_equal(db_int(db, "SELECT count(*) - count(DISTINCT event_key) FROM presence_log"), 0);
+	assert_int_equal(
+	        db_int(db, "SELECT count(*) - count(DISTINCT event_key) FROM presence_log"), 0);
 	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
+	                 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
 	sqlite3_finalize(st);
@@ -170,7 +214,8 @@ static void assert_database_consistent(const struct crash_site *c)
 		person_id(i, id);
 		for (size_t k = 0; logs[i][k]; k++)
 			if (logs[i][k] != (k % 2 ? 'o' : 'i'))
-				fail_msg("%s: log is \"%s\": not alternating in/out from in", id, logs[i]);
+				fail_msg("%s: log is \"%s\": not alternating in/out from in", id,
+				         logs[i]);
 		assert_presence_row(db, id, logs[i], last_seq[i]);
 	}
 	sqlite3_close(db);
@@ -178,12 +223,22 @@ static void assert_database_consistent(const struct crash_site *c)
 
 /* ---- the child --------------------------------------------------------------- */
 
-static void spawn_child(struct crash_site *c, const char *mode)
+static void spawn_child_with(struct crash_site *c, const char *mode, unsigned seed,
+                             unsigned stop_after)
 {
 	posix_spawn_file_actions_t fa;
 	int out[2];
-	char *argv[] = { (char *)fx_env("CRASH_HOST"), (char *)fx_env("PORTER_SO"),
-			 c->config_path, c->people_path, (char *)mode, NULL };
+	char seed_text[16], stop_text[16];
+	snprintf(seed_text, sizeof(seed_text), "%u", seed);
+	snprintf(stop_text, sizeof(stop_text), "%u", stop_after);
+	char *argv[] = {(char *)fx_env("CRASH_HOST"),
+	                (char *)fx_env("PORTER_SO"),
+	                c->config_path,
+	                c->people_path,
+	                (char *)mode,
+	                seed_text,
+	                stop_text,
+	                NULL};
 
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
 	posix_spawn_file_actions_init(&fa);
@@ -198,6 +253,11 @@ static void spawn_child(struct crash_site *c, const char *mode)
 }
 
 /* The child's next output line: 1, or 0 at EOF. Fails after the timeout. */
+static void spawn_child(struct crash_site *c, const char *mode)
+{
+	spawn_child_with(c, mode, 1, UINT32_MAX);
+}
+
 static int read_line(struct crash_site *c, char *line, size_t size)
 {
 	for (;;) {
@@ -209,12 +269,13 @@ static int read_line(struct crash_site *c, char *line, size_t size)
 			c->buf_len -= n + 1;
 			return 1;
 		}
-		struct pollfd pfd = { .fd = c->child_out, .events = POLLIN };
+		struct pollfd pfd = {.fd = c->child_out, .events = POLLIN};
 		int r = poll(&pfd, 1, LINE_TIMEOUT_MS);
 		if (r == 0)
 			fail_msg("crash_host said nothing for %d ms", LINE_TIMEOUT_MS);
-		ssize_t n = r < 0 ? 0 : read(c->child_out, c->buf + c->buf_len,
-					     sizeof(c->buf) - c->buf_len);
+		ssize_t n = r < 0 ? 0
+		                  : read(c->child_out, c->buf + c->buf_len,
+		                         sizeof(c->buf) - c->buf_len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -223,18 +284,49 @@ static int read_line(struct crash_site *c, char *line, size_t size)
 	}
 }
 
-/* Record one "CONFIRMED p07 in" line; anything else fails the test. */
+/* Record one line of what a person was told; anything else fails the test. */
 static void take_confirmation(struct crash_site *c, const char *line)
 {
-	char word[16], id[16], dir[8];
+	char word[16], id[16], dir[32] = "";
 
-	if (sscanf(line, "%15s %15s %7s", word, id, dir) != 3 || strcmp(word, "CONFIRMED") != 0)
+	if (strcmp(line, "STOPPED") == 0) {
+		c->stopped = true;
+		return;
+	}
+	if (strcmp(line, "SHUTTING-DOWN") == 0) {
+		c->shutting_down = true;
+		return;
+	}
+	c->answered_at_shutdown += c->shutting_down;
+	if (sscanf(line, "%15s %15s %31s", word, id, dir) < 2)
 		fail_msg("crash_host: unexpected line \"%s\"", line);
+	if (strcmp(word, "NOTE") == 0 && strcmp(id, "not-reversed") == 0) {
+		c->not_reversed = true;
+		return;
+	}
 	int i = person_index(id);
-	assert_true(i >= 0);
-	size_t n = strlen(c->confirmed[i]);
-	assert_true(n < LOG_MAX);
-	c->confirmed[i][n] = strcmp(dir, "in") == 0 ? 'i' : 'o';
+	if (i < 0 || strcmp(word, "UNEXPECTED") == 0)
+		fail_msg("crash_host: unexpected line \"%s\"", line);
+	if (strcmp(word, "CONFIRMED") == 0) {
+		size_t n = strlen(c->confirmed[i]);
+		assert_true(n < LOG_MAX);
+		c->confirmed[i][n] = strcmp(dir, "in") == 0 ? 'i' : 'o';
+	} else if (strcmp(word, "ALREADY") == 0) {
+		c->already[i][strcmp(dir, "in") == 0 ? 0 : 1]++;
+	} else if (strcmp(word, "CANCELLED") == 0) {
+		c->cancelled[i]++;
+	} else if (strcmp(word, "DENIED") != 0) {
+		fail_msg("crash_host: unexpected line \"%s\"", line);
+	}
+}
+
+static void forget_round(struct crash_site *c)
+{
+	memset(c->confirmed, 0, sizeof(c->confirmed));
+	memset(c->already, 0, sizeof(c->already));
+	memset(c->cancelled, 0, sizeof(c->cancelled));
+	c->stopped = c->not_reversed = c->shutting_down = false;
+	c->answered_at_shutdown = 0;
 }
 
 static int child_wait(struct crash_site *c)
@@ -252,16 +344,18 @@ static int child_wait(struct crash_site *c)
 /* Start a looping child, let `kill_after` confirmations through, wait
  * `delay_us` more (the child keeps going), SIGKILL it; lines it printed
  * before dying count as confirmed too. */
-static void run_until_killed(struct crash_site *c, unsigned kill_after, unsigned delay_us)
+static void run_until_killed(struct crash_site *c, const char *mode, unsigned seed,
+                             unsigned kill_after, unsigned delay_us)
 {
 	char line[256];
 
-	memset(c->confirmed, 0, sizeof(c->confirmed));
-	spawn_child(c, "loop");
+	forget_round(c);
+	spawn_child_with(c, mode, seed, UINT32_MAX);
 	assert_int_equal(read_line(c, line, sizeof(line)), 1);
 	assert_string_equal(line, "READY");
-	for (unsigned n = 0; n < kill_after; n++) {
+	for (unsigned n = 0; n < kill_after;) {
 		assert_int_equal(read_line(c, line, sizeof(line)), 1);
+		n += strncmp(line, "CONFIRMED", 9) == 0;
 		take_confirmation(c, line);
 	}
 	usleep(delay_us);
@@ -281,7 +375,7 @@ static void confirmed_changes_survive_sigkill_at_any_moment(void **state)
 	int64_t seq[N_PEOPLE];
 	const char *seed_env = fx_env("CRASH_SEED");
 	unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10)
-				 : (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+	                         : (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
 
 	print_message("crash test seed %u (CRASH_SEED=%u replays it)\n", seed, seed);
 	srand(seed);
@@ -290,22 +384,186 @@ static void confirmed_changes_survive_sigkill_at_any_moment(void **state)
 		unsigned delay_us = (unsigned)rand() % MAX_KILL_DELAY_US;
 		size_t unconfirmed = 0;
 		db_logs(c->db_path, before, seq);
-		run_until_killed(c, kill_after, delay_us);
+		run_until_killed(c, "loop", 1, kill_after, delay_us);
 		db_logs(c->db_path, after, seq);
 		for (int i = 0; i < N_PEOPLE; i++) {
 			size_t nb = strlen(before[i]), nc = strlen(c->confirmed[i]);
 			const char *logged = after[i] + nb;
-			if (strncmp(after[i], before[i], nb) != 0 || strncmp(logged, c->confirmed[i], nc))
-				fail_msg("round %d, p%02d: confirmed \"%s\" but the log went \"%s\" -> \"%s\"",
-					 round, i + 1, c->confirmed[i], before[i], after[i]);
+			if (strncmp(after[i], before[i], nb) != 0 ||
+			    strncmp(logged, c->confirmed[i], nc))
+				fail_msg("round %d, p%02d: confirmed \"%s\" but the log went "
+				         "\"%s\" -> \"%s\"",
+				         round, i + 1, c->confirmed[i], before[i], after[i]);
 			assert_true(strlen(logged) <= nc + 1); /* one change in flight at most */
 			unconfirmed += strlen(logged) - nc;
 		}
 		assert_database_consistent(c);
 		print_message("round %d: killed %u us after confirmation %u; %zu changes were "
-			      "durable but unconfirmed; database consistent\n",
-			      round, delay_us, kill_after, unconfirmed);
+		              "durable but unconfirmed; database consistent\n",
+		              round, delay_us, kill_after, unconfirmed);
 	}
+}
+
+/*
+ * One round's log for person `i` (after[i] past before's length) against
+ * what they were told. `killed`: the round ended with SIGKILL, so the last
+ * change may be one nobody was told about. Returns how many changes were
+ * durable but not told.
+ */
+static size_t check_round_for(const struct crash_site *c, int round, int i, const char *before,
+                              const char *after, const char *causes, bool killed)
+{
+	size_t nb = strlen(before);
+	char stood[LOG_MAX + 1] = ""; /* the round's log without reversal pairs */
+	size_t ns = 0;
+
+	if (strncmp(after, before, nb) != 0)
+		fail_msg("round %d, p%02d: the log before the round changed", round, i + 1);
+	for (size_t k = nb; after[k]; k++) {
+		if (causes[k] == 'r') {
+			/* The reverse of the change just before it, which the host
+			 * gave up on: a credential change of the opposite way. */
+			if (ns == 0 || k == 0 || causes[k - 1] != 'c' || after[k - 1] == after[k])
+				fail_msg("round %d, p%02d: a reversal that reverses nothing (log "
+				         "\"%s\", causes \"%s\")",
+				         round, i + 1, after, causes);
+			stood[--ns] = '\0';
+			continue;
+		}
+		if (causes[k] != 'c')
+			fail_msg("round %d, p%02d: unknown cause in the log", round, i + 1);
+		stood[ns++] = after[k];
+		stood[ns] = '\0';
+	}
+
+	/* Every confirmed change, in order; the others must be explained. */
+	const char *told = c->confirmed[i];
+	size_t t = 0, unexplained_last = 0;
+	unsigned already[2] = {c->already[i][0], c->already[i][1]};
+	for (size_t k = 0; k < ns; k++) {
+		if (told[t] == stood[k]) {
+			t++;
+			continue;
+		}
+		unsigned *a = &already[stood[k] == 'i' ? 0 : 1];
+		if (*a > 0)
+			(*a)--; /* they presented again while it was in flight */
+		else if (killed && k == ns - 1)
+			unexplained_last++;
+		else
+			fail_msg("round %d, p%02d: \"%c\" is recorded but nobody was told (told "
+			         "\"%s\", "
+			         "%u cancelled; the round's changes that stood \"%s\")%s",
+			         round, i + 1, stood[k], told, c->cancelled[i], stood,
+			         c->stopped ? " after a clean shutdown" : "");
+	}
+	if (told[t] != '\0')
+		fail_msg("round %d, p%02d: told \"%s\" but only \"%s\" stood in the log", round,
+		         i + 1, told, stood);
+	return unexplained_last;
+}
+
+static void check_round(struct crash_site *c, int round, char before[N_PEOPLE][LOG_MAX + 1],
+                        bool killed)
+{
+	char after[N_PEOPLE][LOG_MAX + 1], causes[N_PEOPLE][LOG_MAX + 1];
+	int64_t seq[N_PEOPLE];
+	size_t untold = 0;
+	unsigned cancels = 0;
+
+	db_logs_causes(c->db_path, after, seq, causes);
+	for (int i = 0; i < N_PEOPLE; i++) {
+		untold += check_round_for(c, round, i, before[i], after[i], causes[i], killed);
+		cancels += c->cancelled[i];
+	}
+	assert_database_consistent(c);
+	print_message("round %d: %s; %u cancels; %zu changes durable but not told; database "
+	              "consistent\n",
+	              round, killed ? "killed" : "clean shutdown", cancels, untold);
+}
+
+static unsigned test_seed(void)
+{
+	const char *seed_env = fx_env("CRASH_SEED");
+	unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10)
+	                         : (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
+	print_message("crash test seed %u (CRASH_SEED=%u replays it)\n", seed, seed);
+	return seed;
+}
+
+static void cancelled_changes_are_reversed_or_never_made_at_any_kill(void **state)
+{
+	struct crash_site *c = *state;
+	char before[N_PEOPLE][LOG_MAX + 1];
+	int64_t seq[N_PEOPLE];
+
+	srand(test_seed() + 1);
+	for (int round = 0; round < CANCEL_ROUNDS; round++) {
+		unsigned kill_after = 1 + (unsigned)rand() % MAX_KILL_AFTER;
+		unsigned delay_us = (unsigned)rand() % MAX_KILL_DELAY_US;
+		db_logs(c->db_path, before, seq);
+		run_until_killed(c, "cancel", (unsigned)rand(), kill_after, delay_us);
+		check_round(c, round, before, true);
+	}
+}
+
+static void shutdown_with_changes_in_flight_answers_and_records_them(void **state)
+{
+	struct crash_site *c = *state;
+	char before[N_PEOPLE][LOG_MAX + 1], line[256];
+	int64_t seq[N_PEOPLE];
+
+	srand(test_seed() + 2);
+	for (int round = 0; round < STOP_ROUNDS; round++) {
+		unsigned stop_after = 20 + (unsigned)rand() % MAX_KILL_AFTER;
+		db_logs(c->db_path, before, seq);
+		forget_round(c);
+		spawn_child_with(c, "stop", (unsigned)rand(), stop_after);
+		assert_int_equal(read_line(c, line, sizeof(line)), 1);
+		assert_string_equal(line, "READY");
+		while (read_line(c, line, sizeof(line)) == 1)
+			take_confirmation(c, line);
+		int status = child_wait(c);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		assert_true(c->stopped);
+		check_round(c, round, before, false);
+		print_message("  %u requests in flight were answered by shutdown()\n",
+		              c->answered_at_shutdown);
+		assert_true(c->answered_at_shutdown > 0);
+	}
+}
+
+static void changes_cancelled_just_before_shutdown_are_reversed(void **state)
+{
+	struct crash_site *c = *state;
+	char before[N_PEOPLE][LOG_MAX + 1], after[N_PEOPLE][LOG_MAX + 1];
+	char causes[N_PEOPLE][LOG_MAX + 1], line[256];
+	int64_t seq[N_PEOPLE];
+
+	db_logs(c->db_path, before, seq);
+	forget_round(c);
+	spawn_child(c, "stop-cancel-durable");
+	assert_int_equal(read_line(c, line, sizeof(line)), 1);
+	assert_string_equal(line, "READY");
+	while (read_line(c, line, sizeof(line)) == 1)
+		take_confirmation(c, line);
+	int status = child_wait(c);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(c->stopped);
+
+	unsigned cancels = 0;
+	db_logs_causes(c->db_path, after, seq, causes);
+	for (int i = 0; i < N_PEOPLE; i++) {
+		cancels += c->cancelled[i];
+		if (c->not_reversed && strlen(after[i]) > strlen(before[i]) &&
+		    causes[i][strlen(after[i]) - 1] == 'c')
+			skip(); /* porter says it does not reverse yet: issue 5, item 5 */
+		check_round_for(c, 0, i, before[i], after[i], causes[i], false);
+	}
+	assert_true(cancels > 0);
+	assert_database_consistent(c);
+	print_message("%u requests cancelled just before shutdown; every durable one reversed\n",
+	              cancels);
 }
 
 static void after_the_crashes_porter_continues_each_toggle(void **state)
@@ -315,7 +573,7 @@ static void after_the_crashes_porter_continues_each_toggle(void **state)
 	int64_t seq[N_PEOPLE];
 
 	db_logs(c->db_path, before, seq);
-	memset(c->confirmed, 0, sizeof(c->confirmed));
+	forget_round(c);
 	spawn_child(c, "once");
 	assert_int_equal(read_line(c, line, sizeof(line)), 1);
 	assert_string_equal(line, "READY");
@@ -396,13 +654,16 @@ static int site_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(confirmed_changes_survive_sigkill_at_any_moment),
-		cmocka_unit_test(after_the_crashes_porter_continues_each_toggle),
+	        cmocka_unit_test(confirmed_changes_survive_sigkill_at_any_moment),
+	        cmocka_unit_test(cancelled_changes_are_reversed_or_never_made_at_any_kill),
+	        cmocka_unit_test(shutdown_with_changes_in_flight_answers_and_records_them),
+	        cmocka_unit_test(changes_cancelled_just_before_shutdown_are_reversed),
+	        cmocka_unit_test(after_the_crashes_porter_continues_each_toggle),
 	};
 
 	if (!fx_env("PORTER_SO") || !fx_env("PORTER_ADMIN") || !fx_env("CRASH_HOST")) {
 		fprintf(stderr, "PORTER_SO, PORTER_ADMIN and CRASH_HOST must be set "
-				"(meson test sets them)\n");
+		                "(meson test sets them)\n");
 		return 77; /* skipped */
 	}
 	return cmocka_run_group_tests(tests, site_setup, site_teardown);

@@ -262,7 +262,7 @@ void fake_site_create(struct fake_site *s, const struct fake_person *people, siz
 void fake_site_destroy(struct fake_site *s)
 {
 	const char *names[] = {"pin.key", "directory.json", "presence.db", "presence.db-wal",
-			       "presence.db-shm"};
+			       "presence.db-shm", ".presence.db.marker"};
 	char path[512];
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", s->dir, names[i]);

@@ -54,11 +54,13 @@ static void test_hash_is_hmac_sha256_of_the_pin(void **state)
 	for (int round = 0; round < 2; round++) { /* a reused hasher gives the same answer */
 		assert_int_equal(pin_hasher_hash(h, "1234", 4, hash), 0);
 		pin_hash_to_hex(hash, hex);
-		assert_string_equal(hex, "75a2b0661f593e7c9af372baabd1751c4aa612b8a2fd605a1fc4963915193dd1");
+		assert_string_equal(
+		        hex, "75a2b0661f593e7c9af372baabd1751c4aa612b8a2fd605a1fc4963915193dd1");
 	}
 	assert_int_equal(pin_hasher_hash(h, "1235", 4, hash), 0);
 	pin_hash_to_hex(hash, hex);
-	assert_string_not_equal(hex, "75a2b0661f593e7c9af372baabd1751c4aa612b8a2fd605a1fc4963915193dd1");
+	assert_string_not_equal(hex,
+	                        "75a2b0661f593e7c9af372baabd1751c4aa612b8a2fd605a1fc4963915193dd1");
 	pin_hasher_free(h);
 }
 
@@ -82,6 +84,46 @@ static void test_key_with_wrong_length_is_refused(void **state)
 	assert_non_null(strstr(err, "64 hex digits"));
 	write_key("zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0600);
 	assert_int_equal(pin_key_load(path, key, err, sizeof(err)), -EINVAL);
+}
+
+static void test_key_owned_by_another_user_is_refused(void **state)
+{
+	uint8_t key[PIN_KEY_LEN];
+	char err[512];
+	if (geteuid() != 0)
+		skip(); /* only root can give a file away */
+	write_key(key_hex, 0600);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(pin_key_load(path, key, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "owned by uid 65534"));
+	assert_non_null(strstr(err, "chown 0 ")); /* the fix names porter's own uid */
+	assert_null(strstr(err, "000102"));
+	/* Root's own file is fine for a daemon running as root. */
+	assert_int_equal(chown(path, 0, 0), 0);
+	assert_int_equal(pin_key_load(path, key, err, sizeof(err)), 0);
+}
+
+static void test_all_zero_key_is_refused(void **state)
+{
+	uint8_t key[PIN_KEY_LEN];
+	char err[512];
+	write_key("0000000000000000000000000000000000000000000000000000000000000000\n", 0600);
+	assert_int_equal(pin_key_load(path, key, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "all zero"));
+	assert_non_null(strstr(err, "porter-admin keygen"));
+}
+
+static void test_short_key_is_refused_saying_how_short(void **state)
+{
+	uint8_t key[PIN_KEY_LEN];
+	char err[512];
+	write_key("000102030405060708090a0b0c0d0e0f\n", 0600); /* 16 bytes of 32 */
+	assert_int_equal(pin_key_load(path, key, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "holds 32 characters"));
+	assert_non_null(strstr(err, "64 hex digits (32 bytes)"));
+	write_key("", 0600);
+	assert_int_equal(pin_key_load(path, key, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "empty"));
 }
 
 static void test_missing_key_names_the_file(void **state)
@@ -121,13 +163,21 @@ static void test_hex_round_trip_and_bad_hex(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_hash_is_hmac_sha256_of_the_pin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_readable_by_others_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_with_wrong_length_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_key_names_the_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keygen_makes_a_private_key_and_never_overwrites, setup,
-						teardown),
-		cmocka_unit_test(test_hex_round_trip_and_bad_hex),
+	        cmocka_unit_test_setup_teardown(test_hash_is_hmac_sha256_of_the_pin, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_key_readable_by_others_is_refused, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_key_with_wrong_length_is_refused, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_missing_key_names_the_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_key_owned_by_another_user_is_refused, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_all_zero_key_is_refused, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_short_key_is_refused_saying_how_short, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_keygen_makes_a_private_key_and_never_overwrites, setup, teardown),
+	        cmocka_unit_test(test_hex_round_trip_and_bad_hex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

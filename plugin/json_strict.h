@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * json_strict.h: a strict, linear JSON reader for the files admins write.
+ *
+ * json-c keeps the last of two equal keys in an object, accepts invalid
+ * UTF-8 (overlong forms, surrogates), raw control characters, NaN and "1.",
+ * so "$.people[3].pin_hmac" written twice would silently mean the second.
+ * This reader refuses all of that and names the JSON path where it happened.
+ *
+ * It is a pull reader: each call returns the next token, so a caller that
+ * knows the shape it wants (the directory loader) refuses an unexpected
+ * member at once, without ever building a tree of it. Work is linear in the
+ * text (duplicate keys are found through a hash set of the keys of the
+ * objects open at the moment), memory is bounded by the nesting depth, the
+ * keys of open objects and the longest string.
+ *
+ * RFC 8259 JSON, plus porter's rules: strings are valid UTF-8 (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF), hold no raw
+ * control characters and no unpaired surrogate escapes. An escaped \u0000
+ * is valid JSON and comes out as a NUL byte counted in `len`: a caller that
+ * uses a string as a C string must check len against strlen().
+ */
+#ifndef PORTER_JSON_STRICT_H
+#define PORTER_JSON_STRICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define JSON_STRICT_PATH_MAX 192
+
+enum json_token {
+	JSON_TOKEN_END = 0, /* the document is complete; only whitespace followed */
+	JSON_TOKEN_OBJECT_BEGIN,
+	JSON_TOKEN_OBJECT_END,
+	JSON_TOKEN_ARRAY_BEGIN,
+	JSON_TOKEN_ARRAY_END,
+	JSON_TOKEN_KEY,
+	JSON_TOKEN_STRING,
+	JSON_TOKEN_NUMBER,
+	JSON_TOKEN_TRUE,
+	JSON_TOKEN_FALSE,
+	JSON_TOKEN_NULL,
+};
+
+struct json_value {
+	enum json_token token;
+	/* KEY, STRING: the decoded text, `len` bytes and a terminating NUL
+	 * (\u0000 gives a NUL inside `len`); valid until the next call.
+	 * NUMBER: the raw text, not terminated. Otherwise NULL. */
+	const char *text;
+	size_t len;
+	size_t offset; /* byte where the token starts */
+};
+
+enum json_error_kind {
+	JSON_ERROR_SYNTAX = 1, /* not JSON */
+	JSON_ERROR_TRUNCATED,  /* the text ends inside the document */
+	JSON_ERROR_DUPLICATE,  /* a key appears twice in one object */
+	JSON_ERROR_ENCODING,   /* bad UTF-8, raw control character, lone surrogate */
+	JSON_ERROR_DEPTH,      /* nested deeper than allowed */
+	JSON_ERROR_NOMEM,
+};
+
+struct json_error {
+	enum json_error_kind kind;
+	size_t offset, line, column;     /* where; line and column count from 1, in bytes */
+	char path[JSON_STRICT_PATH_MAX]; /* "$.people[3].name" */
+	char message[128];               /* what, without where */
+};
+
+struct json_reader;
+
+/* `text` must outlive the reader; it need not be NUL-terminated.
+ * `max_depth` counts nested objects and arrays (1: a flat object). */
+struct json_reader *json_reader_new(const char *text, size_t len, unsigned max_depth);
+struct json_reader *json_reader_free(struct json_reader *reader);
+
+/* The next token. Returns 0, or -EINVAL (-ENOMEM) with the error kept for
+ * json_reader_error(); every later call returns the same error. */
+int json_reader_next(struct json_reader *reader, struct json_value *ret);
+const struct json_error *json_reader_error(const struct json_reader *reader);
+
+/* Read the whole text. Returns 0, or -EINVAL/-ENOMEM and fills *ret_error. */
+int json_strict_check(const char *text, size_t len, unsigned max_depth,
+                      struct json_error *ret_error);
+
+/* One line for a person: "$.a.b appears twice (line 3, column 5)". */
+void json_error_format(const struct json_error *error, char *buf, size_t len);
+
+#endif

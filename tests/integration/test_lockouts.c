@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_lockouts.c: PIN-guessing lockouts as an admin meets them, through the
+ * built porter.so (loaded by host_loop, porter.h only) and the real
+ * porter-admin: every lockout is a warning in the log, `porter-admin
+ * lockouts` shows it, `porter-admin unlock` lifts it while porter runs, a
+ * restart keeps it; and PORTER-D002 when a random PIN guess is too likely to
+ * match someone.
+ *
+ * The host checks the contract as it goes: services on the loop thread only
+ * (porter's control thread must hand everything over through invoke),
+ * nothing after shutdown, no watch or timer left behind, no PIN in a log
+ * line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "host_loop.h"
+#include "porter.h"
+#include "porter_fixture.h"
+
+extern char **environ;
+
+#define PIN_ANA  "482913"
+#define MAX_SEEN 128
+#define TEXT_MAX 512
+
+struct site {
+	char dir[FX_PATH_MAX];
+	struct host_loop *loop;
+	porter_plugin *porter;
+	pthread_t loop_thread;
+	uint64_t last_request_id;
+	bool shut_down;
+	char logs[MAX_SEEN][TEXT_MAX];
+	uint32_t log_levels[MAX_SEEN];
+	size_t n_logs;
+	char last_code[64];
+	uint32_t last_verdict;
+	bool completed;
+	char reports[MAX_SEEN][64];
+	size_t n_reports;
+	int n_violations;
+	char violation[TEXT_MAX];
+};
+
+static struct host_plugin plugin;
+static const struct porter_plugin_descriptor *api;
+
+static void violation(struct site *s, const char *what)
+{
+	if (s->n_violations++ == 0)
+		snprintf(s->violation, sizeof(s->violation), "%s", what);
+}
+
+static void check_call(struct site *s, const char *service)
+{
+	if (!pthread_equal(pthread_self(), s->loop_thread))
+		violation(s, service);
+	if (s->shut_down)
+		violation(s, "a service call after shutdown() returned");
+}
+
+static void rec_log(void *userdata, uint32_t level, const char *message)
+{
+	struct site *s = userdata;
+	check_call(s, "log off the loop thread");
+	if (strstr(message, PIN_ANA))
+		violation(s, "a log line shows a PIN");
+	if (s->n_logs < MAX_SEEN) {
+		s->log_levels[s->n_logs] = level;
+		snprintf(s->logs[s->n_logs++], TEXT_MAX, "%s", message);
+	}
+	if (level <= PORTER_LOG_NOTICE || fx_env("PORTER_TEST_VERBOSE"))
+		fprintf(stderr, "  porter %s: %s\n", host_loop_level_name(level), message);
+}
+
+static int rec_feedback(void *userdata, const struct porter_feedback *fb)
+{
+	struct site *s = userdata;
+	check_call(s, "feedback off the loop thread");
+	snprintf(s->last_code, sizeof(s->last_code), "%s", fb->code ? fb->code : "");
+	return 0;
+}
+
+static int rec_door(void *userdata, const char *reader_id, uint32_t ms)
+{
+	check_call(userdata, "door_unlock off the loop thread");
+	return 0;
+}
+
+static void rec_complete(void *userdata, uint64_t request_id, const struct porter_result *res)
+{
+	struct site *s = userdata;
+	check_call(s, "complete off the loop thread");
+	s->completed = true;
+	s->last_verdict = res->verdict;
+	snprintf(s->last_code, sizeof(s->last_code), "%s", res->code ? res->code : "");
+}
+
+static void rec_report(void *userdata, const struct porter_report *r)
+{
+	struct site *s = userdata;
+	if (s->n_reports < MAX_SEEN)
+		snprintf(s->reports[s->n_reports++], 64, "%s", r->code ? r->code : "");
+}
+
+/* The index of the first log line at `level` containing `needle`, or -1. */
+static int logged(const struct site *s, uint32_t level, const char *needle)
+{
+	for (size_t i = 0; i < s->n_logs; i++)
+		if (s->log_levels[i] == level && strstr(s->logs[i], needle))
+			return (int)i;
+	return -1;
+}
+
+static bool reported(const struct site *s, const char *code)
+{
+	for (size_t i = 0; i < s->n_reports; i++)
+		if (strcmp(s->reports[i], code) == 0)
+			return true;
+	return false;
+}
+
+static void run_for(struct site *s, int ms)
+{
+	uint64_t end = host_loop_now_us(s->loop) + (uint64_t)ms * 1000u;
+	for (uint64_t now; (now = host_loop_now_us(s->loop)) < end;)
+		host_loop_run_once(s->loop, (int)((end - now + 999) / 1000));
+}
+
+/* Run the loop until `needle` is logged at `level`, at most `ms`. */
+static bool wait_log(struct site *s, uint32_t level, const char *needle, int ms)
+{
+	uint64_t end = host_loop_now_us(s->loop) + (uint64_t)ms * 1000u;
+	while (logged(s, level, needle) < 0 && host_loop_now_us(s->loop) < end)
+		host_loop_run_once(s->loop, 20);
+	return logged(s, level, needle) >= 0;
+}
+
+/* Present a PIN; returns the feedback code once decided. */
+static const char *present(struct site *s, const char *reader, const char *pin)
+{
+	struct porter_pin_event ev = {
+	        .size = sizeof(ev),
+	        .request_id = ++s->last_request_id,
+	        .reader_id = reader,
+	        .pin = pin,
+	        .pin_len = strlen(pin),
+	};
+	s->completed = false;
+	s->last_code[0] = '\0';
+	int rc = api->on_pin(s->porter, &ev);
+	if (rc == PORTER_VERDICT_PENDING) {
+		uint64_t end = host_loop_now_us(s->loop) + 5000000u;
+		while (!s->completed && host_loop_now_us(s->loop) < end)
+			host_loop_run_once(s->loop, 20);
+		assert_true(s->completed);
+	}
+	run_for(s, 10);
+	return s->last_code;
+}
+
+static void start(struct site *s, const char *extra)
+{
+	char *config = fx_config(s->dir, extra);
+	assert_non_null(config);
+	s->shut_down = false;
+	int r = api->init(host_loop_services(s->loop), config, strlen(config), rec_report, s,
+	                  &s->porter);
+	free(config);
+	assert_int_equal(r, 0);
+}
+
+static void stop(struct site *s)
+{
+	api->shutdown(s->porter);
+	s->porter = NULL;
+	s->shut_down = true;
+	host_loop_drop_invokes(s->loop);
+	assert_int_equal(host_loop_n_watches(s->loop), 0);
+	assert_int_equal(host_loop_n_timers(s->loop), 0);
+	run_for(s, 20);
+	if (s->n_violations)
+		fail_msg("host contract broken (%d times), first: %s", s->n_violations,
+		         s->violation);
+}
+
+/* Five wrong PINs at `reader` (the default max_attempts). */
+static void lock(struct site *s, const char *reader)
+{
+	static const char *const guesses[] = {"111111", "222222", "333333", "444444", "555555"};
+	for (size_t i = 0; i < 5; i++)
+		present(s, reader, guesses[i]);
+	assert_string_equal(s->last_code, "locked_out");
+}
+
+/* porter-admin ARGS with stdout captured into `out`; returns its exit status. */
+static int admin(char *out, size_t size, const char *a1, const char *a2, const char *a3,
+                 const char *a4, const char *a5, const char *a6)
+{
+	char *argv[] = {(char *)fx_env("PORTER_ADMIN"),
+	                (char *)a1,
+	                (char *)a2,
+	                (char *)a3,
+	                (char *)a4,
+	                (char *)a5,
+	                (char *)a6,
+	                NULL};
+	int fds[2], status = 0;
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	int r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	assert_int_equal(r, 0);
+	size_t len = 0;
+	for (ssize_t n; len + 1 < size && (n = read(fds[0], out + len, size - 1 - len)) > 0;)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		assert_int_equal(errno, EINTR);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* `porter-admin lockouts` until its output contains `needle` (porter
+ * writes lockouts.json from its own thread, moments after the change). */
+static bool lockouts_show(struct site *s, const char *needle, char *out, size_t size)
+{
+	for (int i = 0; i < 100; i++) {
+		if (admin(out, size, "lockouts", "--state-dir", s->dir, NULL, NULL, NULL) == 0 &&
+		    strstr(out, needle))
+			return true;
+		run_for(s, 20);
+	}
+	return false;
+}
+
+static int site_setup(void **state)
+{
+	const char *admin_path = fx_env("PORTER_ADMIN");
+	struct site *s = calloc(1, sizeof(*s));
+	struct host_loop_callbacks cb = {
+	        .log = rec_log,
+	        .door_unlock = rec_door,
+	        .feedback = rec_feedback,
+	        .complete = rec_complete,
+	};
+	if (!s || fx_mkdtemp(s->dir) < 0) {
+		free(s);
+		return -1;
+	}
+	*state = s;
+	s->loop_thread = pthread_self();
+	cb.userdata = s;
+	s->loop = host_loop_new(&cb);
+	if (!s->loop || fx_keygen(admin_path, s->dir) != 0 ||
+	    fx_add_person(admin_path, s->dir, "m-ana", "member", "Ana Souza", PIN_ANA, NULL,
+	                  NULL) != 0)
+		return -1;
+	return 0;
+}
+
+static int site_teardown(void **state)
+{
+	struct site *s = *state;
+	if (!s)
+		return 0;
+	if (s->porter)
+		api->shutdown(s->porter);
+	host_loop_drop_invokes(s->loop);
+	host_loop_free(s->loop);
+	fx_rmrf(s->dir);
+	free(s);
+	return 0;
+}
+
+/* ---- lockouts ------------------------------------------------------------ */
+
+static void every_lockout_is_a_warning_naming_reader_length_and_level(void **state)
+{
+	struct site *s = *state;
+	start(s, ",\"lockout\":{\"base_lockout_s\":1}");
+	lock(s, "front");
+	assert_true(logged(s, PORTER_LOG_WARNING,
+	                   "reader front: locked out for 1 s after 5 wrong PINs (lockout 1)") >= 0);
+	assert_string_equal(present(s, "front", PIN_ANA), "locked_out");
+	assert_true(wait_log(s, PORTER_LOG_NOTICE,
+	                     "reader front: lockout ended after 1 s (lockout 1)", 3000));
+	/* On probation: one more wrong PIN locks again, twice as long. */
+	assert_string_equal(present(s, "front", "666666"), "locked_out");
+	assert_true(logged(s, PORTER_LOG_WARNING,
+	                   "reader front: locked out for 2 s after 6 wrong PINs (lockout 2)") >= 0);
+	stop(s);
+}
+
+static void porter_admin_shows_a_lockout_and_lifts_it_while_porter_runs(void **state)
+{
+	struct site *s = *state;
+	char out[4096];
+	start(s, "");
+	lock(s, "front");
+	assert_true(lockouts_show(s, "1 reader locked", out, sizeof(out)));
+	assert_non_null(strstr(out, "front"));
+	assert_non_null(strstr(out, "locked until"));
+	assert_non_null(strstr(out, "lockout level 1, 5 wrong PINs"));
+	char path[FX_PATH_MAX + 32];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/lockouts.json", s->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600); /* who was where, when: owner only */
+
+	/* porter's own thread takes the request; the loop lifts the lockout. */
+	assert_int_equal(
+	        admin(out, sizeof(out), "unlock", "--state-dir", s->dir, "--reader", "front", NULL),
+	        0);
+	assert_true(
+	        wait_log(s, PORTER_LOG_NOTICE, "reader front: lockout lifted by an admin", 2000));
+	assert_string_equal(present(s, "front", PIN_ANA), "checked_in");
+	assert_true(lockouts_show(s, "0 readers locked", out, sizeof(out)));
+	stop(s);
+}
+
+static void a_restart_keeps_an_active_lockout(void **state)
+{
+	struct site *s = *state;
+	char out[4096];
+	start(s, "");
+	lock(s, "front");
+	stop(s);
+	start(s, "");
+	assert_true(logged(s, PORTER_LOG_WARNING, "reader front: still locked out for") >= 0);
+	assert_string_equal(present(s, "front", PIN_ANA), "locked_out");
+	assert_true(lockouts_show(s, "1 reader locked", out, sizeof(out)));
+	stop(s);
+}
+
+static void an_unlock_asked_while_porter_is_down_applies_when_it_starts(void **state)
+{
+	struct site *s = *state;
+	char out[4096];
+	start(s, "");
+	lock(s, "front");
+	stop(s);
+	/* Nobody takes it: porter-admin says so, and the request stays. */
+	assert_int_equal(admin(out, sizeof(out), "unlock", "--database", "/nonexistent/x.db",
+	                       "--all", "--wait", "0"),
+	                 1);
+	assert_int_equal(
+	        admin(out, sizeof(out), "unlock", "--state-dir", s->dir, "--all", "--wait", "0"),
+	        1);
+	start(s, "");
+	assert_true(
+	        wait_log(s, PORTER_LOG_NOTICE, "reader front: lockout lifted by an admin", 2000));
+	assert_string_equal(present(s, "front", PIN_ANA), "checked_in");
+	stop(s);
+}
+
+static void the_end_of_a_lockout_is_a_notice(void **state)
+{
+	struct site *s = *state;
+	start(s, ",\"lockout\":{\"max_attempts\":2,\"base_lockout_s\":1}");
+	present(s, "front", "111111");
+	present(s, "front", "222222");
+	assert_string_equal(s->last_code, "locked_out");
+	assert_true(wait_log(s, PORTER_LOG_NOTICE,
+	                     "reader front: lockout ended after 1 s (lockout 1)", 3000));
+	assert_string_equal(present(s, "front", PIN_ANA), "checked_in");
+	stop(s);
+}
+
+static void a_request_porter_cannot_use_is_refused_and_logged(void **state)
+{
+	struct site *s = *state;
+	char path[FX_PATH_MAX + 64];
+	start(s, "");
+	lock(s, "front");
+	snprintf(path, sizeof(path), "%s/unlock-by-hand.json", s->dir);
+	assert_int_equal(
+	        fx_write_file(path, "{\"porter_unlock\":1,\"reader\":\"front\",\"all\":true}"), 0);
+	assert_true(wait_log(s, PORTER_LOG_WARNING, "unlock request refused", 2000));
+	assert_int_equal(access(path, F_OK), -1); /* taken, not read again and again */
+	assert_string_equal(present(s, "front", PIN_ANA), "locked_out");
+	stop(s);
+}
+
+/* ---- PORTER-D002 ----------------------------------------------------------- */
+
+static void a_directory_too_large_for_its_pin_length_is_flagged(void **state)
+{
+	struct site *s = *state;
+	char path[FX_PATH_MAX + 32];
+	size_t size = 128 * 200, len = 0;
+	char *text = malloc(size);
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, size - len, "{\"porter_directory\":1,\"people\":[");
+	for (int i = 0; i < 120; i++) /* 120 people, 4-digit PINs: 1.2 % a guess */
+		len += (size_t)snprintf(text + len, size - len,
+		                        "%s{\"id\":\"m-%d\",\"kind\":\"member\",\"name\":\"M %d\","
+		                        "\"pin_hmac\":\"%064x\"}",
+		                        i ? "," : "", i, i, i + 1);
+	snprintf(text + len, size - len, "]}");
+	snprintf(path, sizeof(path), "%s/directory.json", s->dir);
+	assert_int_equal(fx_write_file(path, text), 0);
+	free(text);
+
+	start(s, "");
+	assert_true(reported(s, "PORTER-D002")); /* at init, through report */
+	assert_true(logged(s, PORTER_LOG_WARNING, "PORTER-D002") >= 0);
+	s->n_reports = 0;
+	assert_true(api->diagnostics(s->porter, rec_report, s) >= 1);
+	assert_true(reported(s, "PORTER-D002"));
+	stop(s);
+
+	s->n_reports = 0;
+	start(s, ",\"keypad\":{\"pin_min_length\":5}"); /* 0.12 %: fine */
+	assert_false(reported(s, "PORTER-D002"));
+	assert_int_equal(api->diagnostics(s->porter, rec_report, s), 0);
+	stop(s);
+}
+
+static int load_porter(void **state)
+{
+	char err[1024];
+	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	api = plugin.descriptor;
+	return 0;
+}
+
+static int unload_porter(void **state)
+{
+	host_plugin_unload(&plugin);
+	return 0;
+}
+
+#define CASE(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        CASE(every_lockout_is_a_warning_naming_reader_length_and_level),
+	        CASE(porter_admin_shows_a_lockout_and_lifts_it_while_porter_runs),
+	        CASE(a_restart_keeps_an_active_lockout),
+	        CASE(an_unlock_asked_while_porter_is_down_applies_when_it_starts),
+	        CASE(the_end_of_a_lockout_is_a_notice),
+	        CASE(a_request_porter_cannot_use_is_refused_and_logged),
+	        CASE(a_directory_too_large_for_its_pin_length_is_flagged),
+	};
+	if (!fx_env("PORTER_SO") || !fx_env("PORTER_ADMIN")) {
+		fprintf(stderr, "PORTER_SO and PORTER_ADMIN must be set (meson test sets them)\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, load_porter, unload_porter);
+}
