@@ -84,12 +84,23 @@ struct local_inputs {
 	struct directory *directory;
 };
 
-static void warn_shared_pin(void *services, const struct person *a, const struct person *b)
+/* People sharing a PIN, named one pair a line up to a bound: a directory
+ * where thousands share must not flood the host's log. */
+#define SHARED_PIN_LINES_MAX 20
+
+struct shared_pin_warnings {
+	const struct porter_host_services *services;
+	size_t pairs;
+};
+
+static void warn_shared_pin(void *userdata, const struct person *a, const struct person *b)
 {
-	plog(services, PORTER_LOG_WARNING,
-	     "directory: %s and %s have the same PIN; at the door it is resolved by "
-	     "pin_collision or refused as ambiguous",
-	     a->id, b->id);
+	struct shared_pin_warnings *w = userdata;
+	if (w->pairs++ < SHARED_PIN_LINES_MAX)
+		plog(w->services, PORTER_LOG_WARNING,
+		     "directory: %s and %s have the same PIN; at the door it is resolved by "
+		     "pin_collision or refused as ambiguous",
+		     a->id, b->id);
 }
 
 static int load_local_inputs(const struct config *config, struct report_sink *sink,
@@ -119,7 +130,13 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	}
 	plog(sink->services, PORTER_LOG_INFO, "directory %s: %zu people", config->directory_path,
 	     directory_size(ret->directory));
-	directory_foreach_shared_pin(ret->directory, warn_shared_pin, (void *)sink->services);
+	struct shared_pin_warnings shared = {sink->services, 0};
+	directory_foreach_shared_pin(ret->directory, warn_shared_pin, &shared);
+	if (shared.pairs > SHARED_PIN_LINES_MAX)
+		plog(sink->services, PORTER_LOG_WARNING,
+		     "directory: %zu more pairs of people share a PIN (porter-admin check lists "
+		     "them all)",
+		     shared.pairs - SHARED_PIN_LINES_MAX);
 	diagnostics_pin_space(config, directory_size(ret->directory), sink_report, sink);
 	return 0;
 }
