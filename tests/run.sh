@@ -6,6 +6,9 @@
 #   tests/run.sh --valgrind  the same suite under valgrind memcheck
 #   tests/run.sh --fuzz [S]  every fuzzer over its corpus for S seconds each (clang)
 #   tests/run.sh --bench     the benchmarks in BENCHMARKS.md (not pass/fail)
+#
+# Each mode first installs the Debian packages it needs (deps/ensure.sh, the
+# list in deps/debian-packages.txt); nothing when they are already there.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -23,6 +26,11 @@ PY
 }
 
 mode=${1:-default}
+case "$mode" in
+default | --asan | --bench) deps/ensure.sh ;;
+--valgrind) deps/ensure.sh valgrind ;;
+--fuzz) deps/ensure.sh fuzz ;;
+esac
 case "$mode" in
 default)
 	[ -f build/build.ninja ] || meson setup build
