@@ -84,10 +84,12 @@ else
 	exit 1
 fi
 
-echo "deps/ensure.sh: installing them with ${as:-apt-get as root}" >&2
-# env, not export: sudo resets the environment.
-$as env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-$as env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+echo "deps/ensure.sh: installing them with ${as:-apt-get as root} (a minute or two)" >&2
+# env, not export: sudo resets the environment. dpkg's progress goes to
+# /dev/null; its errors (stderr) are shown.
+$as env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+$as env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	$missing >/dev/null
 
 # Trust but verify: a package apt-get could not find must not pass silently.
 still=
