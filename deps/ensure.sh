@@ -78,9 +78,15 @@ if [ "$(id -u)" = 0 ]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
 	as="sudo -n"
 else
+	# With sudo (it asks for your password), or else su (root's password).
+	if command -v sudo >/dev/null 2>&1; then
+		how="sudo sh -c"
+	else
+		how="su root -c"
+	fi
 	echo "deps/ensure.sh: cannot install them (not root, and sudo asks for a password" \
 		"or is not there). Run this, then the same command again:" >&2
-	echo "  sudo sh -c '$install_cmd'" >&2
+	echo "  $how '$install_cmd'" >&2
 	exit 1
 fi
 

@@ -6,9 +6,11 @@
 #   2. missing, root: apt-get update + install of the missing ones only;
 #      then a second run installs nothing
 #   3. missing, not root, sudo -n works: the same through sudo -n
-#   4. missing, not root, no sudo: the exact command, exit 1, nothing run
-#   5. examples/run-demo.sh and tests/run.sh both run the set-up step first:
-#      with a package missing and no way to install, each stops before meson
+#   4. missing, not root, sudo wants a password (or there is no sudo): the
+#      exact command (through sudo, or su), exit 1, nothing run
+#   5. examples/run-demo.sh, tests/run.sh and .ci/run all run the set-up step
+#      first: with a package missing and no way to install, each stops before
+#      meson
 #   6. tags: fuzz/valgrind packages only when asked for
 # Usage: test_ensure.sh SOURCE_ROOT
 set -eu
@@ -108,19 +110,25 @@ grep -qxF "  sudo sh -c 'apt-get update && apt-get install -y --no-install-recom
 	fail "4: exact command not printed: $(cat "$work/out")"
 called apt-get && fail "4: apt-get ran: $(cat "$calls")"
 grep -v '^sudo -n true$' "$calls" | grep -q . && fail "4: sudo used beyond -n true: $(cat "$calls")"
-# No sudo at all: the same message.
+# No sudo at all: the command through su. PATH holds only the stubs and the
+# few tools ensure.sh uses, so a real sudo on this machine is never found.
 reset
-rm "$stubs/sudo"
-run "$ensure"
-[ "$rc" = 1 ] && grep -q "sudo sh -c 'apt-get update" "$work/out" ||
+mkdir "$work/minbin"
+for tool in awk dirname; do ln -s "$(command -v "$tool")" "$work/minbin/$tool"; done
+mv "$stubs/sudo" "$work/sudo.stub"
+rc=0
+PATH="$stubs:$work/minbin" "$ensure" >"$work/out" 2>&1 || rc=$?
+[ "$rc" = 1 ] &&
+	grep -qxF "  su root -c 'apt-get update && apt-get install -y --no-install-recommends meson libcmocka-dev'" "$work/out" ||
 	fail "4: without sudo: exit $rc: $(cat "$work/out")"
-stub sudo "echo \"sudo \$*\" >>'$calls'; exit 1"
+[ -s "$calls" ] && fail "4: without sudo: called $(cat "$calls")"
+mv "$work/sudo.stub" "$stubs/sudo"
 
 # 5. Both README commands run the set-up step before anything else. They are
 # run from a copy so their build/ and demo/ never touch the source tree.
 mkdir "$work/tree"
-cp -R "$src/deps" "$src/examples" "$src/tests" "$work/tree/"
-for cmd in examples/run-demo.sh tests/run.sh; do
+cp -R "$src/deps" "$src/examples" "$src/tests" "$src/.ci" "$work/tree/"
+for cmd in examples/run-demo.sh tests/run.sh .ci/run; do
 	reset
 	run "$work/tree/$cmd"
 	[ "$rc" = 1 ] || fail "5: $cmd: exit $rc, want 1: $(cat "$work/out")"
