@@ -16,6 +16,7 @@
 set -eu
 
 src=$(cd "${1:?usage: test_ensure.sh SOURCE_ROOT}" && pwd)
+unset PORTER_SKIP_DEPS # a run that skipped its own set-up still tests this one
 ensure=$src/deps/ensure.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
