@@ -14,8 +14,6 @@
 
 #include <cmocka.h>
 
-const struct porter_plugin_descriptor *api;
-static struct host_plugin plugin;
 /* The invoke wrapper's site: porter's invoke() gets the loop, not the site,
  * and cmocka runs one test at a time. */
 static struct site *current;
@@ -30,28 +28,6 @@ static const struct {
         {FX_VERA, PIN_VERA},
         {FX_OTTO, PIN_OTTO},
 };
-
-/* ---- the plugin ------------------------------------------------------------ */
-
-int load_porter(void **state)
-{
-	char err[1024];
-
-	(void)state;
-	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	api = plugin.descriptor;
-	return 0;
-}
-
-int unload_porter(void **state)
-{
-	(void)state;
-	host_plugin_unload(&plugin);
-	return 0;
-}
 
 /* ---- recording host ------------------------------------------------------ */
 

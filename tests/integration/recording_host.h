@@ -17,7 +17,7 @@
  * What only some tests need is an option of site_open(): invoke() callbacks
  * a test holds back and runs when it chooses, presence_log rows counted at
  * each complete(), more people than the cast. The plugin is loaded once per
- * test group (load_porter, unload_porter) and reached through `api`.
+ * test group and reached through `api` (loaded_porter.h).
  */
 #ifndef RECORDING_HOST_H
 #define RECORDING_HOST_H
@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "host_loop.h"
+#include "loaded_porter.h"
 #include "porter.h"
 #include "porter_fixture.h"
 
@@ -44,9 +45,6 @@
 #define MAX_HELD 64   /* invoke() callbacks a site can hold */
 #define TEXT_MAX 1024 /* a recorded text: longer ones are cut */
 #define WAIT_MS  5000 /* a decision that takes longer fails the test */
-
-/* The plugin under test, loaded by load_porter(). */
-extern const struct porter_plugin_descriptor *api;
 
 struct seen_feedback {
 	char reader[72];
@@ -147,11 +145,6 @@ struct site_options {
 	bool holdable_invokes;     /* porter's invoke() goes through hold_invokes() */
 	bool count_rows_when_told; /* seen_result.rows_when_told */
 };
-
-/* ---- the plugin (cmocka group setup and teardown) ------------------------- */
-
-int load_porter(void **state);
-int unload_porter(void **state);
 
 /* ---- site lifecycle ------------------------------------------------------- */
 
