@@ -148,9 +148,11 @@ struct site_options {
 
 /* ---- site lifecycle ------------------------------------------------------- */
 
-/* A new site in *state (its previous value kept as prestate). 0 or -1. */
+/* A new site in *state (its previous value kept as prestate), for a test's
+ * cmocka setup. 0 or -1. */
 int site_open(void **state, const struct site_options *options);
-/* Shut porter down if it runs, free the host, remove the dir. Returns 0. */
+/* The cmocka teardown: shut porter down if it runs, free the host, remove
+ * the dir. Returns 0. */
 int site_close(void **state);
 
 /* init() on the site's dir with `extra` config members (see fx_config()),

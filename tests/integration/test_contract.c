@@ -111,11 +111,6 @@ static int site_setup(void **state)
 	                        });
 }
 
-static int site_teardown(void **state)
-{
-	return site_close(state);
-}
-
 /* Mark `person` as in before porter starts, as a previous run would have. */
 static void seed_in(struct site *s, const char *person)
 {
@@ -753,7 +748,7 @@ static void a_change_cancelled_while_written_just_before_shutdown_is_reversed(vo
 
 /* ---- main ----------------------------------------------------------------------- */
 
-#define CONTRACT(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
+#define CONTRACT(f) cmocka_unit_test_setup_teardown(f, site_setup, site_close)
 #define N_ROWS      (sizeof(cancel_rows) / sizeof(cancel_rows[0]))
 
 int main(void)
@@ -788,7 +783,7 @@ int main(void)
 		        .name = cancel_rows[i].name,
 		        .test_func = cancel_row,
 		        .setup_func = site_setup,
-		        .teardown_func = site_teardown,
+		        .teardown_func = site_close,
 		        .initial_state = (void *)&cancel_rows[i],
 		};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)

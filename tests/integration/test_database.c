@@ -275,12 +275,7 @@ static int site_setup(void **state)
 	                        });
 }
 
-static int site_teardown(void **state)
-{
-	return site_close(state);
-}
-
-#define T(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, site_setup, site_close)
 
 int main(void)
 {

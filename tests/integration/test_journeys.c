@@ -122,11 +122,6 @@ static int site_setup(void **state)
 	                        });
 }
 
-static int site_teardown(void **state)
-{
-	return site_close(state);
-}
-
 /* ---- journeys --------------------------------------------------------------- */
 
 static void member_pin_checks_in_opens_the_door_and_greets_by_name(void **state)
@@ -593,7 +588,7 @@ static void hosts_with_larger_structs_work_and_too_small_ones_are_refused(void *
 
 /* ---- main ------------------------------------------------------------------- */
 
-#define JOURNEY(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
+#define JOURNEY(f) cmocka_unit_test_setup_teardown(f, site_setup, site_close)
 
 int main(void)
 {

@@ -113,11 +113,6 @@ static int site_setup(void **state)
 	                        });
 }
 
-static int site_teardown(void **state)
-{
-	return site_close(state);
-}
-
 /* ---- lockouts ------------------------------------------------------------ */
 
 static void every_lockout_is_a_warning_naming_reader_length_and_level(void **state)
@@ -262,7 +257,7 @@ static void a_directory_too_large_for_its_pin_length_is_flagged(void **state)
 	stop(s);
 }
 
-#define CASE(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
+#define CASE(f) cmocka_unit_test_setup_teardown(f, site_setup, site_close)
 
 int main(void)
 {
