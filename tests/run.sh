@@ -45,7 +45,7 @@ default)
 		meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false
 	ninja -C build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C build-asan --print-errorlogs
+		meson test -C build-asan --print-errorlogs --timeout-multiplier 3
 	summary build-asan
 	;;
 --valgrind)
