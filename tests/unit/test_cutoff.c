@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "cutoff.h"
 
 /* Unix time of a UTC date and time. */
@@ -131,6 +132,72 @@ static void test_one_cutoff_per_day_all_year(void **state)
 	(void)state;
 }
 
+/* ---- config ------------------------------------------------------------ */
+
+#define LOCAL                                                         \
+	"\"local\": {\"directory\": \"/etc/porter/directory.json\", " \
+	"\"database\": \"/var/lib/porter/porter.db\", "               \
+	"\"pin_key_file\": \"/etc/porter/pin.key\"}"
+
+static struct {
+	size_t n;
+	char code[8][48], path[8][80];
+} seen;
+
+static void collect(void *userdata, const struct porter_report *r)
+{
+	(void)userdata;
+	if (seen.n < 8) {
+		snprintf(seen.code[seen.n], sizeof(seen.code[0]), "%s", r->code);
+		snprintf(seen.path[seen.n], sizeof(seen.path[0]), "%s", r->path ? r->path : "");
+		seen.n++;
+	}
+}
+
+static int parse(const char *text, struct config *c)
+{
+	seen.n = 0;
+	return config_parse(text, strlen(text), c, collect, NULL);
+}
+
+static void test_daily_checkout_is_off_by_default(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	assert_int_equal(parse("{" LOCAL "}", c), 0);
+	assert_false(c->daily_checkout);
+	assert_int_equal(c->daily_checkout_at.minute_of_day, 0);
+	assert_false(c->daily_checkout_at.utc);
+	assert_int_equal(parse("{" LOCAL ", \"daily_checkout\": {\"enabled\": true, "
+	                       "\"time\": \"23:30\", \"time_zone\": \"UTC\"}}",
+	                       c),
+	                 0);
+	assert_true(c->daily_checkout);
+	assert_int_equal(c->daily_checkout_at.minute_of_day, 23 * 60 + 30);
+	assert_true(c->daily_checkout_at.utc);
+	free(c);
+	(void)state;
+}
+
+static void test_a_bad_time_or_zone_is_an_error_at_its_path(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	assert_int_equal(parse("{" LOCAL ", \"daily_checkout\": {\"enabled\": true, "
+	                       "\"time\": \"24:00\", \"time_zone\": \"Mars/Olympus\"}}",
+	                       c),
+	                 -EINVAL);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.code[0], "PORTER-CFG-TIME");
+	assert_string_equal(seen.path[0], "$.daily_checkout.time");
+	assert_string_equal(seen.code[1], "PORTER-CFG-TIME-ZONE");
+	assert_string_equal(seen.path[1], "$.daily_checkout.time_zone");
+	/* Checked even while off: turning it on later must not surprise. */
+	assert_int_equal(parse("{" LOCAL ", \"daily_checkout\": {\"time\": \"7:30\"}}", c),
+	                 -EINVAL);
+	assert_string_equal(seen.path[0], "$.daily_checkout.time");
+	free(c);
+	(void)state;
+}
+
 int main(void)
 {
 	/* The test is the host: it may choose its process's zone. */
@@ -143,6 +210,8 @@ int main(void)
 	        cmocka_unit_test(test_a_cutoff_in_the_spring_gap_happens_when_the_gap_ends),
 	        cmocka_unit_test(test_a_cutoff_that_happens_twice_is_done_once),
 	        cmocka_unit_test(test_one_cutoff_per_day_all_year),
+	        cmocka_unit_test(test_daily_checkout_is_off_by_default),
+	        cmocka_unit_test(test_a_bad_time_or_zone_is_an_error_at_its_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
