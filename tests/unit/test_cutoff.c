@@ -16,9 +16,13 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "config.h"
 #include "cutoff.h"
+#include "fake_host.h"
+#include "keypad.h"
+#include "plugin.h"
 
 /* Unix time of a UTC date and time. */
 static int64_t utc(int y, int mo, int d, int h, int mi)
@@ -198,6 +202,246 @@ static void test_a_bad_time_or_zone_is_an_error_at_its_path(void **state)
 	(void)state;
 }
 
+/* ---- the check-out, with a fake wall clock ------------------------------ */
+
+static int64_t fake_wall_us;
+
+static int64_t fake_wall(void)
+{
+	return fake_wall_us;
+}
+
+struct env {
+	struct fake_host host;
+	struct fake_site site;
+	porter_plugin *plugin;
+	uint64_t next_request;
+};
+
+/* A site whose wall clock reads `wall_s`; the daily check-out at `hhmm` in
+ * `zone`. The timer porter armed at init (on the real clock) is re-armed on
+ * the fake one. */
+static struct env *env_start(int64_t wall_s, const char *hhmm, const char *zone)
+{
+	struct env *env = calloc(1, sizeof(*env));
+	char extra[256];
+	fake_host_init(&env->host);
+	struct fake_person people[] = {
+	        {"m-ana", "member", "Ana Souza", "1234", NULL, NULL},
+	        {"m-ben", "member", "Ben Okafor", "5678", NULL, NULL},
+	};
+	snprintf(extra, sizeof(extra),
+	         "\"repeat_window_ms\": 0, \"daily_checkout\": {\"enabled\": true, \"time\": "
+	         "\"%s\", \"time_zone\": \"%s\"}",
+	         hhmm, zone);
+	fake_site_create(&env->site, people, 2, extra);
+	assert_int_equal(plugin_init(&env->host.services, env->site.config,
+	                             strlen(env->site.config), NULL, NULL, &env->plugin),
+	                 0);
+	fake_wall_us = wall_s * 1000000;
+	env->plugin->engine.wall_clock_us = fake_wall;
+	daily_checkout_arm(&env->plugin->daily);
+	return env;
+}
+
+static void env_free(struct env *env)
+{
+	if (env->plugin)
+		plugin_shutdown(env->plugin);
+	fake_site_destroy(&env->site);
+	fake_host_destroy(&env->host);
+	free(env);
+}
+
+/* Both clocks move together, as they do on a controller. */
+static void advance_to(struct env *env, int64_t wall_s)
+{
+	uint64_t delta = (uint64_t)(wall_s * 1000000 - fake_wall_us);
+	fake_wall_us = wall_s * 1000000;
+	fake_host_advance(&env->host, delta);
+}
+
+static const char *pin(struct env *env, const char *digits)
+{
+	struct porter_pin_event ev = {
+	        .size = sizeof(ev),
+	        .request_id = ++env->next_request,
+	        .reader_id = "front",
+	        .pin = digits,
+	        .pin_len = strlen(digits),
+	};
+	int r = keypad_on_pin(env->plugin, &ev);
+	if (r == PORTER_VERDICT_PENDING) {
+		assert_true(fake_host_wait_completions(&env->host, env->host.n_completions + 1));
+		return env->host.completions[env->host.n_completions - 1].code;
+	}
+	return fake_host_last_code(&env->host);
+}
+
+/* The cut-off's changes are written by the recorder thread: run its answer. */
+static void settle(struct env *env)
+{
+	assert_true(fake_host_run_next_invokes(&env->host));
+}
+
+static char *db_text(struct env *env, const char *sql)
+{
+	static char out[512];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(env->site.database_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	out[0] = '\0';
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, sizeof(out), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out;
+}
+
+#define ANA_STATE "SELECT state FROM presence WHERE person_id = 'm-ana'"
+#define ANA_LAST                                                                              \
+	"SELECT direction || ' ' || cause || ' ' || recorded_at || ' [' || reader_id || ']' " \
+	"FROM presence_log WHERE person_id = 'm-ana' ORDER BY seq DESC LIMIT 1"
+
+static void test_everyone_in_is_checked_out_at_the_cutoff_not_before(void **state)
+{
+	struct env *env = env_start(utc(2026, 11, 26, 22, 0), "23:30", "UTC");
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	size_t feedback = env->host.n_feedback, completions = env->host.n_completions;
+	advance_to(env, utc(2026, 11, 26, 23, 29) + 59);
+	assert_string_equal(db_text(env, ANA_STATE), "in");
+	assert_false(fake_host_logged(&env->host, "daily check-out"));
+
+	advance_to(env, utc(2026, 11, 26, 23, 30));
+	settle(env);
+	assert_string_equal(db_text(env, ANA_STATE), "out");
+	assert_string_equal(db_text(env, ANA_LAST),
+	                    "out daily_cutoff 2026-11-26T23:30:00.000000Z []");
+	assert_true(fake_host_logged(&env->host, "daily check-out: 1 people checked out"));
+	/* Nobody is at a reader: no feedback, no completion. */
+	assert_int_equal(env->host.n_feedback, feedback);
+	assert_int_equal(env->host.n_completions, completions);
+
+	/* The next morning's first PIN is a check-in; Ben was never in. */
+	advance_to(env, utc(2026, 11, 27, 8, 0));
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	assert_string_equal(db_text(env, "SELECT count(*) FROM presence_log "
+	                                 "WHERE person_id = 'm-ben'"),
+	                    "0");
+	env_free(env);
+	(void)state;
+}
+
+/* The timer fires late (the wall clock ran ahead of the monotonic delay):
+ * whoever came in after the cut-off instant is not sent out by it. */
+static void test_who_came_in_after_the_cutoff_instant_stays_in(void **state)
+{
+	struct env *env = env_start(utc(2026, 11, 26, 23, 25), "23:30", "UTC");
+	assert_string_equal(pin(env, "5678"), "checked_in");
+	fake_wall_us = utc(2026, 11, 26, 23, 31) * 1000000; /* no timer has fired yet */
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	advance_to(env, utc(2026, 11, 26, 23, 40));
+	settle(env);
+	assert_string_equal(db_text(env, ANA_STATE), "in");
+	assert_string_equal(db_text(env, "SELECT state FROM presence WHERE person_id = 'm-ben'"),
+	                    "out");
+	env_free(env);
+	(void)state;
+}
+
+/* Porter was down at the cut-off (or the clock was): the next run checks
+ * out, recorded at the cut-off that passed, whoever is in since before it;
+ * a second run changes nothing. */
+static void test_a_missed_cutoff_is_caught_up_once(void **state)
+{
+	struct env *env = env_start(utc(2026, 11, 26, 20, 0), "23:30", "UTC");
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	plugin_shutdown(env->plugin);
+	env->plugin = NULL;
+	assert_int_equal(plugin_init(&env->host.services, env->site.config,
+	                             strlen(env->site.config), NULL, NULL, &env->plugin),
+	                 0);
+	env->plugin->engine.wall_clock_us = fake_wall;
+	fake_wall_us = utc(2026, 11, 28, 7, 0) * 1000000; /* two cut-offs later */
+	daily_checkout_arm(&env->plugin->daily);
+	settle(env);
+	assert_string_equal(db_text(env, ANA_STATE), "out");
+	assert_string_equal(db_text(env, ANA_LAST),
+	                    "out daily_cutoff 2026-11-27T23:30:00.000000Z []");
+	daily_checkout_arm(&env->plugin->daily);
+	assert_string_equal(db_text(env, "SELECT count(*) FROM presence_log"), "2");
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	env_free(env);
+	(void)state;
+}
+
+/* A PIN while the check-out is being written is asked to wait a moment
+ * (not answered with a check-in the store never saw); the next is a check-in. */
+static void test_a_pin_during_the_checkout_write_is_asked_to_wait(void **state)
+{
+	struct env *env = env_start(utc(2026, 11, 26, 22, 0), "23:30", "UTC");
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(env->site.database_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	advance_to(env, utc(2026, 11, 26, 23, 31));
+	assert_string_equal(pin(env, "1234"), "busy");
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	settle(env);
+	assert_string_equal(db_text(env, ANA_LAST),
+	                    "out daily_cutoff 2026-11-26T23:30:00.000000Z []");
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	env_free(env);
+	(void)state;
+}
+
+/* Europe/Berlin, 02:30: on 2026-03-29 it does not exist (done at 03:00
+ * CEST, when the gap ends), on 2026-10-25 it happens twice (done once, at
+ * the first). Walked in ten-minute steps, as a controller lives through it. */
+static void walk(struct env *env, int64_t to_s)
+{
+	while (fake_wall_us / 1000000 < to_s) {
+		advance_to(env, fake_wall_us / 1000000 + 600);
+		while (env->plugin->engine.cutoff_in_flight)
+			settle(env);
+	}
+}
+
+static void test_the_spring_gap_does_not_skip_the_cutoff(void **state)
+{
+	struct env *env = env_start(utc(2026, 3, 28, 12, 0), "02:30", "local");
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	walk(env, utc(2026, 3, 29, 0, 50));
+	assert_string_equal(db_text(env, ANA_STATE), "in");
+	walk(env, utc(2026, 3, 29, 1, 10));
+	assert_string_equal(db_text(env, ANA_STATE), "out");
+	assert_string_equal(db_text(env, ANA_LAST),
+	                    "out daily_cutoff 2026-03-29T01:00:00.000000Z []");
+	env_free(env);
+	(void)state;
+}
+
+static void test_the_autumn_repeat_does_not_repeat_the_cutoff(void **state)
+{
+	struct env *env = env_start(utc(2026, 10, 24, 12, 0), "02:30", "local");
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	walk(env, utc(2026, 10, 25, 0, 40));
+	assert_string_equal(db_text(env, ANA_LAST),
+	                    "out daily_cutoff 2026-10-25T00:30:00.000000Z []");
+	/* Back in at 02:10 CET, before 02:30 comes round again. */
+	walk(env, utc(2026, 10, 25, 1, 10));
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	walk(env, utc(2026, 10, 25, 12, 0));
+	assert_string_equal(db_text(env, ANA_STATE), "in");
+	walk(env, utc(2026, 10, 26, 1, 40)); /* 02:30 CET the next day */
+	assert_string_equal(db_text(env, ANA_LAST),
+	                    "out daily_cutoff 2026-10-26T01:30:00.000000Z []");
+	env_free(env);
+	(void)state;
+}
+
 int main(void)
 {
 	/* The test is the host: it may choose its process's zone. */
@@ -212,6 +456,12 @@ int main(void)
 	        cmocka_unit_test(test_one_cutoff_per_day_all_year),
 	        cmocka_unit_test(test_daily_checkout_is_off_by_default),
 	        cmocka_unit_test(test_a_bad_time_or_zone_is_an_error_at_its_path),
+	        cmocka_unit_test(test_everyone_in_is_checked_out_at_the_cutoff_not_before),
+	        cmocka_unit_test(test_who_came_in_after_the_cutoff_instant_stays_in),
+	        cmocka_unit_test(test_a_missed_cutoff_is_caught_up_once),
+	        cmocka_unit_test(test_a_pin_during_the_checkout_write_is_asked_to_wait),
+	        cmocka_unit_test(test_the_spring_gap_does_not_skip_the_cutoff),
+	        cmocka_unit_test(test_the_autumn_repeat_does_not_repeat_the_cutoff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
