@@ -219,6 +219,8 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 		sink_problem(sink, PORTER_SEVERITY_WARNING, "PORTER-DATABASE", "$.local.database",
 		             rep.warning, NULL);
 	r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
+	if (r == 0) /* since when: the daily check-out leaves later arrivals in */
+		r = store_load_in_since(p->store, engine_load_since, e, err, sizeof(err));
 	if (r < 0) {
 		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", err,
 		               "local.database must be porter's presence database (or not exist "
@@ -232,9 +234,7 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 		return r;
 	e->lockout_locked = lockout_control_locked;
 	e->lockout_userdata = p->lockouts;
-	r = store_load_in_since(p->store, engine_load_since, e, err, sizeof(err));
-	if (r == 0)
-		r = recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
+	r = recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
 	if (r < 0)
 		return r;
 	p->daily = (struct daily_checkout){&p->services, e, 0};
