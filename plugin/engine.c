@@ -674,6 +674,7 @@ static void cutoff_one(void *userdata, struct presence_entry *entry)
 	}
 	pc->automatic = true;
 	pc->item.change.at_unix_us = run->at_unix_us;
+	entry->has_last_change = false; /* their next PIN is a check-in, not a repeat */
 	e->cutoff_in_flight++;
 	run->submitted++;
 	submit_change(e, pc, entry);

@@ -221,7 +221,8 @@ struct env {
 /* A site whose wall clock reads `wall_s`; the daily check-out at `hhmm` in
  * `zone`. The timer porter armed at init (on the real clock) is re-armed on
  * the fake one. */
-static struct env *env_start(int64_t wall_s, const char *hhmm, const char *zone)
+static struct env *env_start_repeat(int64_t wall_s, const char *hhmm, const char *zone,
+                                    unsigned repeat_window_ms)
 {
 	struct env *env = calloc(1, sizeof(*env));
 	char extra[256];
@@ -231,9 +232,9 @@ static struct env *env_start(int64_t wall_s, const char *hhmm, const char *zone)
 	        {"m-ben", "member", "Ben Okafor", "5678", NULL, NULL},
 	};
 	snprintf(extra, sizeof(extra),
-	         "\"repeat_window_ms\": 0, \"daily_checkout\": {\"enabled\": true, \"time\": "
+	         "\"repeat_window_ms\": %u, \"daily_checkout\": {\"enabled\": true, \"time\": "
 	         "\"%s\", \"time_zone\": \"%s\"}",
-	         hhmm, zone);
+	         repeat_window_ms, hhmm, zone);
 	fake_site_create(&env->site, people, 2, extra);
 	assert_int_equal(plugin_init(&env->host.services, env->site.config,
 	                             strlen(env->site.config), NULL, NULL, &env->plugin),
@@ -242,6 +243,11 @@ static struct env *env_start(int64_t wall_s, const char *hhmm, const char *zone)
 	env->plugin->engine.wall_clock_us = fake_wall;
 	daily_checkout_arm(&env->plugin->daily);
 	return env;
+}
+
+static struct env *env_start(int64_t wall_s, const char *hhmm, const char *zone)
+{
+	return env_start_repeat(wall_s, hhmm, zone, 0);
 }
 
 static void env_free(struct env *env)
@@ -346,6 +352,20 @@ static void test_who_came_in_after_the_cutoff_instant_stays_in(void **state)
 	assert_string_equal(db_text(env, ANA_STATE), "in");
 	assert_string_equal(db_text(env, "SELECT state FROM presence WHERE person_id = 'm-ben'"),
 	                    "out");
+	env_free(env);
+	(void)state;
+}
+
+/* Ana came in a second before the cut-off and types her PIN again a second
+ * after it, within the repeat window: that is a check-in, not "already out". */
+static void test_the_first_pin_after_the_cutoff_is_a_check_in_even_at_once(void **state)
+{
+	struct env *env = env_start_repeat(utc(2026, 11, 26, 23, 29) + 59, "23:30", "UTC", 3000);
+	assert_string_equal(pin(env, "1234"), "checked_in");
+	advance_to(env, utc(2026, 11, 26, 23, 30));
+	settle(env);
+	advance_to(env, utc(2026, 11, 26, 23, 30) + 1);
+	assert_string_equal(pin(env, "1234"), "checked_in");
 	env_free(env);
 	(void)state;
 }
@@ -458,6 +478,7 @@ int main(void)
 	        cmocka_unit_test(test_a_bad_time_or_zone_is_an_error_at_its_path),
 	        cmocka_unit_test(test_everyone_in_is_checked_out_at_the_cutoff_not_before),
 	        cmocka_unit_test(test_who_came_in_after_the_cutoff_instant_stays_in),
+	        cmocka_unit_test(test_the_first_pin_after_the_cutoff_is_a_check_in_even_at_once),
 	        cmocka_unit_test(test_a_missed_cutoff_is_caught_up_once),
 	        cmocka_unit_test(test_a_pin_during_the_checkout_write_is_asked_to_wait),
 	        cmocka_unit_test(test_the_spring_gap_does_not_skip_the_cutoff),
