@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cutoff.h"
 #include "porter.h"
 
 #define CONFIG_MAX_TEXT    (256 * 1024) /* bytes of config JSON accepted */
@@ -76,6 +77,10 @@ struct config {
 	uint32_t lockout_window_s;
 	uint32_t lockout_base_s; /* first lockout; doubles each time */
 	uint32_t lockout_max_s;
+
+	/* the daily check-out of everyone still in (cutoff.h) */
+	bool daily_checkout;
+	struct cutoff_rule daily_checkout_at;
 
 	/* access-control systems porter shares the door with */
 	bool salto_ks_enabled;

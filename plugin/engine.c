@@ -32,6 +32,7 @@ struct pending_change {
 	struct waiter *waiters;
 	size_t n_waiters;
 	struct waiter first; /* the request that made the change: no second allocation */
+	bool automatic;      /* the daily check-out: nobody waits, nobody is told */
 };
 
 #define FEEDBACK_MAX 256
@@ -305,6 +306,7 @@ static void submit_change(struct engine *e, struct pending_change *pc, struct pr
 {
 	pc->entry = entry;
 	entry->in = pc->item.change.in; /* optimistic: undone if it cannot be recorded */
+	entry->since_unix_us = pc->item.change.at_unix_us;
 	entry->pending = pc;
 	pc->next = e->in_flight;
 	if (pc->next)
@@ -350,6 +352,8 @@ static int supersede_reversal(struct engine *e, struct reader_state *reader, con
 static int toggle(struct engine *e, struct reader_state *reader, const struct person *p,
                   struct presence_entry *entry, uint64_t request_id, uint64_t now)
 {
+	if (entry->pending && entry->pending->automatic)
+		return deny(e, reader, "busy", "One moment, please, then try again.");
 	if (entry->pending && !entry->pending->waiters)
 		return supersede_reversal(e, reader, p, entry, now);
 	if (entry->pending)
@@ -547,12 +551,18 @@ static void reverse(struct engine *e, struct pending_change *done, const char *c
 	*tail = pc;
 }
 
+static void cutoff_recorded(struct engine *e, struct pending_change *pc, const char *error);
+
 void engine_change_recorded(void *userdata, struct recorder_item *item, const char *error)
 {
 	struct engine *e = userdata;
 	struct pending_change *pc = (struct pending_change *)item;
 	unlink_in_flight(e, pc);
 	pc->entry->pending = NULL;
+	if (pc->automatic) {
+		cutoff_recorded(e, pc, error);
+		return;
+	}
 	if (item->status < 0) {
 		pc->entry->in = !item->change.in;
 		pc->entry->has_last_change = false;
@@ -636,4 +646,80 @@ void engine_release(struct engine *e)
 		unlink_in_flight(e, pc);
 		change_free(pc);
 	}
+}
+
+/* ---- the daily check-out ------------------------------------------------ */
+
+struct cutoff_run {
+	struct engine *engine;
+	int64_t at_unix_us;
+	size_t submitted, left_in_flight;
+};
+
+static void cutoff_one(void *userdata, struct presence_entry *entry)
+{
+	struct cutoff_run *run = userdata;
+	struct engine *e = run->engine;
+	if (!entry->in || entry->since_unix_us >= run->at_unix_us)
+		return;
+	if (entry->pending) {
+		run->left_in_flight++;
+		return;
+	}
+	struct pending_change *pc = change_new(e, entry->person_id, "", "", false, "daily_cutoff");
+	if (!pc) {
+		plog(e->services, PORTER_LOG_ERROR, "daily check-out: out of memory for %s",
+		     entry->person_id);
+		return;
+	}
+	pc->automatic = true;
+	pc->item.change.at_unix_us = run->at_unix_us;
+	entry->has_last_change = false; /* their next PIN is a check-in, not a repeat */
+	e->cutoff_in_flight++;
+	run->submitted++;
+	submit_change(e, pc, entry);
+}
+
+size_t engine_daily_cutoff(struct engine *e, int64_t at_unix_us)
+{
+	struct cutoff_run run = {e, at_unix_us, 0, 0};
+	if (e->stopping)
+		return 0;
+	presence_foreach(e->presence, cutoff_one, &run);
+	if (run.left_in_flight)
+		plog(e->services, PORTER_LOG_INFO,
+		     "daily check-out: %zu people whose own change is being recorded are left as "
+		     "it leaves them",
+		     run.left_in_flight);
+	return run.submitted;
+}
+
+static void cutoff_recorded(struct engine *e, struct pending_change *pc, const char *error)
+{
+	if (pc->item.status < 0) {
+		/* Still in, as the store says; the next run tries again. */
+		pc->entry->in = true;
+		pc->entry->since_unix_us = 0;
+		e->cutoff_failed++;
+		plog(e->services, PORTER_LOG_ERROR, "daily check-out: could not record %s: %s",
+		     pc->person_id, error ? error : "unknown error");
+	} else {
+		e->cutoff_done++;
+	}
+	change_free(pc);
+	if (--e->cutoff_in_flight > 0)
+		return;
+	plog(e->services, PORTER_LOG_INFO, "daily check-out: %zu people checked out%s",
+	     e->cutoff_done, e->cutoff_failed ? " (some could not be recorded, see above)" : "");
+	e->cutoff_done = e->cutoff_failed = 0;
+}
+
+int engine_load_since(void *userdata, const char *person_id, int64_t since_unix_us)
+{
+	struct engine *e = userdata;
+	struct presence_entry *entry = presence_get(e->presence, person_id, true);
+	if (!entry)
+		return -ENOMEM;
+	entry->since_unix_us = since_unix_us;
+	return 0;
 }

@@ -466,6 +466,41 @@ int store_load_presence(struct store *s, int (*fn)(void *, const char *, bool), 
 	return r;
 }
 
+/* recorded_at text ("2026-11-26T03:44:16.123456Z", see format_time) back
+ * to unix us; 0 (before any cut-off) when it is not in that form. */
+static int64_t parse_time(const char *text)
+{
+	struct tm tm = {0};
+	int us = 0, n = 0;
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d.%6dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us, &n) != 7 ||
+	    n == 0 || text[n] != '\0')
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm) * 1000000 + us;
+}
+
+int store_load_in_since(struct store *s, int (*fn)(void *, const char *, int64_t), void *userdata,
+                        char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int r = 0, rc;
+	if (sqlite3_prepare_v2(s->db, "SELECT person_id, since FROM presence WHERE state = 'in'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, err, errlen, "loading presence");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *since = (const char *)sqlite3_column_text(st, 1);
+		if (id && since)
+			r = fn(userdata, id, parse_time(since));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_fail(s, err, errlen, "loading presence");
+	sqlite3_finalize(st);
+	return r;
+}
+
 static void format_time(struct store *s, int64_t at_us, char out[40])
 {
 	int64_t sec = at_us / 1000000, us = at_us % 1000000;

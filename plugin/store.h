@@ -60,6 +60,12 @@ int store_load_presence(struct store *store,
                         int (*fn)(void *userdata, const char *person_id, bool in), void *userdata,
                         char *err, size_t errlen);
 
+/* Call `fn` for each person recorded as in, with the wall-clock time (unix
+ * us) of the change that checked them in. Returns 0 or a negative errno. */
+int store_load_in_since(struct store *store,
+                        int (*fn)(void *userdata, const char *person_id, int64_t since_unix_us),
+                        void *userdata, char *err, size_t errlen);
+
 /* Record `n` changes in one transaction (group commit): all or none are
  * durable when this returns 0. */
 int store_record(struct store *store, const struct store_change *const *changes, size_t n,
