@@ -2640,6 +2640,100 @@ static void database_locked_by_another(void **state)
 	assert_non_null(strstr(r.codes, "PORTER-DATABASE"));
 }
 
+/* With timer_add failing, the inter-key timeout and the end of a lockout
+ * must still hold (README states them without a host condition). */
+static void timer_add_fails_key_timeout(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	H.timer_add_fail = -1;
+	keys("front", 1, "12");
+	advance_ms(6000); /* longer than inter_key_timeout_ms */
+	int rc = keys("front", 1, "34#");
+	print_message("'12', 6 s pause, '34#' with timer_add failing: %d %s\n", rc, H.fb_code);
+	pump(200);
+	assert_false(is_in("m-1"));
+	assert_int_not_equal(rc, PORTER_VERDICT_PENDING);
+}
+
+static void timer_add_fails_lockout_ends(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	H.timer_add_fail = -1;
+	for (int i = 0; i < 5; i++)
+		present(1, PIN_WRONG);
+	assert_string_equal(present(2, PIN_ANA).code, "locked_out");
+	advance_ms(31000);
+	struct outcome o = present(3, PIN_ANA);
+	print_message("31 s after a 30 s lockout with timer_add failing: %s\n", o.code);
+	assert_string_equal(o.code, "checked_in");
+}
+
+/* door_unlock fails while shutdown completes a request the host never got
+ * (invoke failing): DENY door_failed, and the reversal is written before
+ * shutdown returns. */
+static void shutdown_completes_with_door_failing(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	H.invoke_fail = -1;
+	assert_int_equal(pin(1, PIN_ANA), PORTER_VERDICT_PENDING);
+	pump(100);
+	H.door_fail = -1;
+	stop();
+	struct completion *c = find_done(1);
+	assert_non_null(c);
+	assert_int_equal(c->verdict, PORTER_VERDICT_DENY);
+	assert_string_equal(c->code, "door_failed");
+	assert_int_equal(c->direction, PORTER_DIRECTION_NONE);
+	assert_false(is_in("m-1"));
+}
+
+/* door_failed then shutdown at once: the reversal is written. */
+static void door_failed_then_shutdown(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	H.door_fail = 1;
+	assert_string_equal(present(1, PIN_ANA).code, "door_failed");
+	stop();
+	assert_false(is_in("m-1"));
+	assert_true(db_rows_with("presence_log", "door_failed") > 0);
+}
+
+/* A pending key-by-key request cancelled: never completed, nothing kept. */
+static void key_request_cancelled(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	assert_int_equal(keys("front", 5, PIN_ANA "#"), PORTER_VERDICT_PENDING);
+	cancel(5);
+	pump(200);
+	assert_null(find_done(5));
+	assert_false(is_in("m-1"));
+	/* '#' on an empty entry */
+	int rc = key_at("front", 6, '#');
+	print_message("'#' on an empty entry: %d %s\n", rc, H.fb_code);
+	assert_true(rc == PORTER_VERDICT_NO_OPINION || rc == PORTER_VERDICT_DENY);
+}
+
+/* Feedback never shows a PIN, for every answer porter gives. */
+static void feedback_never_shows_pin(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	const char *pins[] = { PIN_ANA, PIN_OLD, PIN_FUTURE, "98765", "123", "123456789" };
+	for (size_t i = 0; i < 6; i++) {
+		H.fb_text[0] = 0;
+		pin_ev("front", pins[i], strlen(pins[i]), sizeof(struct porter_pin_event));
+		pump(100);
+		assert_null(strstr(H.fb_text, pins[i]));
+		assert_null(strstr(H.fb_code, pins[i]));
+		assert_null(strstr(H.log, pins[i]));
+	}
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static int load(void **state)
@@ -2741,6 +2835,12 @@ int main(void)
 	        T(duplicate_pending_request_id),
 	        T(database_tightened),
 	        T(database_locked_by_another),
+	        T(timer_add_fails_key_timeout),
+	        T(timer_add_fails_lockout_ends),
+	        T(shutdown_completes_with_door_failing),
+	        T(door_failed_then_shutdown),
+	        T(key_request_cancelled),
+	        T(feedback_never_shows_pin),
 	};
 	if (getenv("BB_FILTER"))
 		cmocka_set_test_filter(getenv("BB_FILTER"));
