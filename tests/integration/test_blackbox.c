@@ -2723,7 +2723,7 @@ static void feedback_never_shows_pin(void **state)
 {
 	(void)state;
 	assert_int_equal(start(""), 0);
-	const char *pins[] = { PIN_ANA, PIN_OLD, PIN_FUTURE, "98765", "123", "123456789" };
+	const char *pins[] = {PIN_ANA, PIN_OLD, PIN_FUTURE, "98765", "123", "123456789"};
 	for (size_t i = 0; i < 6; i++) {
 		H.fb_text[0] = 0;
 		pin_ev("front", pins[i], strlen(pins[i]), sizeof(struct porter_pin_event));
@@ -2732,6 +2732,108 @@ static void feedback_never_shows_pin(void **state)
 		assert_null(strstr(H.fb_code, pins[i]));
 		assert_null(strstr(H.log, pins[i]));
 	}
+}
+
+/* NULL where a host might pass it: run in a child so a crash is a finding,
+ * not the end of the run. Returns the call's result, or 1000 + signal. */
+static int in_child(int what)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		const char *c = config("");
+		struct porter_host_services s = services();
+		porter_plugin *p = NULL;
+		int rc = 0;
+		switch (what) {
+		case 0:
+			rc = D->check_config(c, strlen(c), NULL, NULL);
+			break;
+		case 1:
+			rc = D->check_config(NULL, 0, NULL, NULL);
+			break;
+		case 2:
+			rc = D->init(NULL, c, strlen(c), NULL, NULL, &p);
+			break;
+		case 3:
+			rc = D->init(&s, NULL, 0, NULL, NULL, &p);
+			break;
+		case 4:
+			rc = D->init(&s, c, strlen(c), NULL, NULL, NULL);
+			break;
+		case 5:
+			rc = D->init(&s, c, strlen(c), NULL, NULL, &p);
+			if (rc == 0)
+				rc = D->reload(p, NULL, 0, NULL, NULL);
+			break;
+		case 6:
+			rc = D->init(&s, c, strlen(c), NULL, NULL, &p);
+			if (rc == 0)
+				rc = D->diagnostics(p, NULL, NULL);
+			break;
+		case 7:
+			rc = D->check_config("{}", 2, NULL, NULL);
+			break;
+		}
+		_exit(rc < 0 ? -rc : 100 + rc);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	if (WIFSIGNALED(st))
+		return 1000 + WTERMSIG(st);
+	int e = WEXITSTATUS(st);
+	return e >= 100 ? e - 100 : -e;
+}
+
+static void null_arguments(void **state)
+{
+	(void)state;
+	int r[8];
+	for (int i = 0; i < 8; i++) {
+		r[i] = in_child(i);
+		print_message("NULL case %d: %d\n", i, r[i]);
+	}
+	assert_int_equal(r[0], 0);       /* a usable config, nobody to report to */
+	assert_int_equal(r[1], -EINVAL); /* no config */
+	assert_int_equal(r[2], -EINVAL); /* no services */
+	assert_int_equal(r[3], -EINVAL);
+	assert_int_equal(r[4], -EINVAL);
+	assert_int_equal(r[5], -EINVAL);
+	assert_true(r[6] >= 0 && r[6] < 1000);
+	assert_int_equal(r[7], -EINVAL);
+}
+
+/* Reader ids in the config follow the hook's rule (1-64 printable). */
+static void config_reader_ids(void **state)
+{
+	(void)state;
+	const char *bad[] = {
+	        ",\"readers\":[{\"id\":\"\"}]", ",\"readers\":[{\"id\":\"a\\u0001\"}]",
+	        ",\"readers\":[{\"id\":"
+	        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]"};
+	for (int i = 0; i < 3; i++) {
+		const char *c = config(bad[i]);
+		struct rep r = {0};
+		int rc = D->check_config(c, strlen(c), on_report, &r);
+		print_message("reader id case %d: %d %s\n", i, rc, r.paths);
+		assert_int_equal(rc, -EINVAL);
+		assert_non_null(strstr(r.paths, "$.readers[0].id"));
+	}
+}
+
+/* Checked in at the entry reader, then at once at the exit reader: within
+ * the repeat window. What the person gets is not said; observed. */
+static void repeat_across_readers_observed(void **state)
+{
+	(void)state;
+	assert_int_equal(start(",\"readers\":[{\"id\":\"in\",\"direction\":\"entry\"},"
+	                       "{\"id\":\"out\",\"direction\":\"exit\"}]"),
+	                 0);
+	assert_string_equal(present_at("in", 1, PIN_ANA).code, "checked_in");
+	advance_ms(500);
+	struct outcome o = present_at("out", 2, PIN_ANA);
+	print_message("exit reader 0.5 s after checking in at the entry: %d %s dir %u\n", o.verdict,
+	              o.code, o.direction);
+	assert_int_equal(o.verdict, PORTER_VERDICT_GRANT);
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -2841,6 +2943,9 @@ int main(void)
 	        T(door_failed_then_shutdown),
 	        T(key_request_cancelled),
 	        T(feedback_never_shows_pin),
+	        T(null_arguments),
+	        T(config_reader_ids),
+	        T(repeat_across_readers_observed),
 	};
 	if (getenv("BB_FILTER"))
 		cmocka_set_test_filter(getenv("BB_FILTER"));
