@@ -118,6 +118,7 @@ static struct host {
 
 	bool locked;                         /* from the log: a lockout warning not yet cleared */
 	void (*after_complete)(uint64_t id); /* a host acting from complete() */
+	int in_cancel, completes_in_cancel;
 
 	int violations;
 	char violation[256];
@@ -289,6 +290,8 @@ static void svc_complete(void *host, uint64_t id, const struct porter_result *r)
 		violate("complete(%llu) inside a hook call", (unsigned long long)id);
 	if (was_cancelled(id))
 		violate("complete(%llu) after cancel", (unsigned long long)id);
+	if (H.in_cancel)
+		H.completes_in_cancel++; /* not forbidden; observed */
 	if (r->size < sizeof(struct porter_result))
 		violate("result size %u", r->size);
 	if (r->verdict != PORTER_VERDICT_GRANT && r->verdict != PORTER_VERDICT_DENY)
@@ -635,6 +638,8 @@ static int site_teardown(void **state)
 	stop();
 	usleep(5000); /* a stray thread would call in now */
 	int v = H.violations;
+	if (H.completes_in_cancel)
+		print_message("complete() ran inside cancel(): %d times\n", H.completes_in_cancel);
 	if (getenv("BB_LOG"))
 		print_message("log:\n%s", H.log);
 	if (H.log_len &&
@@ -704,7 +709,9 @@ static int key_at(const char *reader, uint64_t id, char k)
 static void cancel(uint64_t id)
 {
 	H.cancelled[H.ncancelled++] = id;
+	H.in_cancel++;
 	D->cancel(P, id);
+	H.in_cancel--;
 }
 
 /* Present a PIN and wait for the outcome: returns the final verdict and
@@ -2836,6 +2843,74 @@ static void repeat_across_readers_observed(void **state)
 	assert_int_equal(o.verdict, PORTER_VERDICT_GRANT);
 }
 
+/* README: "A right PIN resets nothing". */
+static void lockout_right_pin_resets_nothing(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	for (int i = 0; i < 4; i++)
+		present(1, PIN_WRONG);
+	assert_string_equal(present(2, PIN_ANA).code, "checked_in");
+	assert_false(H.locked);
+	present(3, PIN_WRONG);
+	assert_true(H.locked);
+	assert_string_equal(present(4, PIN_BEN).code, "locked_out");
+}
+
+/* README: `porter-admin unlock --state-dir DIR --all`. */
+static void lockout_unlock_all(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	for (int i = 0; i < 5; i++) {
+		present_at("a", 1, PIN_WRONG);
+		present_at("b", 2, PIN_WRONG);
+	}
+	char out[2048];
+	assert_int_equal(sh(NULL, out, sizeof(out), "'%s' lockouts --state-dir %s", admin, dir), 0);
+	assert_non_null(strstr(out, "2 readers locked"));
+	char cmd[1024], rcpath[400];
+	snprintf(cmd, sizeof(cmd),
+	         "'%s' unlock --state-dir %s --all --wait 3 >%s/unlock.out 2>&1; echo $? "
+	         ">%s/unlock.rc",
+	         admin, dir, dir, dir);
+	snprintf(rcpath, sizeof(rcpath), "%s/unlock.rc", dir);
+	FILE *bg = popen(cmd, "r");
+	for (int i = 0; i < 60 && access(rcpath, F_OK) != 0; i++)
+		pump(50);
+	pump(50);
+	pclose(bg);
+	assert_string_equal(present_at("a", 3, PIN_ANA).code, "checked_in");
+	assert_string_equal(present_at("b", 4, PIN_BEN).code, "checked_in");
+	assert_non_null(strstr(H.log, "reader a: lockout lifted by an admin"));
+	assert_non_null(strstr(H.log, "reader b: lockout lifted by an admin"));
+}
+
+/* README: `porter-host --check --plugin porter.so --config FILE` exits 1
+ * when porter would refuse it, and prints every problem with its fix. */
+static void porter_host_check(void **state)
+{
+	(void)state;
+	const char *host = getenv("PORTER_HOST");
+	if (!host)
+		skip();
+	char cfgp[400], out[4096];
+	snprintf(cfgp, sizeof(cfgp), "%s/config.json", dir);
+	FILE *f = fopen(cfgp, "w");
+	fputs(config(""), f);
+	fclose(f);
+	assert_int_equal(sh(NULL, out, sizeof(out), "'%s' --check --plugin '%s' --config %s", host,
+	                    getenv("PORTER_SO"), cfgp),
+	                 0);
+	f = fopen(cfgp, "w");
+	fputs(config(",\"repeat_window_ms\":-5"), f);
+	fclose(f);
+	assert_int_equal(sh(NULL, out, sizeof(out), "'%s' --check --plugin '%s' --config %s", host,
+	                    getenv("PORTER_SO"), cfgp),
+	                 1);
+	assert_non_null(strstr(out, "repeat_window_ms"));
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static int load(void **state)
@@ -2946,6 +3021,9 @@ int main(void)
 	        T(null_arguments),
 	        T(config_reader_ids),
 	        T(repeat_across_readers_observed),
+	        T(lockout_right_pin_resets_nothing),
+	        T(lockout_unlock_all),
+	        T(porter_host_check),
 	};
 	if (getenv("BB_FILTER"))
 		cmocka_set_test_filter(getenv("BB_FILTER"));
