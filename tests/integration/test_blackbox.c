@@ -2911,6 +2911,97 @@ static void porter_host_check(void **state)
 	assert_non_null(strstr(out, "repeat_window_ms"));
 }
 
+/* Two requests answered with one change, the door fails for both: both
+ * DENY door_failed, no direction, the change reversed. */
+static void door_fails_for_all_sharing(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	H.hold_invokes = true;
+	assert_int_equal(pin(1, PIN_ANA), PORTER_VERDICT_PENDING);
+	int b = pin(2, PIN_ANA);
+	H.door_fail = -1;
+	H.hold_invokes = false;
+	pump(300);
+	struct completion *c1 = find_done(1), *c2 = find_done(2);
+	assert_non_null(c1);
+	assert_string_equal(c1->code, "door_failed");
+	assert_int_equal(c1->direction, PORTER_DIRECTION_NONE);
+	if (b == PORTER_VERDICT_PENDING) {
+		assert_non_null(c2);
+		assert_int_equal(c2->verdict, PORTER_VERDICT_DENY);
+		assert_int_equal(c2->direction, PORTER_DIRECTION_NONE);
+	}
+	assert_false(is_in("m-1"));
+}
+
+/* The door fails for the first, the second sharing the change is cancelled:
+ * nobody got through, the change is reversed. */
+static void door_fails_other_cancelled(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	H.hold_invokes = true;
+	assert_int_equal(pin(1, PIN_ANA), PORTER_VERDICT_PENDING);
+	int b = pin(2, PIN_ANA);
+	if (b == PORTER_VERDICT_PENDING)
+		cancel(2);
+	H.door_fail = 1;
+	H.hold_invokes = false;
+	pump(300);
+	assert_string_equal(find_done(1)->code, "door_failed");
+	assert_null(find_done(2));
+	assert_false(is_in("m-1"));
+}
+
+/* Checked in; two presentations at once after the window: one OUT. */
+static void inflight_checkout_counts_once(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	present(1, PIN_ANA);
+	advance_ms(3001);
+	H.hold_invokes = true;
+	assert_int_equal(pin(2, PIN_ANA), PORTER_VERDICT_PENDING);
+	int b = pin(3, PIN_ANA);
+	H.hold_invokes = false;
+	pump(300);
+	int outs = find_done(2)->direction == PORTER_DIRECTION_OUT;
+	if (b == PORTER_VERDICT_PENDING) {
+		outs += find_done(3)->direction == PORTER_DIRECTION_OUT;
+		assert_int_equal(find_done(3)->verdict, PORTER_VERDICT_GRANT);
+	}
+	assert_int_equal(outs, 1);
+	assert_false(is_in("m-1"));
+}
+
+/* Cancelled before durable, presented again while the withdrawn change may
+ * still sit in the recorder's queue. */
+static void cancel_then_present_before_durable(void **state)
+{
+	(void)state;
+	assert_int_equal(start(""), 0);
+	H.hold_invokes = true;
+	assert_int_equal(pin(1, PIN_ANA), PORTER_VERDICT_PENDING);
+	cancel(1);
+	int rc = pin(2, PIN_ANA);
+	H.hold_invokes = false;
+	print_message("present again at once after an early cancel: %d %s\n", rc, H.fb_code);
+	if (rc == PORTER_VERDICT_PENDING) {
+		struct completion *c = pump_until(2, 2000);
+		assert_non_null(c);
+		assert_string_equal(c->code, "checked_in");
+		assert_int_equal(c->direction, PORTER_DIRECTION_IN);
+		pump(100);
+		assert_true(is_in("m-1"));
+	} else {
+		pump(100);
+		assert_int_equal(rc, PORTER_VERDICT_DENY); /* never a grant without a record */
+		assert_false(is_in("m-1"));
+	}
+	assert_null(find_done(1));
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static int load(void **state)
@@ -3024,6 +3115,10 @@ int main(void)
 	        T(lockout_right_pin_resets_nothing),
 	        T(lockout_unlock_all),
 	        T(porter_host_check),
+	        T(door_fails_for_all_sharing),
+	        T(door_fails_other_cancelled),
+	        T(inflight_checkout_counts_once),
+	        T(cancel_then_present_before_durable),
 	};
 	if (getenv("BB_FILTER"))
 		cmocka_set_test_filter(getenv("BB_FILTER"));
