@@ -447,7 +447,7 @@ static void on_report(void *ud, const struct porter_report *r)
 	l = strlen(rp->messages);
 	snprintf(rp->messages + l, sizeof(rp->messages) - l, "%s|%s;",
 	         r->message ? r->message : "(null)", r->fix ? r->fix : "(null)");
-	if (!r->message || !r->code)
+	if (!r->message || !r->code || r->size < sizeof(struct porter_report))
 		rp->null_message = true;
 }
 
@@ -1900,8 +1900,9 @@ static void config_errors_reported(void **state)
 	assert_true(t.errors >= 2);
 }
 
-/* BB-4 (the UTF-8 half): README: "invalid UTF-8 or a raw control character in a string is
- * refused with its path"; the report's path is "$". */
+/* BB-4: README: "invalid UTF-8 or a raw control character in a string is
+ * refused with its path". A control character gets its path; invalid UTF-8
+ * gets "$". */
 static void config_bad_text_has_path(void **state)
 {
 	(void)state;
