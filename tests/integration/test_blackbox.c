@@ -3031,6 +3031,64 @@ static void reload_other_database_observed(void **state)
 	assert_false(is_in("m-1"));
 }
 
+static void crash_now(uint64_t id)
+{
+	(void)id;
+	_exit(0); /* the host dies right after it was told */
+}
+
+/* BB-1's consequence: the host is told door_failed, then dies (power cut,
+ * kill -9) before porter wrote the reversal. After a restart the record
+ * says the person is in, though they never got through. */
+static void door_failed_then_crash(void **state)
+{
+	(void)state;
+	FINDING("BB-1 door_failed, then a crash: the person stays checked in");
+	pid_t pid = fork();
+	if (pid == 0) {
+		H.loop = pthread_self();
+		if (start("") != 0)
+			_exit(2);
+		H.door_fail = 1;
+		H.after_complete = crash_now;
+		if (pin(1, PIN_ANA) != PORTER_VERDICT_PENDING)
+			_exit(3);
+		pump_until(1, 3000);
+		_exit(4);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	bool in = is_in("m-1");
+	print_message("after door_failed and a crash, m-1 is %s\n", in ? "in" : "out");
+	assert_false(in);
+}
+
+/* The host cancels a durable change, then dies at once. cancel() is not
+ * said to be durable when it returns; observed. */
+static void cancel_then_crash_observed(void **state)
+{
+	(void)state;
+	pid_t pid = fork();
+	if (pid == 0) {
+		H.loop = pthread_self();
+		if (start("") != 0)
+			_exit(2);
+		H.hold_invokes = true;
+		if (pin(1, PIN_ANA) != PORTER_VERDICT_PENDING || !wait_queued(1, 2000))
+			_exit(3);
+		D->cancel(P, 1);
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	print_message("after a cancel and a crash at once, m-1 is %s\n",
+	              is_in("m-1") ? "in" : "out");
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static int load(void **state)
@@ -3149,6 +3207,8 @@ int main(void)
 	        T(inflight_checkout_counts_once),
 	        T(cancel_then_present_before_durable),
 	        T(reload_other_database_observed),
+	        T(door_failed_then_crash),
+	        T(cancel_then_crash_observed),
 	};
 	if (getenv("BB_FILTER"))
 		cmocka_set_test_filter(getenv("BB_FILTER"));
