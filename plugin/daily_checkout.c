@@ -30,8 +30,8 @@ static void log_run(struct daily_checkout *d, size_t n, int64_t at_s)
 	time_t t = (time_t)at_s;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	plog(d->services, PORTER_LOG_INFO,
-	     "daily check-out of %s: checking out %zu people still in", when, n);
+	plog(d->services, PORTER_LOG_INFO, "daily check-out of %s: checking out %zu %s still in",
+	     when, n, n == 1 ? "person" : "people");
 }
 
 void daily_checkout_arm(struct daily_checkout *d)

@@ -709,8 +709,8 @@ static void cutoff_recorded(struct engine *e, struct pending_change *pc, const c
 	change_free(pc);
 	if (--e->cutoff_in_flight > 0)
 		return;
-	plog(e->services, PORTER_LOG_INFO, "daily check-out: %zu people checked out%s",
-	     e->cutoff_done, e->cutoff_failed ? " (some could not be recorded, see above)" : "");
+	plog(e->services, PORTER_LOG_INFO, "daily check-out: %zu %s checked out%s",
+	     e->cutoff_done, e->cutoff_done == 1 ? "person" : "people", e->cutoff_failed ? " (some could not be recorded, see above)" : "");
 	e->cutoff_done = e->cutoff_failed = 0;
 }
 

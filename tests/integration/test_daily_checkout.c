@@ -196,7 +196,7 @@ static void a_cutoff_missed_while_down_is_done_at_start(void **state)
 
 	s->n_logs = 0;
 	start(s, extra);
-	assert_true(wait_log(s, "daily check-out: 1 people checked out", 5000));
+	assert_true(wait_log(s, "daily check-out: 1 person checked out", 5000));
 	sql(s,
 	    "SELECT direction || ' ' || cause || ' ' || recorded_at FROM presence_log"
 	    " WHERE person_id = 'm-ana' ORDER BY seq DESC LIMIT 1",
@@ -263,7 +263,7 @@ static void a_reload_turns_it_on_and_off(void **state)
 	start(s, "");
 	size_t timers = host_loop_n_timers(s->loop);
 	reload(s, extra);
-	assert_true(wait_log(s, "daily check-out: 1 people checked out", 5000));
+	assert_true(wait_log(s, "daily check-out: 1 person checked out", 5000));
 	sql(s, "SELECT state FROM presence WHERE person_id = 'm-ana'", NULL, got, sizeof(got));
 	assert_string_equal(got, "out");
 	assert_int_equal(host_loop_n_timers(s->loop), timers + 1);

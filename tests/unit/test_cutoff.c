@@ -324,7 +324,7 @@ static void test_everyone_in_is_checked_out_at_the_cutoff_not_before(void **stat
 	assert_string_equal(db_text(env, ANA_STATE), "out");
 	assert_string_equal(db_text(env, ANA_LAST),
 	                    "out daily_cutoff 2026-11-26T23:30:00.000000Z []");
-	assert_true(fake_host_logged(&env->host, "daily check-out: 1 people checked out"));
+	assert_true(fake_host_logged(&env->host, "daily check-out: 1 person checked out"));
 	/* Nobody is at a reader: no feedback, no completion. */
 	assert_int_equal(env->host.n_feedback, feedback);
 	assert_int_equal(env->host.n_completions, completions);
