@@ -77,6 +77,10 @@ struct config {
 	uint32_t lockout_base_s; /* first lockout; doubles each time */
 	uint32_t lockout_max_s;
 
+	/* retention of door_events (denied attempts, lockouts) */
+	uint32_t records_denied_days;
+	uint32_t records_denied_max_rows;
+
 	/* access-control systems porter shares the door with */
 	bool salto_ks_enabled;
 	bool salto_ks_visitor_access; /* Salto KS grants visitors door access */

@@ -49,6 +49,9 @@ struct engine {
 	void *lockout_userdata;
 	/* Wall clock in unix microseconds; replaceable by tests. */
 	int64_t (*wall_clock_us)(void);
+	/* The person a PIN identified while admit() decides, for the record of
+	 * a refusal; NULL otherwise (an unknown PIN names nobody). */
+	const char *deciding_person_id;
 };
 
 /* Decide on a complete PIN typed at `reader`. `pin` has been checked to be
@@ -66,6 +69,17 @@ void engine_cancel(struct engine *engine, uint64_t request_id);
 /* Show feedback at a reader. `fmt` must never format a PIN. */
 void engine_feedback(struct engine *engine, const char *reader_id, uint32_t led, uint32_t beep,
                      const char *code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Record what happened at `reader_id` in door_events (loop thread): a
+ * denied attempt (`code` is its deny code) or a lockout. Queued to the
+ * recorder, never waits; dropped once the recorder stopped. `person_id`
+ * may be NULL; `fmt` (the detail) must never format a PIN. */
+void engine_record_door_event(struct engine *engine, const char *reader_id, const char *code,
+                              const char *person_id, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+/* Hand config's retention of door_events to the recorder (start, reload). */
+void engine_apply_retention(struct engine *engine);
 
 /* Adopt a presence state loaded from the store. */
 int engine_load_presence(void *engine, const char *person_id, bool in);

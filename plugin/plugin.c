@@ -232,7 +232,10 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 		return r;
 	e->lockout_locked = lockout_control_locked;
 	e->lockout_userdata = p->lockouts;
-	return recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
+	r = recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
+	if (r == 0)
+		engine_apply_retention(e);
+	return r;
 }
 
 int plugin_init(const struct porter_host_services *services, const char *json, size_t len,
@@ -340,6 +343,7 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	p->engine.hasher = in.hasher;
 	p->engine.directory = p->directory = in.directory;
 	p->engine.visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
+	engine_apply_retention(&p->engine);
 	readers_foreach(p->readers, refresh_reader, &p->config);
 	plog(&p->services, PORTER_LOG_INFO, "config reloaded: %zu people in the directory",
 	     directory_size(p->directory));
