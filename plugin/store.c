@@ -675,13 +675,14 @@ int store_prune_door_events(struct store *s, int64_t before_unix_us, int64_t max
 	}
 	/* seq grows by one per row and only the oldest are deleted, so the
 	 * newest max_rows rows are those above max(seq) - max_rows. */
-	if (r >= 0 && max_rows > 0 && deleted < limit)
+	if (r >= 0 && max_rows > 0 && deleted < limit) {
 		r = prune_step(s,
 		               "DELETE FROM door_events WHERE seq IN (SELECT seq FROM door_events"
 		               " WHERE seq <= (SELECT max(seq) FROM door_events) - ?1"
 		               " ORDER BY seq LIMIT ?2)",
 		               NULL, max_rows, limit - deleted);
-	deleted += r > 0 ? r : 0;
+		deleted += r > 0 ? r : 0;
+	}
 	if (r < 0 || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		int e = db_fail(s, err, errlen, "pruning door events");
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
