@@ -183,7 +183,7 @@ static void print_row(const struct row *r, bool json, bool first)
 			printf("  [%s%s%s%s]", r->name ? r->name : "", r->name ? " (" : "",
 			       r->person, r->name ? ")" : "");
 		if (r->detail && r->detail[0])
-			printf("  (%s)", r->detail);
+			printf(": %s", r->detail);
 		putchar('\n');
 		return;
 	}
