@@ -133,6 +133,38 @@ test_events_are_committed_with_the_changes_and_name_a_person_only_when_known(voi
 	                 1);
 }
 
+/* A door event that cannot be written never costs a check-in its commit. */
+static void test_an_event_that_cannot_be_written_leaves_the_changes_committed(void **state)
+{
+	struct rig *g = *state;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(g->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "CREATE TRIGGER refuse BEFORE INSERT ON door_events"
+	                              " BEGIN SELECT RAISE(ABORT, 'refused'); END",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	struct store_change c = {.person_id = "m-1",
+	                         .reader_id = "front",
+	                         .in = true,
+	                         .at_unix_us = T0,
+	                         .cause = "credential"};
+	const struct store_change *changes[] = {&c};
+	struct store_door_event ev = event(T0, "unknown_pin", NULL);
+	char err[256];
+	bool failed = false;
+	assert_int_equal(store_new_event_key(c.event_key), 0);
+
+	assert_int_equal(
+	        store_record_with_events(g->store, changes, 1, &ev, 1, &failed, err, sizeof(err)),
+	        0);
+	assert_true(failed);
+	assert_int_equal(query_int(g, "SELECT count(*) FROM presence_log"), 1);
+	assert_int_equal(query_int(g, "SELECT count(*) FROM presence WHERE state='in'"), 1);
+	assert_int_equal(query_int(g, "SELECT count(*) FROM door_events"), 0);
+}
+
 static void test_events_alone_make_a_transaction(void **state)
 {
 	struct rig *g = *state;
@@ -279,6 +311,9 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(
 	                test_events_are_committed_with_the_changes_and_name_a_person_only_when_known,
 	                setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_an_event_that_cannot_be_written_leaves_the_changes_committed, setup,
+	                teardown),
 	        cmocka_unit_test_setup_teardown(test_events_alone_make_a_transaction, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(
