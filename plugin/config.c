@@ -519,6 +519,8 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 	c->lockout_window_s = get_u32(rep, root, "lockout.window_s");
 	c->lockout_base_s = get_u32(rep, root, "lockout.base_lockout_s");
 	c->lockout_max_s = get_u32(rep, root, "lockout.max_lockout_s");
+	c->records_denied_days = get_u32(rep, root, "records.denied_days");
+	c->records_denied_max_rows = get_u32(rep, root, "records.denied_max_rows");
 	c->salto_ks_enabled = get_bool(rep, root, "access_control.salto_ks.enabled");
 	c->salto_ks_visitor_access = get_bool(rep, root, "access_control.salto_ks.visitor_access");
 	fill_daily_checkout(rep, root, c);

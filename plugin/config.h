@@ -81,6 +81,9 @@ struct config {
 	/* the daily check-out of everyone still in (cutoff.h) */
 	bool daily_checkout;
 	struct cutoff_rule daily_checkout_at;
+	/* retention of door_events (denied attempts, lockouts) */
+	uint32_t records_denied_days;
+	uint32_t records_denied_max_rows;
 
 	/* access-control systems porter shares the door with */
 	bool salto_ks_enabled;

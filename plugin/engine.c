@@ -58,9 +58,46 @@ void engine_feedback(struct engine *e, const char *reader_id, uint32_t led, uint
 	e->services->feedback(e->services->host, &fb);
 }
 
+void engine_record_door_event(struct engine *e, const char *reader_id, const char *code,
+                              const char *person_id, const char *fmt, ...)
+{
+	if (!e || !e->recorder)
+		return; /* stopped: nothing more is recorded */
+	struct store_door_event ev = {.at_unix_us = e->wall_clock_us()};
+	snprintf(ev.reader_id, sizeof(ev.reader_id), "%s", reader_id);
+	snprintf(ev.code, sizeof(ev.code), "%s", code);
+	snprintf(ev.person_id, sizeof(ev.person_id), "%s", person_id ? person_id : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ev.detail, sizeof(ev.detail), fmt, ap);
+	va_end(ap);
+	recorder_note(e->recorder, &ev);
+}
+
+#define PRUNE_EVERY_US (3600ull * 1000000) /* door_events: once an hour is enough */
+
+void engine_apply_retention(struct engine *e)
+{
+	struct recorder_retention ret = {
+	        .max_age_us = (int64_t)e->config->records_denied_days * 86400 * 1000000,
+	        .max_rows = e->config->records_denied_max_rows,
+	        .every_us = PRUNE_EVERY_US,
+	        .wall_clock_us = e->wall_clock_us,
+	};
+	if (e->recorder)
+		recorder_set_retention(e->recorder, &ret);
+}
+
+/* Every refused PIN is on record with its reason, never the PIN itself. */
+static void record_denied(struct engine *e, const struct reader_state *reader, const char *code)
+{
+	engine_record_door_event(e, reader->id, code, e->deciding_person_id, "%s", "");
+}
+
 static int deny(struct engine *e, const struct reader_state *reader, const char *code,
                 const char *text)
 {
+	record_denied(e, reader, code);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, code, "%s", text);
 	return PORTER_VERDICT_DENY;
 }
@@ -87,6 +124,9 @@ static void locked_out(struct engine *e, struct reader_state *reader, uint64_t l
 	plog(e->services, PORTER_LOG_WARNING,
 	     "reader %s: locked out for %u s after %u wrong PINs (lockout %u)", reader->id, secs,
 	     reader->lockout.failures, reader->lockout.level);
+	engine_record_door_event(e, reader->id, "lockout_started", NULL,
+	                         "locked for %u s after %u wrong PINs (lockout %u)", secs,
+	                         reader->lockout.failures, reader->lockout.level);
 	if (e->lockout_locked)
 		e->lockout_locked(e->lockout_userdata, reader);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
@@ -116,6 +156,7 @@ static int refuse_real_pin(struct engine *e, struct reader_state *reader, uint64
 {
 	uint64_t locked = count_failure(e, reader, now);
 	if (locked) {
+		record_denied(e, reader, code); /* the attempt, then the lockout it started */
 		locked_out(e, reader, locked);
 		return PORTER_VERDICT_DENY;
 	}
@@ -126,6 +167,7 @@ static int wrong_pin(struct engine *e, struct reader_state *reader, uint64_t now
 {
 	uint64_t locked = count_failure(e, reader, now);
 	if (locked) {
+		record_denied(e, reader, "unknown_pin");
 		locked_out(e, reader, locked);
 		return PORTER_VERDICT_DENY;
 	}
@@ -390,6 +432,7 @@ int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t re
 	uint64_t locked = lockout_remaining(&reader->lockout, now);
 	if (locked) {
 		/* No PIN is even looked at while locked: no oracle for a guesser. */
+		record_denied(e, reader, "locked_out");
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
 		                "Too many wrong PINs. Try again in %u s.",
 		                (unsigned)((locked + 999999) / 1000000));
@@ -412,7 +455,10 @@ int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t re
 	struct presence_entry *entry = presence_get(e->presence, p->id, true);
 	if (!entry)
 		return -ENOMEM;
-	if (!leaving(reader, entry) && (r = admit(e, reader, p, now)) != 0)
+	e->deciding_person_id = p->id;
+	r = leaving(reader, entry) ? 0 : admit(e, reader, p, now);
+	e->deciding_person_id = NULL;
+	if (r != 0)
 		return r;
 	return toggle(e, reader, p, entry, request_id, now);
 }

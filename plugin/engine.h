@@ -51,6 +51,9 @@ struct engine {
 	int64_t (*wall_clock_us)(void);
 	/* The daily check-out's changes still being written, and its tally. */
 	size_t cutoff_in_flight, cutoff_done, cutoff_failed;
+	/* The person a PIN identified while admit() decides, for the record of
+	 * a refusal; NULL otherwise (an unknown PIN names nobody). */
+	const char *deciding_person_id;
 };
 
 /* Decide on a complete PIN typed at `reader`. `pin` has been checked to be
@@ -84,6 +87,16 @@ size_t engine_daily_cutoff(struct engine *engine, int64_t at_unix_us);
 
 /* Adopt the time of the change that checked `person_id` in (store). */
 int engine_load_since(void *engine, const char *person_id, int64_t since_unix_us);
+/* Record what happened at `reader_id` in door_events (loop thread): a
+ * denied attempt (`code` is its deny code) or a lockout. Queued to the
+ * recorder, never waits; dropped once the recorder stopped. `person_id`
+ * may be NULL; `fmt` (the detail) must never format a PIN. */
+void engine_record_door_event(struct engine *engine, const char *reader_id, const char *code,
+                              const char *person_id, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+/* Hand config's retention of door_events to the recorder (start, reload). */
+void engine_apply_retention(struct engine *engine);
 
 /* Adopt a presence state loaded from the store. */
 int engine_load_presence(void *engine, const char *person_id, bool in);

@@ -237,6 +237,7 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	r = recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
 	if (r < 0)
 		return r;
+	engine_apply_retention(e);
 	p->daily = (struct daily_checkout){&p->services, e, 0};
 	daily_checkout_arm(&p->daily); /* catches up on a cut-off missed while down */
 	return 0;
@@ -347,6 +348,7 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	p->engine.hasher = in.hasher;
 	p->engine.directory = p->directory = in.directory;
 	p->engine.visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
+	engine_apply_retention(&p->engine);
 	readers_foreach(p->readers, refresh_reader, &p->config);
 	daily_checkout_arm(&p->daily); /* its time may have changed */
 	plog(&p->services, PORTER_LOG_INFO, "config reloaded: %zu people in the directory",
