@@ -80,11 +80,12 @@ static void write_config(struct site *s, const char *extra)
 static void check(struct site *s, bool json)
 {
 	if (json)
-		assert_int_equal(admin_run(s->dir, &s->run, "check", "--config", s->config, "--json",
-		                           NULL),
-		                 0);
+		assert_int_equal(
+		        admin_run(s->dir, &s->run, "check", "--config", s->config, "--json", NULL),
+		        0);
 	else
-		assert_int_equal(admin_run(s->dir, &s->run, "check", "--config", s->config, NULL), 0);
+		assert_int_equal(admin_run(s->dir, &s->run, "check", "--config", s->config, NULL),
+		                 0);
 }
 
 /* The summary line, the last one the text form prints. */
@@ -99,8 +100,7 @@ static void assert_summary(struct site *s, const char *verdict)
 }
 
 /* A report line "SEVERITY CODE at PATH: ..." followed by its fix line. */
-static void assert_report(struct site *s, const char *severity, const char *code,
-                          const char *path)
+static void assert_report(struct site *s, const char *severity, const char *code, const char *path)
 {
 	char want[256], line[4096];
 
