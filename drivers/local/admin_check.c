@@ -167,14 +167,27 @@ int admin_read_config(const char *path, char **ret, size_t *ret_len, char *err, 
 	return 0;
 }
 
+/* A config's own strings reach the messages: control characters in them
+ * (an escape sequence) are shown as '?', not sent to the terminal. */
+static void print_clean(const char *s)
+{
+	for (; *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
 static void print_text(const char *path, const struct check *c)
 {
 	for (size_t i = 0; i < json_object_array_length(c->reports); i++) {
 		json_object *o = json_object_array_get_idx(c->reports, i);
-		printf("%s %s at %s: %s\n", field(o, "severity"), field(o, "code"),
-		       field(o, "path"), field(o, "message"));
-		if (field(o, "fix"))
-			printf("    fix: %s\n", field(o, "fix"));
+		printf("%s %s at ", field(o, "severity"), field(o, "code"));
+		print_clean(field(o, "path"));
+		printf(": ");
+		print_clean(field(o, "message"));
+		if (field(o, "fix")) {
+			printf("\n    fix: ");
+			print_clean(field(o, "fix"));
+		}
+		printf("\n");
 	}
 	printf("%s: %s (%zu error%s, %zu warning%s)\n", path, c->errors ? "refused" : "usable",
 	       c->errors, c->errors == 1 ? "" : "s", c->warnings, c->warnings == 1 ? "" : "s");
