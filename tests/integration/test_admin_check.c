@@ -173,6 +173,18 @@ static void a_key_readable_by_others_is_refused_and_the_other_files_still_checke
 	assert_key_not_printed(s);
 }
 
+static void a_problem_init_finds_and_the_check_finds_again_is_listed_once(void **state)
+{
+	struct site *s = *state;
+
+	write_config(s, "");
+	assert_int_equal(unlink(site_file(s, "directory.json")), 0);
+	check(s, false);
+	assert_int_equal(s->run.status, 1);
+	assert_report(s, "error", "PORTER-DIRECTORY", "$.local.directory");
+	assert_summary(s, "refused (1 error, 0 warnings)");
+}
+
 static void a_database_porter_cannot_use_is_listed_after_the_other_problems(void **state)
 {
 	struct site *s = *state;
@@ -438,6 +450,7 @@ int main(void)
 	        T(a_good_site_is_usable),
 	        T(every_problem_of_a_bad_config_is_listed_with_its_path),
 	        T(a_key_readable_by_others_is_refused_and_the_other_files_still_checked),
+	        T(a_problem_init_finds_and_the_check_finds_again_is_listed_once),
 	        T(a_database_porter_cannot_use_is_listed_after_the_other_problems),
 	        T(salto_ks_visitor_access_is_a_warning_and_the_site_usable),
 	        T(a_pin_space_too_small_for_the_directory_is_flagged),
