@@ -154,6 +154,8 @@ static bool zone_exists(const char *zone)
 	char path[PATH_MAX];
 	struct stat st;
 	const char *dir = getenv("TZDIR");
+	if (strcmp(zone, "UTC") == 0) /* glibc's own, with or without tzdata */
+		return true;
 	if (!*zone || zone[0] == '/' || strstr(zone, ".."))
 		return false;
 	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", zone);
