@@ -36,6 +36,7 @@
 #include "admin_check.h"
 #include "config.h"
 #include "directory_file.h"
+#include "store.h"
 
 #define BUSY_TIMEOUT_MS 2000
 
@@ -167,8 +168,8 @@ static void zone_name(const char *tz, char *ret, size_t size)
 {
 	char link[PATH_MAX];
 	ssize_t n;
-	if (tz && *tz) {
-		snprintf(ret, size, "%s", tz[0] == ':' ? tz + 1 : tz);
+	if (tz) { /* TZ set but empty: glibc's UTC */
+		snprintf(ret, size, "%s", !*tz ? "UTC" : tz[0] == ':' ? tz + 1 : tz);
 		return;
 	}
 	n = readlink("/etc/localtime", link, sizeof(link) - 1);
@@ -190,9 +191,8 @@ static int set_zone(struct view *v)
 	if (tz) {
 		if (!zone_exists(tz[0] == ':' ? tz + 1 : tz)) {
 			fprintf(stderr,
-			        "porter-admin: unknown time zone \"%s\" (--tz takes a name from "
-			        "the "
-			        "tz database, like Europe/Berlin or UTC)\n",
+			        "porter-admin: unknown time zone \"%s\" (--tz takes a tz database "
+			        "name, like Europe/Berlin or UTC)\n",
 			        tz);
 			return -EINVAL;
 		}
@@ -381,10 +381,16 @@ static int read_database(struct view *v)
 	const char *path = v->o->database;
 	if (stat(path, &st) < 0) {
 		int r = -errno;
-		fprintf(stderr, "porter-admin: presence database %s: %s%s\n", path, strerror(-r),
-		        r == -ENOENT ? " (porter creates it at its first start; is this its "
-		                       "local.database?)"
-		                     : "");
+		char marker[PATH_MAX + 32];
+		store_marker_path(path, marker, sizeof(marker));
+		bool lost = r == -ENOENT && access(marker, F_OK) == 0;
+		fprintf(stderr, "porter-admin: presence database %s: %s%s%s%s\n", path,
+		        strerror(-r), lost ? " (porter made it before, its marker " : "",
+		        lost ? marker : "",
+		        lost           ? " is there: restore it from a backup)"
+		        : r == -ENOENT ? " (porter creates it at its first start; is this its "
+		                         "local.database?)"
+		                       : "");
 		return r;
 	}
 	if (access(path, R_OK) < 0) {

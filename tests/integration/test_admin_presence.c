@@ -249,6 +249,15 @@ static void a_missing_database_is_an_error_and_is_not_created(void **state)
 	assert_string_equal(s->run.out, "");
 	assert_int_equal(access(s->db, F_OK), -1);
 
+	/* A database porter made before and that is gone now: lost, not new. */
+	char marker[FX_PATH_MAX + 64];
+	snprintf(marker, sizeof(marker), "%s/.presence.db.marker", s->dir);
+	assert_int_equal(fx_write_file(marker, "porter\n"), 0);
+	assert_int_equal(admin_run(s->dir, &s->run, "presence", "--database", s->db, NULL), 0);
+	assert_int_equal(s->run.status, 1);
+	assert_non_null(strstr(s->run.err, "restore it from a backup"));
+	assert_int_equal(unlink(marker), 0);
+
 	/* Its config's database too. */
 	assert_int_equal(admin_run(s->dir, &s->run, "presence", "--config", s->config, NULL), 0);
 	assert_int_equal(s->run.status, 1);
