@@ -374,6 +374,24 @@ static int read_history(struct view *v, sqlite3 *db)
 	return rc == SQLITE_DONE ? 0 : db_error(v->o->database, db, "reading the presence log");
 }
 
+/* Why the database at `path` cannot be found: never made, or lost (porter's
+ * marker says it made one), or something else. */
+static void say_missing(const char *path, int r)
+{
+	char marker[PATH_MAX + 32];
+	store_marker_path(path, marker, sizeof(marker));
+	fprintf(stderr, "porter-admin: presence database %s: %s", path, strerror(-r));
+	if (r == -ENOENT && access(marker, F_OK) == 0)
+		fprintf(stderr,
+		        " (porter made it before, its marker %s is there: restore it from "
+		        "a backup)",
+		        marker);
+	else if (r == -ENOENT)
+		fprintf(stderr, " (porter creates it at its first start; is this its "
+		                "local.database?)");
+	fprintf(stderr, "\n");
+}
+
 static int read_database(struct view *v)
 {
 	struct stat st;
@@ -381,16 +399,7 @@ static int read_database(struct view *v)
 	const char *path = v->o->database;
 	if (stat(path, &st) < 0) {
 		int r = -errno;
-		char marker[PATH_MAX + 32];
-		store_marker_path(path, marker, sizeof(marker));
-		bool lost = r == -ENOENT && access(marker, F_OK) == 0;
-		fprintf(stderr, "porter-admin: presence database %s: %s%s%s%s\n", path,
-		        strerror(-r), lost ? " (porter made it before, its marker " : "",
-		        lost ? marker : "",
-		        lost           ? " is there: restore it from a backup)"
-		        : r == -ENOENT ? " (porter creates it at its first start; is this its "
-		                         "local.database?)"
-		                       : "");
+		say_missing(path, r);
 		return r;
 	}
 	if (access(path, R_OK) < 0) {
