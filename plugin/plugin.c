@@ -139,6 +139,7 @@ static int copy_services(porter_plugin *p, const struct porter_host_services *s)
 
 static void plugin_free(porter_plugin *p)
 {
+	p->directory_watch = directory_watch_stop(p->directory_watch);
 	p->lockouts = lockout_control_stop(p->lockouts);
 	p->readers = readers_free(p->readers);
 	p->store = store_close(p->store);
@@ -198,6 +199,25 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	return recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
 }
 
+/* Put `directory` in force; the key, and so the hasher, stays. Changes in
+ * flight hold copies of the person's id and name, never a pointer into a
+ * directory, so the old one can go at once. */
+static void swap_directory(porter_plugin *p, struct directory *directory)
+{
+	directory_free(p->directory);
+	p->engine.directory = p->directory = directory;
+}
+
+/* The directory watch loaded an edited file: checked as init checks it. */
+static void directory_edited(void *userdata, struct directory *directory)
+{
+	porter_plugin *p = userdata;
+	struct report_sink sink = {&p->services, NULL, NULL, 0};
+	directory_foreach_shared_pin(directory, warn_shared_pin, (void *)&p->services);
+	diagnostics_pin_space(&p->config, directory_size(directory), sink_report, &sink);
+	swap_directory(p, directory);
+}
+
 int plugin_init(const struct porter_host_services *services, const char *json, size_t len,
                 porter_report_fn report, void *userdata, porter_plugin **ret)
 {
@@ -225,6 +245,9 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 		plugin_free(p);
 		return r;
 	}
+	/* Last: nothing after it fails. Without it porter works as before. */
+	directory_watch_start(&p->services, p->config.directory_path, directory_edited, p,
+	                      &p->directory_watch);
 	plog(&p->services, PORTER_LOG_INFO,
 	     "porter started: %zu people in the directory, %zu checked in",
 	     directory_size(p->directory), presence_count_in(p->presence));
@@ -289,9 +312,9 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	p->config = *next;
 	free(next);
 	pin_hasher_free(p->engine.hasher);
-	directory_free(p->directory);
 	p->engine.hasher = in.hasher;
-	p->engine.directory = p->directory = in.directory;
+	swap_directory(p, in.directory);
+	directory_watch_reloaded(p->directory_watch, p->config.directory_path);
 	p->engine.visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
 	readers_foreach(p->readers, refresh_reader, &p->config);
 	plog(&p->services, PORTER_LOG_INFO, "config reloaded: %zu people in the directory",
@@ -326,6 +349,7 @@ int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata
 		return -EINVAL;
 	int n = diagnostics_run(&p->config, report, userdata) +
 	        diagnostics_pin_space(&p->config, directory_size(p->directory), report, userdata);
+	n += directory_watch_diagnostics(p->directory_watch, report, userdata);
 	if (store_gone(p->store)) {
 		if (report)
 			diagnostics_report_database_gone(p->config.database_path, report, userdata);

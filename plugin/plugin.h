@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "directory.h"
+#include "directory_watch.h"
 #include "engine.h"
 #include "lockout_control.h"
 #include "porter.h"
@@ -24,6 +25,7 @@ struct porter_plugin {
 	struct readers *readers;
 	struct engine engine;
 	struct lockout_control *lockouts; /* lockouts.json, unlock requests */
+	struct directory_watch *directory_watch; /* NULL: edits need a reload */
 };
 
 /* Resolve a hook's reader, or log why it cannot be used (NULL). */
