@@ -564,6 +564,47 @@ static void a_reload_during_a_watch_load_wins_and_later_edits_win_over_it(void *
 	stop(s);
 }
 
+static void a_reload_naming_another_file_watches_that_one(void **state)
+{
+	struct site *s = *state;
+	char *ana = read_text(s->file);
+	admin_add_ben(s);
+	char *both = read_text(s->file);
+	save_by_rename(s->file, ana);
+	start(s);
+
+	char other[FX_PATH_MAX + 32];
+	snprintf(other, sizeof(other), "%s/other/people.json", s->dir);
+	*strrchr(other, '/') = '\0';
+	assert_int_equal(mkdir(other, 0700), 0);
+	other[strlen(other)] = '/';
+	save_by_rename(other, ana);
+	char *config = s->config;
+	size_t size = strlen(config) + sizeof(other);
+	s->config = malloc(size);
+	assert_non_null(s->config);
+	snprintf(s->config, size,
+	         "{\"backend\":\"local\",\"local\":{\"directory\":\"%s\",\"database\":\"%s/"
+	         "presence.db\",\"pin_key_file\":\"%s/pin.key\"}}",
+	         other, s->dir, s->dir);
+	free(config);
+	assert_int_equal(api->reload(s->porter, s->config, strlen(s->config), NULL, NULL), 0);
+	run_for(s, 100); /* porter's thread moves the watch */
+
+	save_by_rename(other, both);
+	assert_true(wait_log(s, PORTER_LOG_INFO, "people.json changed", EDIT_WAIT_MS));
+	assert_true(logged(s, PORTER_LOG_INFO, "directory reloaded: 2 people") >= 0);
+	assert_string_equal(present(s, PIN_BEN), "checked_in");
+
+	/* The old file is not porter's any more. */
+	save_by_rename(s->file, "{\"porter_directory\":1,\"people\":[]}");
+	run_for(s, 600);
+	assert_int_equal(logged(s, PORTER_LOG_INFO, "directory reloaded: 0 people"), -1);
+	free(ana);
+	free(both);
+	stop(s);
+}
+
 static void a_check_in_in_flight_completes_across_a_directory_swap(void **state)
 {
 	struct site *s = *state;
@@ -675,6 +716,7 @@ int main(void)
 	        CASE(a_replaced_folder_is_watched_again),
 	        CASE(a_burst_of_saves_is_loaded_once_the_last_one_wins),
 	        CASE(a_reload_during_a_watch_load_wins_and_later_edits_win_over_it),
+	        CASE(a_reload_naming_another_file_watches_that_one),
 	        CASE(a_check_in_in_flight_completes_across_a_directory_swap),
 	        CASE(shutdown_with_a_load_pending_leaves_nothing_behind),
 	        CASE(without_fd_watches_porter_says_edits_need_a_reload),
