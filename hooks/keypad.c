@@ -21,6 +21,7 @@ static void entry_clear(struct reader_state *reader)
 	k->timer_id = 0;
 	OPENSSL_cleanse(k->digits, sizeof(k->digits));
 	k->len = 0;
+	k->refused = false;
 }
 
 void keypad_reset(struct reader_state *reader, void *unused)
@@ -82,7 +83,7 @@ int keypad_on_pin(porter_plugin *plugin, const struct porter_pin_event *ev)
  * host's timer has run yet. */
 static bool entry_stale(const struct engine *e, const struct keypad_entry *k, uint64_t now)
 {
-	return k->len > 0 &&
+	return (k->len > 0 || k->refused) &&
 	       now - k->last_key_us >= (uint64_t)e->config->inter_key_timeout_ms * 1000;
 }
 
@@ -94,7 +95,7 @@ static void entry_timeout(void *userdata)
 	uint64_t timeout = (uint64_t)e->config->inter_key_timeout_ms * 1000;
 	uint64_t idle = e->services->now_us(e->services->host) - k->last_key_us;
 	k->timer_id = 0;
-	if (k->len == 0)
+	if (k->len == 0 && !k->refused)
 		return;
 	if (idle < timeout) {
 		/* Keys came since the timer was armed: wait out the rest. */
@@ -105,9 +106,11 @@ static void entry_timeout(void *userdata)
 			return;
 		}
 	}
+	bool refused = k->refused; /* that person was told already */
 	entry_clear(reader);
-	engine_feedback(e, reader->id, PORTER_LED_OFF, PORTER_BEEP_ERROR, "entry_timeout",
-	                "PIN entry timed out. Please start again.");
+	if (!refused)
+		engine_feedback(e, reader->id, PORTER_LED_OFF, PORTER_BEEP_ERROR, "entry_timeout",
+		                "PIN entry timed out. Please start again.");
 }
 
 static int add_digit(struct engine *e, struct reader_state *reader, char digit, uint64_t now)
@@ -116,10 +119,19 @@ static int add_digit(struct engine *e, struct reader_state *reader, char digit, 
 	uint64_t timeout = (uint64_t)e->config->inter_key_timeout_ms * 1000;
 	if (entry_stale(e, k, now))
 		entry_clear(reader);
+	if (k->refused) {
+		/* Still the refused entry: its tail is not a new PIN, nor a guess. */
+		k->last_key_us = now;
+		return PORTER_VERDICT_NO_OPINION;
+	}
 	if (k->len >= e->config->pin_max_length) {
-		entry_clear(reader);
+		/* The timer stays: it ends the refused entry like any other. */
+		OPENSSL_cleanse(k->digits, sizeof(k->digits));
+		k->len = 0;
+		k->refused = true;
+		k->last_key_us = now;
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "pin_too_long",
-		                "PIN too long: at most %u digits. Please start again.",
+		                "PIN too long: at most %u digits. Press * and start again.",
 		                e->config->pin_max_length);
 		return PORTER_VERDICT_DENY;
 	}

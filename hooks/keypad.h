@@ -5,7 +5,9 @@
  * Both validate what the host delivers and hand a complete PIN to the
  * decision engine. Key by key: '#' submits, '*' clears, an entry is dropped
  * after keypad.inter_key_timeout_ms without a key (a host timer), and an
- * entry longer than keypad.pin_max_length is refused. Digits are kept only
+ * entry longer than keypad.pin_max_length is refused: the keys after that, up
+ * to the next '#', '*' or timeout, still belong to the refused entry and are
+ * swallowed (no new PIN, no guess counted). Digits are kept only
  * in the reader's buffer and wiped as soon as they are used or dropped.
  */
 #ifndef PORTER_KEYPAD_H

@@ -160,7 +160,7 @@ static void run_request(struct directory_watch *w, const char *path, bool load,
 		snprintf(res->error, sizeof(res->error),
 		         "the file is missing (deleted, or renamed away)");
 	} else if (r < 0) {
-		snprintf(res->error, sizeof(res->error), "%s", without_path(err, path));
+		snprintf(res->error, sizeof(res->error), "%.500s", without_path(err, path));
 	}
 }
 

@@ -78,22 +78,10 @@ static bool reader_accepts(const struct reader_state *reader, enum person_kind k
 	}
 }
 
-static int wrong_pin(struct engine *e, struct reader_state *reader, uint64_t now)
+/* The log line is stable for alerting (README); "wrong PINs" counts every
+ * failed attempt, revealing answers included. */
+static void locked_out(struct engine *e, struct reader_state *reader, uint64_t locked)
 {
-	const struct config *c = e->config;
-	struct lockout_policy policy = {
-	        .max_attempts = c->lockout_max_attempts,
-	        .window_us = (uint64_t)c->lockout_window_s * 1000000,
-	        .base_us = (uint64_t)c->lockout_base_s * 1000000,
-	        .max_us = (uint64_t)c->lockout_max_s * 1000000,
-	};
-	uint64_t locked = lockout_record_failure(&reader->lockout, &policy, now);
-	if (!locked) {
-		plog(e->services, PORTER_LOG_NOTICE,
-		     "reader %s: unknown PIN (%u of %u before lockout)", reader->id,
-		     reader->lockout.failures, c->lockout_max_attempts);
-		return deny(e, reader, "unknown_pin", "PIN not recognised. Please try again.");
-	}
 	unsigned secs = (unsigned)((locked + 999999) / 1000000);
 	plog(e->services, PORTER_LOG_WARNING,
 	     "reader %s: locked out for %u s after %u wrong PINs (lockout %u)", reader->id, secs,
@@ -102,7 +90,47 @@ static int wrong_pin(struct engine *e, struct reader_state *reader, uint64_t now
 		e->lockout_locked(e->lockout_userdata, reader);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
 	                "Too many wrong PINs. Keypad locked for %u s.", secs);
-	return PORTER_VERDICT_DENY;
+}
+
+/* Count a failed attempt at `reader`. Returns the lockout it starts, or 0. */
+static uint64_t count_failure(struct engine *e, struct reader_state *reader, uint64_t now)
+{
+	const struct config *c = e->config;
+	struct lockout_policy policy = {
+	        .max_attempts = c->lockout_max_attempts,
+	        .window_us = (uint64_t)c->lockout_window_s * 1000000,
+	        .base_us = (uint64_t)c->lockout_base_s * 1000000,
+	        .max_us = (uint64_t)c->lockout_max_s * 1000000,
+	};
+	return lockout_record_failure(&reader->lockout, &policy, now);
+}
+
+/*
+ * Deny with an answer that tells the guesser this PIN belongs to someone
+ * ("not valid yet", "members only", "not unique"): it counts as a failed
+ * attempt like an unknown PIN, or the answers would be a free oracle.
+ */
+static int refuse_real_pin(struct engine *e, struct reader_state *reader, uint64_t now,
+                           const char *code, const char *text)
+{
+	uint64_t locked = count_failure(e, reader, now);
+	if (locked) {
+		locked_out(e, reader, locked);
+		return PORTER_VERDICT_DENY;
+	}
+	return deny(e, reader, code, text);
+}
+
+static int wrong_pin(struct engine *e, struct reader_state *reader, uint64_t now)
+{
+	uint64_t locked = count_failure(e, reader, now);
+	if (locked) {
+		locked_out(e, reader, locked);
+		return PORTER_VERDICT_DENY;
+	}
+	plog(e->services, PORTER_LOG_NOTICE, "reader %s: unknown PIN (%u of %u before lockout)",
+	     reader->id, reader->lockout.failures, e->config->lockout_max_attempts);
+	return deny(e, reader, "unknown_pin", "PIN not recognised. Please try again.");
 }
 
 /* Pick the one person this PIN means at this reader, or say why not. */
@@ -141,41 +169,52 @@ static const struct person *resolve(struct engine *e, const struct reader_state 
 	return member ? member : visitor;
 }
 
-static int refuse_person(struct engine *e, const struct reader_state *reader, const char *code)
+static int refuse_person(struct engine *e, struct reader_state *reader, uint64_t now,
+                         const char *code)
 {
 	if (strcmp(code, "ambiguous_pin") == 0) {
 		plog(e->services, PORTER_LOG_WARNING,
 		     "reader %s: a PIN matches several people; give them distinct PINs",
 		     reader->id);
-		return deny(e, reader, code, "This PIN is not unique. Please see reception.");
+		return refuse_real_pin(e, reader, now, code,
+		                       "This PIN is not unique. Please see reception.");
 	}
 	if (reader->config->pin_holders == PIN_HOLDERS_MEMBERS)
-		return deny(e, reader, code, "This keypad is for members only.");
-	return deny(e, reader, code, "This keypad is for visitors only.");
+		return refuse_real_pin(e, reader, now, code, "This keypad is for members only.");
+	return refuse_real_pin(e, reader, now, code, "This keypad is for visitors only.");
 }
 
-/* A visitor may check in only with check-in enabled and a current pass. */
-static int check_visitor(struct engine *e, const struct reader_state *reader,
-                         const struct person *p)
+/* Visitor check-in must be on here; a visitor's pass and a member's
+ * membership must be current. Returns 0 when the person may come in. */
+static int admit(struct engine *e, struct reader_state *reader, const struct person *p,
+                 uint64_t now)
 {
-	if (!e->config->visitor_checkin)
-		return deny(e, reader, "visitor_checkin_disabled",
-		            "Visitor check-in is not available here. Please see reception.");
-	if (e->visitor_checkin_blocked)
-		return deny(e, reader, "visitor_checkin_unsupported",
-		            "Visitor check-in is not available here. Please see reception.");
+	bool visitor = p->kind == PERSON_VISITOR;
+	if (visitor && !e->config->visitor_checkin)
+		return refuse_real_pin(
+		        e, reader, now, "visitor_checkin_disabled",
+		        "Visitor check-in is not available here. Please see reception.");
+	if (visitor && e->visitor_checkin_blocked)
+		return refuse_real_pin(
+		        e, reader, now, "visitor_checkin_unsupported",
+		        "Visitor check-in is not available here. Please see reception.");
 	int64_t now_s = e->wall_clock_us() / 1000000;
 	if (now_s < p->valid_from)
-		return deny(e, reader, "visitor_pass_not_yet_valid",
-		            "Your visitor pass is not valid yet. Please see reception.");
+		return refuse_real_pin(
+		        e, reader, now,
+		        visitor ? "visitor_pass_not_yet_valid" : "membership_not_yet_valid",
+		        visitor ? "Your visitor pass is not valid yet. Please see reception."
+		                : "Your membership is not active yet. Please see reception.");
 	if (now_s >= p->valid_until)
-		return deny(e, reader, "visitor_pass_expired",
-		            "Your visitor pass has expired. Please see reception.");
+		return refuse_real_pin(
+		        e, reader, now, visitor ? "visitor_pass_expired" : "membership_expired",
+		        visitor ? "Your visitor pass has expired. Please see reception."
+		                : "Your membership has ended. Please see reception.");
 	return 0;
 }
 
-/* A visitor who is in may always check out: a pass that expired while they
- * were inside, or a setup change, must not keep them from leaving. */
+/* Anyone who is in may always check out: a pass or membership that ended
+ * while they were inside, or a setup change, must not keep them from leaving. */
 static bool leaving(const struct reader_state *reader, const struct presence_entry *entry)
 {
 	return entry->in && reader->config->direction != READER_ENTRY;
@@ -183,14 +222,33 @@ static bool leaving(const struct reader_state *reader, const struct presence_ent
 
 /* ---- in or out? -------------------------------------------------------- */
 
-static void grant_now(struct engine *e, const struct reader_state *reader, const struct person *p,
-                      bool in)
+/* Unlock the door at `reader_id`. A door that does not open is an error the
+ * person is told about; the caller keeps record and door in agreement. */
+static bool open_door(struct engine *e, const char *reader_id, uint32_t unlock_ms,
+                      const char *person_id)
 {
-	e->services->door_unlock(e->services->host, reader->id, reader->config->unlock_ms);
+	int r = e->services->door_unlock(e->services->host, reader_id, unlock_ms);
+	if (r >= 0)
+		return true;
+	plog(e->services, PORTER_LOG_ERROR,
+	     "reader %s: door_unlock failed (%s); %s not let through", reader_id,
+	     strerror(r < -4095 ? EIO : -r), person_id);
+	engine_feedback(e, reader_id, PORTER_LED_RED, PORTER_BEEP_ERROR, "door_failed",
+	                "The door could not be opened. Please see reception.");
+	return false;
+}
+
+/* Answered at once with the person's current state: no change is made. */
+static int grant_now(struct engine *e, const struct reader_state *reader, const struct person *p,
+                     bool in)
+{
+	if (!open_door(e, reader->id, reader->config->unlock_ms, p->id))
+		return PORTER_VERDICT_DENY;
 	engine_feedback(
 	        e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK, in ? "already_in" : "already_out",
 	        in ? "Already checked in. Welcome, %s." : "Already checked out. Goodbye, %s.",
 	        p->name);
+	return PORTER_VERDICT_GRANT;
 }
 
 static void waiter_init(struct waiter *w, const struct reader_state *reader, uint64_t request_id)
@@ -261,7 +319,7 @@ static void change_free(struct pending_change *pc);
 
 /*
  * The person presents again while porter is reversing a change the host gave
- * up on (see compensate()). If the reversal is not being written yet, drop it:
+ * up on (see reverse()). If the reversal is not being written yet, drop it:
  * the original change is durable and is what the person now wants. Otherwise
  * ask them to try again in a moment rather than answer with the reversal.
  */
@@ -271,13 +329,16 @@ static int supersede_reversal(struct engine *e, struct reader_state *reader, con
 	struct pending_change *reversal = entry->pending;
 	if (!recorder_withdraw(e->recorder, &reversal->item))
 		return deny(e, reader, "busy", "One moment, please, then try again.");
+	if (!open_door(e, reader->id, reader->config->unlock_ms, p->id)) {
+		recorder_submit(e->recorder, &reversal->item); /* the reversal stands */
+		return PORTER_VERDICT_DENY;
+	}
 	unlink_in_flight(e, reversal);
 	entry->pending = NULL;
 	entry->in = !reversal->item.change.in;
 	entry->has_last_change = true;
 	entry->last_change_us = now;
 	change_free(reversal);
-	e->services->door_unlock(e->services->host, reader->id, reader->config->unlock_ms);
 	engine_feedback(e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK,
 	                entry->in ? "checked_in" : "checked_out",
 	                entry->in ? "Welcome, %s. You are checked in."
@@ -294,17 +355,12 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 	if (entry->pending)
 		return join_pending(e, reader, entry->pending, request_id);
 	if (entry->has_last_change &&
-	    now - entry->last_change_us < (uint64_t)e->config->repeat_window_ms * 1000) {
-		grant_now(e, reader, p, entry->in); /* the same person again: not a second toggle */
-		return PORTER_VERDICT_GRANT;
-	}
+	    now - entry->last_change_us < (uint64_t)e->config->repeat_window_ms * 1000)
+		return grant_now(e, reader, p, entry->in); /* the same person again: no toggle */
 	bool in = !entry->in;
 	if ((reader->config->direction == READER_ENTRY && entry->in) ||
-	    (reader->config->direction == READER_EXIT && !entry->in)) {
-		grant_now(e, reader, p,
-		          entry->in); /* entry-only never checks out, and vice versa */
-		return PORTER_VERDICT_GRANT;
-	}
+	    (reader->config->direction == READER_EXIT && !entry->in))
+		return grant_now(e, reader, p, entry->in); /* entry-only never checks out, etc. */
 	if (e->n_in_flight >= e->max_in_flight) {
 		plog(e->services, PORTER_LOG_WARNING,
 		     "reader %s: %zu changes are waiting for the disk; refusing more", reader->id,
@@ -348,12 +404,11 @@ int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t re
 	const char *code;
 	const struct person *p = resolve(e, reader, &match, &code);
 	if (!p)
-		return refuse_person(e, reader, code);
+		return refuse_person(e, reader, now, code);
 	struct presence_entry *entry = presence_get(e->presence, p->id, true);
 	if (!entry)
 		return -ENOMEM;
-	if (p->kind == PERSON_VISITOR && !leaving(reader, entry) &&
-	    (r = check_visitor(e, reader, p)) != 0)
+	if (!leaving(reader, entry) && (r = admit(e, reader, p, now)) != 0)
 		return r;
 	return toggle(e, reader, p, entry, request_id, now);
 }
@@ -396,22 +451,43 @@ static void complete(struct engine *e, const struct waiter *w, uint32_t verdict,
 	e->services->complete(e->services->host, w->request_id, &res);
 }
 
+static void reverse(struct engine *e, struct pending_change *done, const char *cause);
+
+/*
+ * Tell every waiter that is still waiting. The first one whose door opens is
+ * the request that made the change (its code and direction say so); later
+ * ones are answered with it (already_in/out, no direction), so a host that
+ * counts directions counts each change once. If no waiter's door opened, the
+ * person did not get through: the change is reversed, like a cancel.
+ */
 static void announce_durable(struct engine *e, struct pending_change *pc)
 {
 	bool in = pc->item.change.in;
-	bool first = true;
-	for (struct waiter *w = pc->waiters; w; w = w->next, first = false) {
+	bool made = false, asked = false;
+	for (struct waiter *w = pc->waiters; w; w = w->next) {
 		if (w->cancelled)
 			continue;
-		const char *code = first ? (in ? "checked_in" : "checked_out")
+		asked = true;
+		if (!open_door(e, w->reader_id, w->unlock_ms, pc->person_id)) {
+			complete(e, w, PORTER_VERDICT_DENY, PORTER_DIRECTION_NONE, "door_failed",
+			         pc->person_id);
+			continue;
+		}
+		const char *code = !made ? (in ? "checked_in" : "checked_out")
 		                         : (in ? "already_in" : "already_out");
-		complete(e, w, PORTER_VERDICT_GRANT,
-		         in ? PORTER_DIRECTION_IN : PORTER_DIRECTION_OUT, code, pc->person_id);
-		e->services->door_unlock(e->services->host, w->reader_id, w->unlock_ms);
+		uint32_t direction = made ? PORTER_DIRECTION_NONE
+		                     : in ? PORTER_DIRECTION_IN
+		                          : PORTER_DIRECTION_OUT;
+		made = true;
+		complete(e, w, PORTER_VERDICT_GRANT, direction, code, pc->person_id);
 		engine_feedback(e, w->reader_id, PORTER_LED_GREEN, PORTER_BEEP_OK, code,
 		                in ? "Welcome, %s. You are checked in."
 		                   : "Goodbye, %s. You are checked out.",
 		                pc->name);
+	}
+	if (asked && !made) {
+		reverse(e, pc, "door_failed");
+		return;
 	}
 	plog(e->services, PORTER_LOG_INFO, "reader %s: %s checked %s", pc->reader_id, pc->person_id,
 	     in ? "in" : "out");
@@ -440,20 +516,35 @@ static bool all_cancelled(const struct pending_change *pc)
 	return pc->waiters != NULL;
 }
 
-/* The host denied a change porter had already made durable: record the
- * opposite, so the log says what happened and presence matches the door. */
-static void compensate(struct engine *e, struct pending_change *done)
+/*
+ * Nobody was let through for a change porter had already made durable (the
+ * host gave up, or the door did not open): record the opposite, so the log
+ * says what happened and presence matches the door. The reversed change no
+ * longer counts for the repeat window. While stopping, the recorder takes
+ * nothing more: the reversal is kept for engine_record_reversals().
+ */
+static void reverse(struct engine *e, struct pending_change *done, const char *cause)
 {
 	plog(e->services, PORTER_LOG_WARNING,
-	     "reader %s: host gave up on %s checking %s; recording the reverse", done->reader_id,
-	     done->person_id, done->item.change.in ? "in" : "out");
+	     "reader %s: %s was not let through checking %s (%s); recording the reverse",
+	     done->reader_id, done->person_id, done->item.change.in ? "in" : "out", cause);
 	struct pending_change *pc = change_new(e, done->person_id, done->name, done->reader_id,
-	                                       !done->item.change.in, "host_cancelled");
+	                                       !done->item.change.in, cause);
 	if (!pc) {
 		plog(e->services, PORTER_LOG_ERROR, "out of memory recording a reverse change");
 		return;
 	}
-	submit_change(e, pc, done->entry);
+	done->entry->has_last_change = false;
+	if (!e->stopping) {
+		submit_change(e, pc, done->entry);
+		return;
+	}
+	pc->entry = done->entry;
+	pc->entry->in = pc->item.change.in;
+	struct pending_change **tail = &e->reversals; /* in the order decided */
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = pc;
 }
 
 void engine_change_recorded(void *userdata, struct recorder_item *item, const char *error)
@@ -466,12 +557,8 @@ void engine_change_recorded(void *userdata, struct recorder_item *item, const ch
 		pc->entry->in = !item->change.in;
 		pc->entry->has_last_change = false;
 		announce_failed(e, pc, error);
-	} else if (all_cancelled(pc) && !e->stopping) {
-		compensate(e, pc);
 	} else if (all_cancelled(pc)) {
-		plog(e->services, PORTER_LOG_WARNING,
-		     "%s checked %s although the host gave up; shutting down, not reversed",
-		     pc->person_id, item->change.in ? "in" : "out");
+		reverse(e, pc, "host_cancelled");
 	} else {
 		announce_durable(e, pc);
 	}
@@ -506,6 +593,40 @@ int engine_load_presence(void *userdata, const char *person_id, bool in)
 		return -ENOMEM;
 	entry->in = in;
 	return 0;
+}
+
+void engine_record_reversals(struct engine *e, struct store *store)
+{
+	size_t n = 0;
+	for (struct pending_change *pc = e->reversals; pc; pc = pc->next)
+		n++;
+	if (n == 0)
+		return;
+	const struct store_change **changes = calloc(n, sizeof(*changes));
+	char err[256] = "out of memory";
+	int r = changes ? 0 : -ENOMEM;
+	size_t k = 0;
+	for (struct pending_change *pc = e->reversals; pc && r == 0; pc = pc->next) {
+		if ((r = store_new_event_key(pc->item.change.event_key)) < 0)
+			snprintf(err, sizeof(err), "no randomness for an event key");
+		changes[k++] = &pc->item.change;
+	}
+	if (r == 0)
+		r = store_record(store, changes, n, err, sizeof(err));
+	if (r < 0)
+		plog(e->services, PORTER_LOG_ERROR,
+		     "shutdown: could not record the reverse of %zu changes nobody was let "
+		     "through for: %s",
+		     n, err);
+	else
+		plog(e->services, PORTER_LOG_INFO,
+		     "shutdown: recorded the reverse of %zu changes nobody was let through for", n);
+	free(changes);
+	while (e->reversals) {
+		struct pending_change *pc = e->reversals;
+		e->reversals = pc->next;
+		change_free(pc);
+	}
 }
 
 void engine_release(struct engine *e)

@@ -37,6 +37,9 @@ struct engine {
 	bool visitor_checkin_blocked;     /* a diagnostic refuses visitor check-in */
 	bool stopping;                    /* shutdown: the recorder takes no more */
 	struct pending_change *in_flight; /* changes not yet durable, for cancel */
+	/* Reversals decided while stopping, when the recorder takes no more:
+	 * written by engine_record_reversals() once it has stopped. */
+	struct pending_change *reversals;
 	size_t n_in_flight;
 	/* Past this many changes waiting for the disk, new ones are refused
 	 * ("busy") instead of queueing memory without bound behind a hung disk. */
@@ -66,6 +69,11 @@ void engine_feedback(struct engine *engine, const char *reader_id, uint32_t led,
 
 /* Adopt a presence state loaded from the store. */
 int engine_load_presence(void *engine, const char *person_id, bool in);
+
+/* Shutdown, after the recorder stopped and before the store closes: write
+ * the reversals of changes nobody was let through for (cancelled or the door
+ * failed) that were decided while stopping, synchronously. */
+void engine_record_reversals(struct engine *engine, struct store *store);
 
 /* Free every change still in flight (shutdown, after the recorder stopped). */
 void engine_release(struct engine *engine);

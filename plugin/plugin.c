@@ -84,12 +84,38 @@ struct local_inputs {
 	struct directory *directory;
 };
 
-static void warn_shared_pin(void *services, const struct person *a, const struct person *b)
+/* People sharing a PIN, named one pair a line up to a bound: a directory
+ * where thousands share must not flood the host's log. */
+#define SHARED_PIN_LINES_MAX 20
+
+struct shared_pin_warnings {
+	const struct porter_host_services *services;
+	size_t pairs;
+};
+
+static void warn_shared_pin(void *userdata, const struct person *a, const struct person *b)
 {
-	plog(services, PORTER_LOG_WARNING,
-	     "directory: %s and %s have the same PIN; at the door it is resolved by "
-	     "pin_collision or refused as ambiguous",
-	     a->id, b->id);
+	struct shared_pin_warnings *w = userdata;
+	if (w->pairs++ < SHARED_PIN_LINES_MAX)
+		plog(w->services, PORTER_LOG_WARNING,
+		     "directory: %s and %s have the same PIN; at the door it is resolved by "
+		     "pin_collision or refused as ambiguous",
+		     a->id, b->id);
+}
+
+/* What init, reload and a directory edit tell the admin about a directory
+ * just loaded: shared PINs, and PORTER-D002. */
+static void check_directory(const struct config *config, const struct directory *directory,
+                            struct report_sink *sink)
+{
+	struct shared_pin_warnings shared = {sink->services, 0};
+	directory_foreach_shared_pin(directory, warn_shared_pin, &shared);
+	if (shared.pairs > SHARED_PIN_LINES_MAX)
+		plog(sink->services, PORTER_LOG_WARNING,
+		     "directory: %zu more pairs of people share a PIN (porter-admin check lists "
+		     "them all)",
+		     shared.pairs - SHARED_PIN_LINES_MAX);
+	diagnostics_pin_space(config, directory_size(directory), sink_report, sink);
 }
 
 static int load_local_inputs(const struct config *config, struct report_sink *sink,
@@ -119,22 +145,41 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	}
 	plog(sink->services, PORTER_LOG_INFO, "directory %s: %zu people", config->directory_path,
 	     directory_size(ret->directory));
-	directory_foreach_shared_pin(ret->directory, warn_shared_pin, (void *)sink->services);
-	diagnostics_pin_space(config, directory_size(ret->directory), sink_report, sink);
+	check_directory(config, ret->directory, sink);
 	return 0;
 }
 
+/* Copy the host's table. A table too small to hold `complete` comes from a
+ * host built against no porter.h this porter knows. */
 static int copy_services(porter_plugin *p, const struct porter_host_services *s)
 {
 	if (!s || !PORTER_HAS_FIELD(s, struct porter_host_services, complete))
 		return -EINVAL;
 	memcpy(&p->services, s, s->size < sizeof(p->services) ? s->size : sizeof(p->services));
 	p->services.size = sizeof(p->services);
-	const struct porter_host_services *v = &p->services;
-	if (!v->now_us || !v->timer_add || !v->timer_remove || !v->invoke || !v->door_unlock ||
-	    !v->feedback || !v->complete)
-		return -EINVAL;
 	return 0;
+}
+
+/* The services porter cannot work without (porter.h says which). Returns
+ * the name of the first one missing, or NULL. log and the fd watches are
+ * optional: without the watches, directory edits wait for a reload. */
+static const char *missing_service(const struct porter_host_services *v)
+{
+	if (!v->now_us)
+		return "now_us";
+	if (!v->timer_add)
+		return "timer_add";
+	if (!v->timer_remove)
+		return "timer_remove";
+	if (!v->invoke)
+		return "invoke";
+	if (!v->door_unlock)
+		return "door_unlock";
+	if (!v->feedback)
+		return "feedback";
+	if (!v->complete)
+		return "complete";
+	return NULL;
 }
 
 static void plugin_free(porter_plugin *p)
@@ -213,8 +258,7 @@ static void directory_edited(void *userdata, struct directory *directory)
 {
 	porter_plugin *p = userdata;
 	struct report_sink sink = {&p->services, NULL, NULL, 0};
-	directory_foreach_shared_pin(directory, warn_shared_pin, (void *)&p->services);
-	diagnostics_pin_space(&p->config, directory_size(directory), sink_report, &sink);
+	check_directory(&p->config, directory, &sink);
 	swap_directory(p, directory);
 }
 
@@ -227,15 +271,25 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 	if (!p)
 		return -ENOMEM;
 	int r = copy_services(p, services);
-	if (r < 0) {
+	struct report_sink sink = {r == 0 ? &p->services : NULL, report, userdata, 0};
+	const char *missing = r < 0 ? "a table of at least the size of porter.h v1's"
+	                            : missing_service(&p->services);
+	if (missing) {
+		char message[160];
+		snprintf(message, sizeof(message),
+		         "the host's services lack %s, which porter needs; see porter.h", missing);
+		sink_error(&sink, "PORTER-HOST", NULL, message);
 		free(p);
-		return r;
+		return -EINVAL;
 	}
-	struct report_sink sink = {&p->services, report, userdata, 0};
 	struct local_inputs in = {0};
 	r = config_parse(json, len, &p->config, sink_report, &sink);
 	if (r == 0)
 		r = load_local_inputs(&p->config, &sink, &in);
+	/* A key or directory file that cannot be used is a config problem like a
+	 * bad setting (README step 3), whatever the file error was. */
+	if (r < 0 && r != -ENOMEM)
+		r = -EINVAL;
 	p->engine.hasher = in.hasher;
 	p->directory = in.directory;
 	if (r == 0)
@@ -331,6 +385,8 @@ void plugin_shutdown(porter_plugin *p)
 	/* Joins the thread after committing what is queued; pending requests are
 	 * completed now, on this (the loop) thread. */
 	p->engine.recorder = recorder_stop(p->engine.recorder);
+	/* A cancel just before shutdown still undoes its change (porter.h). */
+	engine_record_reversals(&p->engine, p->store);
 	engine_release(&p->engine);
 	p->lockouts = lockout_control_stop(p->lockouts);
 	plog(&p->services, PORTER_LOG_INFO, "porter stopped");

@@ -20,6 +20,10 @@
  * where a function says otherwise. porter calls the host's services on the
  * loop thread, except `invoke`, which it may call from any thread.
  *
+ * Strings: every pointer porter hands the host (log messages, feedback
+ * reader_id/text/code, result code/person_id, report fields) is valid only
+ * during the call that hands it over. Copy what you keep.
+ *
  * The host's thread is never blocked by porter: hooks decide from memory and
  * queue the rest (durable recording runs on a porter-owned thread).
  */
@@ -47,6 +51,15 @@ extern "C" {
 #define PORTER_VERDICT_NO_OPINION 0
 /* Let the person through. */
 #define PORTER_VERDICT_GRANT 1
+/*
+ * The repeat window: a person who presents again within repeat_window_ms of
+ * their last presence change is granted at once with their current state
+ * ("already_in"/"already_out"), not toggled a second time. The window counts
+ * from the moment the change was decided (the hook call that made it, on
+ * the now_us monotonic clock), not from its completion. Changes that were
+ * denied, failed to record, or were reversed (cancel, door_unlock failed) do
+ * not count: presenting again after them is decided afresh.
+ */
 /* Keep the door shut. */
 #define PORTER_VERDICT_DENY 2
 /* Decided later: exactly one services->complete() for this request_id
@@ -85,7 +98,8 @@ struct porter_feedback {
 	const char *reader_id;
 	const char *text; /* short, human, already localised; never a PIN */
 	/* Stable machine-readable reason for a deny ("unknown_pin",
-	 * "locked_out", ...) or the action for a grant ("checked_in",
+	 * "locked_out", "membership_expired", "visitor_pass_expired",
+	 * "door_failed", "busy", ...) or the action for a grant ("checked_in",
 	 * "checked_out", "already_in", ...). */
 	const char *code;
 };
@@ -98,8 +112,14 @@ struct porter_feedback {
 
 struct porter_result {
 	uint32_t size;
-	uint32_t verdict;   /* PORTER_VERDICT_GRANT or _DENY */
-	uint32_t direction; /* PORTER_DIRECTION_*: the presence change made */
+	uint32_t verdict; /* PORTER_VERDICT_GRANT or _DENY */
+	/* PORTER_DIRECTION_*: the presence change made by THIS request. Only
+	 * the one request that made a change carries IN or OUT; requests
+	 * answered with an earlier change (code "already_in"/"already_out",
+	 * e.g. the same person presenting again while it was recorded) and
+	 * denials carry NONE, so a host counting directions counts each change
+	 * once. */
+	uint32_t direction;
 	uint32_t reserved;
 	const char *code;      /* same vocabulary as porter_feedback.code */
 	const char *person_id; /* NULL when nobody was identified */
@@ -114,11 +134,15 @@ struct porter_report {
 	uint32_t size;
 	uint32_t severity;   /* PORTER_SEVERITY_* */
 	const char *code;    /* stable id, e.g. "PORTER-CFG-TYPE", "PORTER-D001" */
-	const char *path;    /* JSON path in the config, e.g. "$.readers[0].id" */
+	const char *path;    /* JSON path in the config, e.g. "$.readers[0].id";
+	                      * NULL when the problem is not in the config
+	                      * (e.g. "PORTER-HOST": a required service missing) */
 	const char *message; /* what is wrong and why */
 	const char *fix;     /* what to change; may be NULL */
 };
 
+/* Runs on the thread that called check_config, init, reload or diagnostics,
+ * during that call, never later. */
 typedef void (*porter_report_fn)(void *userdata, const struct porter_report *report);
 
 /* ---- Host services ----------------------------------------------------- */
@@ -131,27 +155,35 @@ typedef void (*porter_invoke_fn)(void *userdata);
  * The table of services a host gives porter at init. The host keeps it valid
  * until shutdown returns. `host` is passed back as the first argument of
  * every service.
+ *
+ * Required: now_us, timer_add, timer_remove, invoke, door_unlock, feedback
+ * and complete. init refuses a table without one of them with -EINVAL and a
+ * report "PORTER-HOST" naming it. Optional (may be NULL): log (porter then
+ * says nothing) and watch_add/watch_update/watch_remove (porter watches the
+ * directory file's folder with them; without watch_add and watch_remove it
+ * logs a notice at init, and directory edits take effect at reload()).
  */
 struct porter_host_services {
 	uint32_t size;
 	uint32_t reserved;
 	void *host;
 
-	/* One line of log text, without a trailing newline. Never contains a
-	 * PIN, token or key. */
+	/* Optional. One line of log text, without a trailing newline. Never
+	 * contains a PIN, token or key. */
 	void (*log)(void *host, uint32_t level, const char *message);
 
-	/* Monotonic clock in microseconds. Cheap; called on hot paths. */
+	/* Required. Monotonic clock in microseconds. Cheap; called on hot paths. */
 	uint64_t (*now_us)(void *host);
 
-	/* Watch `fd` for PORTER_IO_* `events`; `cb` runs on the loop thread.
-	 * Returns a watch id > 0 or a negative errno. */
+	/* Optional. Watch `fd` for PORTER_IO_* `events`; `cb` runs on the loop
+	 * thread. Returns a watch id > 0 or a negative errno. */
 	int64_t (*watch_add)(void *host, int fd, uint32_t events, porter_io_fn cb, void *userdata);
 	int (*watch_update)(void *host, int64_t watch_id, uint32_t events);
 	void (*watch_remove)(void *host, int64_t watch_id);
 
-	/* A one-shot timer firing after `delay_us`. Returns a timer id > 0 or a
-	 * negative errno. Removing a fired or removed timer is harmless. */
+	/* Required. A one-shot timer firing after `delay_us`. Returns a timer
+	 * id > 0 or a negative errno. Removing a fired or removed timer is
+	 * harmless. */
 	int64_t (*timer_add)(void *host, uint64_t delay_us, porter_timer_fn cb, void *userdata);
 	void (*timer_remove)(void *host, int64_t timer_id);
 
@@ -166,15 +198,26 @@ struct porter_host_services {
 	 * shutdown() completes the rest. porter logs a warning once delivered. */
 	int (*invoke)(void *host, porter_invoke_fn cb, void *userdata);
 
-	/* Release the door lock of `reader_id` for `duration_ms`. */
+	/* Required. Release the door lock of `reader_id` for `duration_ms`.
+	 * Returns 0 or a negative errno. porter asks before it tells anyone
+	 * they are through. When it fails, porter logs an error, shows
+	 * "door_failed" ("The door could not be opened. Please see
+	 * reception.") and denies: a hook returns PORTER_VERDICT_DENY, a
+	 * pending request completes with DENY, code "door_failed", no
+	 * direction; and a presence change made for it is reversed (recorded
+	 * with cause "door_failed"), unless another request answered with the
+	 * same change got through a door. Record and door agree. */
 	int (*door_unlock)(void *host, const char *reader_id, uint32_t duration_ms);
 
-	/* Show text / LED / beep at a reader. */
+	/* Required. Show text / LED / beep at a reader. The return value is
+	 * not acted on: a display that fails changes no decision. */
 	int (*feedback)(void *host, const struct porter_feedback *feedback);
 
-	/* The decision for a hook that returned PORTER_VERDICT_PENDING. Called
-	 * exactly once per pending request, on the loop thread, never from
-	 * inside the hook call itself and never after cancel(). */
+	/* Required. The decision for a hook that returned
+	 * PORTER_VERDICT_PENDING. Called exactly once per pending request, on
+	 * the loop thread, never from inside the hook call itself and never
+	 * after cancel(). For a grant, door_unlock for the request has already
+	 * succeeded. */
 	void (*complete)(void *host, uint64_t request_id, const struct porter_result *result);
 };
 
@@ -191,7 +234,11 @@ struct porter_pin_event {
 };
 
 /* One key press on a keypad that sends key by key. `key` is the ASCII
- * character: '0'..'9', '*' (clear) or '#' (submit). */
+ * character: '0'..'9', '*' (clear) or '#' (submit). An entry that grows past
+ * keypad.pin_max_length is refused at the key that overflows it (DENY,
+ * "pin_too_long"); the keys after it, up to the next '#', '*' or
+ * inter_key_timeout_ms, still belong to the refused entry: they return
+ * NO_OPINION, submit no PIN and count no guess. */
 struct porter_key_event {
 	uint32_t size;
 	uint32_t key;
@@ -246,8 +293,20 @@ struct porter_plugin_descriptor {
 	/* Start porter. `config_json` is the host's admin config for porter.
 	 * Config problems are logged, one line each, and also reported through
 	 * `report` when not NULL (a host that shows reports may pass NULL and
-	 * rely on the log, or the reverse: both carry the same content). Returns 0 and *ret_plugin,
-	 * -EINVAL for a bad config, -ENOTSUP when porter is disabled here, or another -errno. */
+	 * rely on the log, or the reverse: both carry the same content). Returns
+	 * 0 and *ret_plugin, or:
+	 *   -EINVAL  the config is wrong, or a file it names cannot be used (PIN
+	 *            key file missing, unreadable, readable by others or
+	 *            malformed; directory file missing or malformed; a presence
+	 *            database porter cannot write, or one that is missing
+	 *            although porter ran here before), or a required service
+	 *            is missing: each problem is reported;
+	 *   -EBUSY   another program holds the presence database locked;
+	 *   -ENOSPC  the database's file system is full;
+	 *   -ENOTSUP porter is disabled here;
+	 *   -ENOMEM, or another -errno (e.g. -EIO: the database cannot be
+	 *            created or read). Database problems are reported as
+	 *            "PORTER-DATABASE". */
 	int (*init)(const struct porter_host_services *services, const char *config_json,
 	            size_t config_len, porter_report_fn report, void *userdata,
 	            porter_plugin **ret_plugin);
@@ -264,17 +323,35 @@ struct porter_plugin_descriptor {
 	void (*shutdown)(porter_plugin *plugin);
 
 	/* Hooks: return a PORTER_VERDICT_* or a negative errno for input that
-	 * is not acceptable (malformed event, a reader id that is not 1-64
-	 * printable characters, non-digits or NUL in a PIN: -EINVAL; a whole
-	 * PIN longer than keypad.pin_max_length: -E2BIG). Either way nobody is
-	 * granted, and the person is told why through feedback where one can. */
+	 * is not acceptable. Either way nobody is granted, and the person is
+	 * told why through feedback where one can. Input wrong in several ways
+	 * gets the errno of the first check that fails, in this order:
+	 *   1. the event: NULL, or `size` too small for its fields: -EINVAL;
+	 *   2. the reader id: not 1-64 printable characters: -EINVAL (no
+	 *      feedback: there is no reader to show it at);
+	 *   3. on_pin: pin NULL with pin_len > 0: -EINVAL;
+	 *   4. a whole PIN longer than keypad.pin_max_length: -E2BIG (its
+	 *      characters are not looked at);
+	 *   5. non-digits or NUL in a PIN, or a key that is not a keypad key:
+	 *      -EINVAL.
+	 * A PIN shorter than keypad.pin_min_length is well-formed: DENY,
+	 * "pin_too_short". Answers that reveal a PIN belongs to someone ("not
+	 * valid yet", "expired", "members only", "not unique") count as failed
+	 * attempts for the reader's lockout, like an unknown PIN. */
 	int (*on_pin)(porter_plugin *plugin, const struct porter_pin_event *event);
 	int (*on_key)(porter_plugin *plugin, const struct porter_key_event *event);
 	int (*on_qr)(porter_plugin *plugin, const struct porter_qr_event *event);
 	int (*on_ble)(porter_plugin *plugin, const struct porter_ble_event *event);
 
 	/* The host gave up on a pending request (and denied). porter will not
-	 * complete it, and undoes any presence change it had started for it. */
+	 * complete it, and undoes any presence change it had started for it:
+	 * a change not yet written is withdrawn; one already durable (or being
+	 * written) is reversed, recorded with cause "host_cancelled", also when
+	 * shutdown() follows at once (shutdown writes the reversal before it
+	 * returns). Other requests answered with the same change still
+	 * complete; the first of them carries its direction. A reversed change
+	 * does not count for the repeat window. Cancelling an unknown or
+	 * completed request does nothing. */
 	void (*cancel)(porter_plugin *plugin, uint64_t request_id);
 
 	/* Current setup diagnostics (e.g. an unsupported combination of

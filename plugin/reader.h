@@ -23,6 +23,7 @@ struct engine;
 struct keypad_entry {
 	char digits[KEYPAD_MAX_DIGITS];
 	size_t len;
+	bool refused; /* refused as too long: keys up to '#', '*' or timeout are its own */
 	uint64_t last_key_us;
 	int64_t timer_id; /* inter-key timeout on the host loop, 0: none */
 };

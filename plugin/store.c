@@ -123,6 +123,17 @@ static int problem(struct store_open_report *rep, int r, const char *fix, const 
 	return r;
 }
 
+/* The database's folder or file is on a file system mounted read-only. */
+static int read_only_file_system(const char *path, struct store_open_report *rep)
+{
+	return problem(rep, -EINVAL,
+	               "set local.database to a path on a writable file system, or mount it "
+	               "read-write",
+	               "presence database %s is on a read-only file system: porter would start "
+	               "and then refuse every check-in",
+	               path);
+}
+
 /* SQLite creates path-wal and path-shm beside the database, on every start. */
 static int check_directory(const char *path, struct store_open_report *rep)
 {
@@ -144,13 +155,7 @@ static int check_directory(const char *path, struct store_open_report *rep)
 	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) == 0)
 		return 0;
 	if (errno == EROFS)
-		return problem(
-		        rep, -EINVAL,
-		        "set local.database to a path on a writable file system, or mount it "
-		        "read-write",
-		        "presence database %s is on a read-only file system: porter would "
-		        "start and then refuse every check-in",
-		        path);
+		return read_only_file_system(path, rep);
 	snprintf(fix, sizeof(fix),
 	         "let %s write to %s: chown %s %s (it is mode %04o, owner uid %u)", who, dir, name,
 	         dir, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
@@ -170,13 +175,7 @@ static int check_writable(const char *path, const struct stat *st, struct store_
 	if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) == 0)
 		return 0;
 	if (errno == EROFS)
-		return problem(
-		        rep, -EINVAL,
-		        "set local.database to a path on a writable file system, or mount it "
-		        "read-write",
-		        "presence database %s is on a read-only file system: porter would "
-		        "start and then refuse every check-in",
-		        path);
+		return read_only_file_system(path, rep);
 	describe_user(geteuid(), who, sizeof(who));
 	user_name(geteuid(), name, sizeof(name));
 	snprintf(fix, sizeof(fix),

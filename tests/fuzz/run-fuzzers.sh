@@ -8,6 +8,9 @@ seconds=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
+# Undefined behaviour fails the run, as ASan findings do (without this UBSan
+# only prints, and the fuzzer goes on).
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 for target in config directory json_strict keypad; do
 	mkdir -p "$scratch/$target"
 	echo "fuzz_$target: $seconds s over tests/fuzz/corpus/$target"

@@ -224,8 +224,8 @@ static void test_visitor_pass_expired_or_not_yet_valid_is_denied(void **state)
 	assert_int_equal(pin_at(env, "front", "9753"), PORTER_VERDICT_DENY);
 	assert_string_equal(fake_host_last_code(&env->host), "visitor_pass_not_yet_valid");
 	assert_int_equal(env->host.n_doors, 0);
-	/* A correct PIN with a bad pass is not a guess: no lockout progress. */
-	assert_int_equal(plugin_reader(env->plugin, "front")->lockout.failures, 0);
+	/* "Not valid" tells a guesser the PIN is real: each counts as a failed attempt. */
+	assert_int_equal(plugin_reader(env->plugin, "front")->lockout.failures, 2);
 	env_free(env);
 }
 
@@ -302,6 +302,17 @@ static void test_pin_of_member_and_visitor_is_refused_by_default(void **state)
 	assert_true(fake_host_logged(&env->host, "m-ana and v-vera have the same PIN"));
 	assert_int_equal(pin_at(env, "front", "4444"), PORTER_VERDICT_DENY);
 	assert_string_equal(fake_host_last_code(&env->host), "ambiguous_pin");
+	env_free(env);
+}
+
+static void test_a_pin_that_is_not_unique_counts_towards_the_lockout(void **state)
+{
+	struct env *env = collision_env("\"lockout\": {\"max_attempts\": 2}");
+	assert_int_equal(env_start(env), 0);
+	assert_int_equal(pin_at(env, "front", "4444"), PORTER_VERDICT_DENY);
+	assert_string_equal(fake_host_last_code(&env->host), "ambiguous_pin");
+	assert_int_equal(pin_at(env, "front", "4444"), PORTER_VERDICT_DENY);
+	assert_string_equal(fake_host_last_code(&env->host), "locked_out");
 	env_free(env);
 }
 
@@ -499,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_member_only_reader_refuses_a_visitor),
 		cmocka_unit_test(test_entry_only_reader_never_checks_out),
 		cmocka_unit_test(test_pin_of_member_and_visitor_is_refused_by_default),
+		cmocka_unit_test(test_a_pin_that_is_not_unique_counts_towards_the_lockout),
 		cmocka_unit_test(test_pin_collision_policy_and_reader_rules_pick_one),
 		cmocka_unit_test(test_salto_visitor_access_refuses_visitor_checkin_only),
 		cmocka_unit_test(test_wrong_pins_lock_the_reader_even_for_a_good_pin),

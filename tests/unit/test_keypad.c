@@ -115,16 +115,53 @@ static void test_a_pause_between_keys_drops_the_entry(void **state)
 	assert_string_equal(fake_host_last_code(&env->host), "pin_too_short");
 }
 
-static void test_too_many_digits_are_refused_and_cleared(void **state)
+static void test_too_many_digits_are_refused_until_hash(void **state)
 {
 	struct env *env = *state;
 	assert_int_equal(keys(env, "12345678"), PORTER_VERDICT_NO_OPINION);
 	assert_int_equal(key(env, '9'), PORTER_VERDICT_DENY);
 	assert_string_equal(fake_host_last_code(&env->host), "pin_too_long");
-	/* The buffer was cleared: a fresh PIN works. */
+	/* The keys up to '#' belong to the refused entry: "1234" is not a PIN. */
+	size_t fb = env->host.n_feedback;
+	assert_int_equal(keys(env, "1234#"), PORTER_VERDICT_NO_OPINION);
+	assert_int_equal(env->host.n_feedback, fb);
+	assert_int_equal(plugin_reader(env->plugin, "front")->lockout.failures, 0);
+	/* After the '#', a fresh PIN works. */
 	assert_int_equal(keys(env, "1234#"), PORTER_VERDICT_PENDING);
 	assert_true(fake_host_wait_completions(&env->host, 1));
 	assert_string_equal(env->host.completions[0].person, "m-ana");
+}
+
+static void test_a_too_long_entry_ends_with_star(void **state)
+{
+	struct env *env = *state;
+	assert_int_equal(keys(env, "999999999"), PORTER_VERDICT_DENY);
+	assert_int_equal(keys(env, "99*"), PORTER_VERDICT_NO_OPINION);
+	assert_int_equal(keys(env, "1234#"), PORTER_VERDICT_PENDING);
+	assert_true(fake_host_wait_completions(&env->host, 1));
+}
+
+static void test_a_too_long_entry_ends_with_a_pause(void **state)
+{
+	struct env *env = *state;
+	assert_int_equal(keys(env, "999999999"), PORTER_VERDICT_DENY);
+	size_t fb = env->host.n_feedback;
+	fake_host_advance(&env->host, 6000000); /* past inter_key_timeout_ms */
+	assert_int_equal(env->host.n_feedback, fb); /* told once already, not again */
+	assert_int_equal(env->host.n_timers, 0);
+	assert_int_equal(keys(env, "1234#"), PORTER_VERDICT_PENDING);
+	assert_true(fake_host_wait_completions(&env->host, 1));
+}
+
+static void test_keys_typed_into_a_refused_entry_keep_it_alive(void **state)
+{
+	struct env *env = *state;
+	assert_int_equal(keys(env, "999999999"), PORTER_VERDICT_DENY);
+	fake_host_advance(&env->host, 3000000);
+	assert_int_equal(keys(env, "12"), PORTER_VERDICT_NO_OPINION);
+	fake_host_advance(&env->host, 3000000); /* 6 s since the refusal, 3 s since a key */
+	assert_int_equal(keys(env, "34#"), PORTER_VERDICT_NO_OPINION);
+	assert_int_equal(env->host.n_completions, 0);
 }
 
 static void test_a_non_keypad_key_clears_the_entry(void **state)
@@ -188,7 +225,10 @@ int main(void)
 		T(test_star_clears_what_was_typed),
 		T(test_hash_alone_does_nothing),
 		T(test_a_pause_between_keys_drops_the_entry),
-		T(test_too_many_digits_are_refused_and_cleared),
+		T(test_too_many_digits_are_refused_until_hash),
+		T(test_a_too_long_entry_ends_with_star),
+		T(test_a_too_long_entry_ends_with_a_pause),
+		T(test_keys_typed_into_a_refused_entry_keep_it_alive),
 		T(test_a_non_keypad_key_clears_the_entry),
 		T(test_whole_pin_bad_input_grants_nobody),
 		T(test_malformed_events_are_refused),
