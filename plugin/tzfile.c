@@ -16,6 +16,7 @@
 #define DAY_S      86400
 #define OFFSET_MAX (26 * 3600) /* RFC 8536 suggests -89999..93599 */
 #define RULE_HOURS 167         /* a rule time's hours, RFC 8536 3.3.1 */
+#define RULE_T_MAX ((int64_t)1 << 55)
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -110,6 +111,12 @@ static int64_t rule_offset(const struct tz_rule *r, int64_t t)
 {
 	if (!r->has_dst)
 		return r->std_offset;
+	/* A billion years either way is the same rule; the calendar arithmetic
+	 * below stays far from int64 overflow. */
+	if (t > RULE_T_MAX)
+		t = RULE_T_MAX;
+	else if (t < -RULE_T_MAX)
+		t = -RULE_T_MAX;
 	/* The year of the local date; a rule time pushing a change across New
 	 * Year (hours beyond 24) is not in any real zone. */
 	int64_t y = year_of_days(floor_div(t + r->std_offset, DAY_S));
