@@ -334,26 +334,39 @@ static void check_reader_ids(struct reporter *rep, json_object *root)
 	}
 }
 
-/* The daily check-out's time and zone: what the schema's lengths cannot say. */
+/* A zone porter cannot use: the reason names the zone and what was wrong. */
+static void zone_error(struct reporter *rep, const char *why)
+{
+	cfg_error(rep, "PORTER-CFG-TIME-ZONE", "$.daily_checkout.time_zone",
+	          "use a tz database name such as \"Europe/Berlin\" (the names under "
+	          "/usr/share/zoneinfo, package tzdata), \"local\" (the controller's zone) "
+	          "or \"UTC\"",
+	          "%s", why);
+}
+
+/* The daily check-out's time and zone: what the schema's lengths cannot say.
+ * A named zone's file is read here, so an unknown one is refused now. */
 static void check_daily_checkout(struct reporter *rep, json_object *root)
 {
 	json_object *time = lookup(root, "daily_checkout.time");
 	json_object *zone = lookup(root, "daily_checkout.time_zone");
+	struct cutoff_rule *rule = NULL;
+	char why[TZ_ERROR_MAX + 64];
 	int minute;
-	bool utc;
 
 	if (json_object_is_type(time, json_type_string) &&
 	    cutoff_parse_time(json_object_get_string(time), &minute) < 0)
 		cfg_error(rep, "PORTER-CFG-TIME", "$.daily_checkout.time",
 		          "write the local time as \"HH:MM\", for example \"23:30\" or \"00:00\"",
 		          "must be a time of day from 00:00 to 23:59, as \"HH:MM\"");
-	if (json_object_is_type(zone, json_type_string) &&
-	    cutoff_parse_zone(json_object_get_string(zone), &utc) < 0)
-		cfg_error(rep, "PORTER-CFG-TIME-ZONE", "$.daily_checkout.time_zone",
-		          "use \"local\" and set the controller's time zone to the site's "
-		          "(timedatectl set-timezone Europe/Berlin), or \"UTC\"",
-		          "unknown time zone: porter supports \"local\" (the controller's zone) "
-		          "and \"UTC\"");
+	if (!json_object_is_type(zone, json_type_string))
+		return;
+	rule = malloc(sizeof(*rule)); /* a zone's transitions: too big for the stack */
+	if (!rule)
+		zone_error(rep, "out of memory reading the time zone");
+	else if (cutoff_parse_zone(json_object_get_string(zone), rule, why, sizeof(why)) < 0)
+		zone_error(rep, why);
+	free(rule);
 }
 
 static void check_semantics(struct reporter *rep, json_object *root)
@@ -494,9 +507,11 @@ static void fill_daily_checkout(struct reporter *rep, json_object *root, struct 
 	if (cutoff_parse_time(json_object_get_string(lookup(root, "daily_checkout.time")),
 	                      &c->daily_checkout_at.minute_of_day) < 0)
 		internal_error(rep, "daily_checkout.time");
+	char why[TZ_ERROR_MAX + 64];
+	/* Read again (checked above): a zone file removed in between is said so. */
 	if (cutoff_parse_zone(json_object_get_string(lookup(root, "daily_checkout.time_zone")),
-	                      &c->daily_checkout_at.utc) < 0)
-		internal_error(rep, "daily_checkout.time_zone");
+	                      &c->daily_checkout_at, why, sizeof(why)) < 0)
+		zone_error(rep, why);
 }
 
 static void fill_config(struct reporter *rep, json_object *root, struct config *c)

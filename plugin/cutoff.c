@@ -3,6 +3,8 @@
 #include "cutoff.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -13,6 +15,8 @@ static long utc_offset(const struct cutoff_rule *rule, int64_t t)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
+	if (rule->named)
+		return (long)tz_utc_offset(&rule->zone, t);
 	if (rule->utc || !localtime_r(&tt, &tm))
 		return 0;
 	return tm.tm_gmtoff;
@@ -92,13 +96,27 @@ int cutoff_parse_time(const char *s, int *ret)
 	return 0;
 }
 
-int cutoff_parse_zone(const char *name, bool *ret_utc)
+int cutoff_parse_zone(const char *name, struct cutoff_rule *rule, char *err, size_t errlen)
 {
-	if (name && strcmp(name, "local") == 0)
-		*ret_utc = false;
-	else if (name && strcmp(name, "UTC") == 0)
-		*ret_utc = true;
-	else
+	struct tz *tz = NULL;
+	int r;
+	if (!name || !rule) {
+		snprintf(err, errlen, "no time zone");
 		return -EINVAL;
+	}
+	rule->named = false;
+	rule->utc = strcmp(name, "UTC") == 0;
+	if (rule->utc || strcmp(name, "local") == 0)
+		return 0;
+	if (strlen(name) > CUTOFF_ZONE_MAX) {
+		snprintf(err, errlen, "a time zone name is at most %d bytes", CUTOFF_ZONE_MAX);
+		return -EINVAL;
+	}
+	r = tz_load(name, &tz, err, errlen);
+	if (r < 0)
+		return r;
+	rule->zone = *tz;
+	rule->named = true;
+	free(tz);
 	return 0;
 }

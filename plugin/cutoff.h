@@ -12,30 +12,38 @@
  * So every local day has exactly one cut-off: none is skipped or repeated.
  *
  * Time zones: "local" (the machine's zone, through localtime_r: /etc/localtime
- * or the host process's TZ) and "UTC". porter never sets TZ or calls tzset
- * itself: that would change the zone of the whole host process. Named IANA
- * zones would need porter's own TZif reader; until then a controller in
- * another zone than its site is configured with "local" on a machine set to
- * the site's zone (which its logs want anyway).
+ * or the host process's TZ), "UTC", or a tz database name ("Europe/Berlin")
+ * read by porter's own TZif reader (tzfile.h) when the config is parsed and
+ * kept in the rule: porter never sets TZ or calls tzset itself, as that
+ * would change the zone of the whole host process.
  */
 #ifndef PORTER_CUTOFF_H
 #define PORTER_CUTOFF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#define CUTOFF_ZONE_MAX 32
+#include "tzfile.h"
+
+#define CUTOFF_ZONE_MAX 32 /* bytes of a zone name, as plugin.json says */
 
 struct cutoff_rule {
 	int minute_of_day; /* 0..1439 */
-	bool utc;          /* false: the machine's local zone */
+	bool utc;          /* false: the machine's local zone, unless named */
+	bool named;        /* the zone is `zone` */
+	struct tz zone;
 };
 
 /* "HH:MM", 00:00 to 23:59, two digits each. 0 or -EINVAL. */
 int cutoff_parse_time(const char *text, int *ret_minute_of_day);
 
-/* A zone porter supports ("local" or "UTC"). 0 or -EINVAL. */
-int cutoff_parse_zone(const char *name, bool *ret_utc);
+/*
+ * Set the rule's zone: "local", "UTC", or a tz database name, whose file is
+ * read now (config time only: file I/O). 0, or a negative errno with a
+ * reason for the admin in err (-EINVAL, -ENOENT for an unknown zone).
+ */
+int cutoff_parse_zone(const char *name, struct cutoff_rule *rule, char *err, size_t errlen);
 
 /* The first cut-off strictly after unix time `after_s`. */
 int64_t cutoff_next(const struct cutoff_rule *rule, int64_t after_s);

@@ -217,6 +217,42 @@ static void a_cutoff_missed_while_down_is_done_at_start(void **state)
 	stop(s);
 }
 
+/* A named zone, read by porter's own reader: the host process runs in UTC
+ * (set in main), the site in Asia/Kolkata (05:30 ahead, no daylight
+ * saving). The cut-off written as Kolkata's time of day two hours ago is
+ * caught up at start and recorded at that instant. */
+static void a_named_zone_gives_the_time_of_day(void **state)
+{
+	struct site *s = *state;
+	char extra[160], hhmm[8], cut[40], before[40], got[256], want[80];
+	int64_t cutoff = (time(NULL) - 7200) / 60 * 60;
+	time_t kolkata = (time_t)(cutoff + 5 * 3600 + 1800);
+	struct tm tm;
+	gmtime_r(&kolkata, &tm);
+	strftime(hhmm, sizeof(hhmm), "%H:%M", &tm);
+	snprintf(extra, sizeof(extra),
+	         ",\"daily_checkout\":{\"enabled\":true,\"time\":\"%s\","
+	         "\"time_zone\":\"Asia/Kolkata\"}",
+	         hhmm);
+	iso(cutoff, cut);
+	iso(cutoff - 3600, before);
+
+	start(s, extra);
+	assert_string_equal(present(s, PIN_ANA), "checked_in");
+	stop(s);
+	sql(s, "UPDATE presence SET since = ? WHERE person_id = 'm-ana'", before, NULL, 0);
+	s->n_logs = 0;
+	start(s, extra);
+	assert_true(wait_log(s, "daily check-out: 1 person checked out", 5000));
+	sql(s,
+	    "SELECT direction || ' ' || cause || ' ' || recorded_at FROM presence_log"
+	    " WHERE person_id = 'm-ana' ORDER BY seq DESC LIMIT 1",
+	    NULL, got, sizeof(got));
+	snprintf(want, sizeof(want), "out daily_cutoff %s", cut);
+	assert_string_equal(got, want);
+	stop(s);
+}
+
 /* Off (the default): nobody is checked out, however long they have been in,
  * and porter keeps no timer for it. */
 static void off_by_default_nobody_is_checked_out(void **state)
@@ -336,6 +372,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        CASE(a_cutoff_missed_while_down_is_done_at_start),
+	        CASE(a_named_zone_gives_the_time_of_day),
 	        CASE(off_by_default_nobody_is_checked_out),
 	        CASE(a_reload_turns_it_on_and_off),
 	};
@@ -343,5 +380,8 @@ int main(void)
 		fprintf(stderr, "PORTER_SO and PORTER_ADMIN must be set (meson test sets them)\n");
 		return 77;
 	}
+	/* The host's own zone is not the site's: porter must not use it. */
+	setenv("TZ", "UTC", 1);
+	tzset();
 	return cmocka_run_group_tests(tests, load_porter, unload_porter);
 }

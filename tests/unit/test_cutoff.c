@@ -4,6 +4,9 @@
  * and across both daylight saving changes (this test process runs in
  * Europe/Berlin: a test is the host and may set its own TZ; porter never
  * does), then the check-out itself with a fake wall clock on the fake host.
+ * The daylight saving cases run twice: with time_zone "local", and with
+ * "Europe/Berlin" while the process's own zone is UTC, which proves the
+ * named zone (porter's TZif reader) is what decides.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -39,12 +42,43 @@ static struct cutoff_rule rule(const char *hhmm, bool in_utc)
 	return r;
 }
 
+/* The zone a case runs in: its cmocka state, or "local" (Europe/Berlin). */
+static const char *zone_of(void **state)
+{
+	return *state ? *state : "local";
+}
+
+static struct cutoff_rule zone_rule(const char *hhmm, void **state)
+{
+	struct cutoff_rule r = {0};
+	char err[256];
+	assert_int_equal(cutoff_parse_time(hhmm, &r.minute_of_day), 0);
+	assert_int_equal(cutoff_parse_zone(zone_of(state), &r, err, sizeof(err)), 0);
+	return r;
+}
+
+/* Named-zone cases: the process runs in UTC, porter's rule in Berlin. */
+static int process_in_utc(void **state)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	(void)state;
+	return 0;
+}
+
+static int process_in_berlin(void **state)
+{
+	setenv("TZ", "Europe/Berlin", 1);
+	tzset();
+	(void)state;
+	return 0;
+}
+
 /* ---- schedule arithmetic ----------------------------------------------- */
 
 static void test_times_and_zones_are_parsed_strictly(void **state)
 {
 	int m;
-	bool u;
 	assert_int_equal(cutoff_parse_time("00:00", &m), 0);
 	assert_int_equal(m, 0);
 	assert_int_equal(cutoff_parse_time("23:59", &m), 0);
@@ -53,12 +87,20 @@ static void test_times_and_zones_are_parsed_strictly(void **state)
 	                     "0730",  "",      " 7:30", "07:30 ", "a7:30"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(cutoff_parse_time(bad[i], &m), -EINVAL);
-	assert_int_equal(cutoff_parse_zone("local", &u), 0);
-	assert_false(u);
-	assert_int_equal(cutoff_parse_zone("UTC", &u), 0);
-	assert_true(u);
-	assert_int_equal(cutoff_parse_zone("Europe/Berlin", &u), -EINVAL);
-	assert_int_equal(cutoff_parse_zone(NULL, &u), -EINVAL);
+	struct cutoff_rule *r = calloc(1, sizeof(*r));
+	char err[256];
+	assert_int_equal(cutoff_parse_zone("local", r, err, sizeof(err)), 0);
+	assert_false(r->utc || r->named);
+	assert_int_equal(cutoff_parse_zone("UTC", r, err, sizeof(err)), 0);
+	assert_true(r->utc);
+	assert_false(r->named);
+	assert_int_equal(cutoff_parse_zone("Europe/Berlin", r, err, sizeof(err)), 0);
+	assert_true(r->named);
+	assert_int_equal(cutoff_parse_zone("Mars/Olympus", r, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "unknown time zone \"Mars/Olympus\""));
+	assert_int_equal(cutoff_parse_zone("../etc/passwd", r, err, sizeof(err)), -EINVAL);
+	assert_int_equal(cutoff_parse_zone(NULL, r, err, sizeof(err)), -EINVAL);
+	free(r);
 	(void)state;
 }
 
@@ -77,7 +119,7 @@ static void test_before_at_and_after_the_cutoff(void **state)
 
 static void test_midnight_in_the_local_zone(void **state)
 {
-	struct cutoff_rule r = rule("00:00", false);
+	struct cutoff_rule r = zone_rule("00:00", state);
 	/* Berlin summer: midnight is 22:00 UTC the day before. */
 	assert_int_equal(cutoff_next(&r, utc(2026, 6, 10, 12, 0)), utc(2026, 6, 10, 22, 0));
 	/* Winter: 23:00 UTC. */
@@ -89,7 +131,7 @@ static void test_midnight_in_the_local_zone(void **state)
  * The cut-off is when the gap ends (03:00 CEST = 01:00 UTC): not skipped. */
 static void test_a_cutoff_in_the_spring_gap_happens_when_the_gap_ends(void **state)
 {
-	struct cutoff_rule r = rule("02:30", false);
+	struct cutoff_rule r = zone_rule("02:30", state);
 	int64_t day_before = utc(2026, 3, 28, 1, 30); /* 02:30 CET */
 	int64_t gap_end = utc(2026, 3, 29, 1, 0);     /* 03:00 CEST */
 	int64_t day_after = utc(2026, 3, 30, 0, 30);  /* 02:30 CEST */
@@ -105,7 +147,7 @@ static void test_a_cutoff_in_the_spring_gap_happens_when_the_gap_ends(void **sta
  * twice. The first (CEST, 00:30 UTC) is the cut-off; the second is not. */
 static void test_a_cutoff_that_happens_twice_is_done_once(void **state)
 {
-	struct cutoff_rule r = rule("02:30", false);
+	struct cutoff_rule r = zone_rule("02:30", state);
 	int64_t first = utc(2026, 10, 25, 0, 30);
 	int64_t second = utc(2026, 10, 25, 1, 30);
 	int64_t next_day = utc(2026, 10, 26, 1, 30); /* 02:30 CET */
@@ -123,7 +165,7 @@ static void test_one_cutoff_per_day_all_year(void **state)
 {
 	const char *times[] = {"00:00", "01:59", "02:00", "02:30", "02:59", "03:00", "23:59"};
 	for (size_t k = 0; k < sizeof(times) / sizeof(times[0]); k++) {
-		struct cutoff_rule r = rule(times[k], false);
+		struct cutoff_rule r = zone_rule(times[k], state);
 		int64_t c = cutoff_next(&r, utc(2026, 1, 1, 12, 0));
 		for (int day = 0; day < 730; day++) {
 			int64_t n = cutoff_next(&r, c);
@@ -133,6 +175,24 @@ static void test_one_cutoff_per_day_all_year(void **state)
 			c = n;
 		}
 	}
+	(void)state;
+}
+
+/* Another named zone, other dates: New York goes forward on 2026-03-08
+ * (02:00 EST to 03:00 EDT) and back on 2026-11-01, whatever the process's
+ * zone (UTC here) or Berlin's dates. */
+static void test_new_york_changes_on_its_own_dates(void **state)
+{
+	struct cutoff_rule r = zone_rule("02:30", state);
+	char err[256];
+	assert_int_equal(cutoff_parse_zone("America/New_York", &r, err, sizeof(err)), 0);
+	assert_int_equal(cutoff_next(&r, utc(2026, 3, 6, 12, 0)), utc(2026, 3, 7, 7, 30));
+	assert_int_equal(cutoff_next(&r, utc(2026, 3, 7, 12, 0)), utc(2026, 3, 8, 7, 0));
+	assert_int_equal(cutoff_next(&r, utc(2026, 3, 8, 6, 0)),
+	                 utc(2026, 3, 8, 7, 0)); /* gap end */
+	assert_int_equal(cutoff_next(&r, utc(2026, 3, 8, 7, 0)), utc(2026, 3, 9, 6, 30));
+	/* 2026-11-01: 02:30 happens once (the clocks go back at 02:00 EDT to 01:00 EST). */
+	assert_int_equal(cutoff_next(&r, utc(2026, 10, 31, 12, 0)), utc(2026, 11, 1, 7, 30));
 	(void)state;
 }
 
@@ -198,6 +258,32 @@ static void test_a_bad_time_or_zone_is_an_error_at_its_path(void **state)
 	assert_int_equal(parse("{" LOCAL ", \"daily_checkout\": {\"time\": \"7:30\"}}", c),
 	                 -EINVAL);
 	assert_string_equal(seen.path[0], "$.daily_checkout.time");
+	free(c);
+	(void)state;
+}
+
+/* A tz database name is read when the config is parsed; a name that is not
+ * one, or a zone not installed, is an error at time_zone saying which. */
+static void test_a_named_zone_is_read_with_the_config(void **state)
+{
+	struct config *c = malloc(sizeof(*c));
+	assert_int_equal(parse("{" LOCAL ", \"daily_checkout\": {\"enabled\": true, "
+	                       "\"time_zone\": \"Europe/Berlin\"}}",
+	                       c),
+	                 0);
+	assert_true(c->daily_checkout_at.named);
+	assert_int_equal(cutoff_next(&c->daily_checkout_at, utc(2026, 7, 1, 12, 0)),
+	                 utc(2026, 7, 1, 22, 0));
+	const char *bad[] = {"../../etc/passwd", "Europe/Nowhere", "Europe", "Europe/"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text),
+		         "{" LOCAL ", \"daily_checkout\": {\"time_zone\": \"%s\"}}", bad[i]);
+		assert_int_equal(parse(text, c), -EINVAL);
+		assert_int_equal(seen.n, 1);
+		assert_string_equal(seen.code[0], "PORTER-CFG-TIME-ZONE");
+		assert_string_equal(seen.path[0], "$.daily_checkout.time_zone");
+	}
 	free(c);
 	(void)state;
 }
@@ -431,7 +517,7 @@ static void walk(struct env *env, int64_t to_s)
 
 static void test_the_spring_gap_does_not_skip_the_cutoff(void **state)
 {
-	struct env *env = env_start(utc(2026, 3, 28, 12, 0), "02:30", "local");
+	struct env *env = env_start(utc(2026, 3, 28, 12, 0), "02:30", zone_of(state));
 	assert_string_equal(pin(env, "1234"), "checked_in");
 	walk(env, utc(2026, 3, 29, 0, 50));
 	assert_string_equal(db_text(env, ANA_STATE), "in");
@@ -445,7 +531,7 @@ static void test_the_spring_gap_does_not_skip_the_cutoff(void **state)
 
 static void test_the_autumn_repeat_does_not_repeat_the_cutoff(void **state)
 {
-	struct env *env = env_start(utc(2026, 10, 24, 12, 0), "02:30", "local");
+	struct env *env = env_start(utc(2026, 10, 24, 12, 0), "02:30", zone_of(state));
 	assert_string_equal(pin(env, "1234"), "checked_in");
 	walk(env, utc(2026, 10, 25, 0, 40));
 	assert_string_equal(db_text(env, ANA_LAST),
@@ -462,6 +548,11 @@ static void test_the_autumn_repeat_does_not_repeat_the_cutoff(void **state)
 	(void)state;
 }
 
+/* Same cases, time_zone "Europe/Berlin", the test process in UTC. */
+#define NAMED(f)                                                                       \
+	cmocka_unit_test_prestate_setup_teardown(f, process_in_utc, process_in_berlin, \
+	                                         (void *)"Europe/Berlin")
+
 int main(void)
 {
 	/* The test is the host: it may choose its process's zone. */
@@ -476,6 +567,7 @@ int main(void)
 	        cmocka_unit_test(test_one_cutoff_per_day_all_year),
 	        cmocka_unit_test(test_daily_checkout_is_off_by_default),
 	        cmocka_unit_test(test_a_bad_time_or_zone_is_an_error_at_its_path),
+	        cmocka_unit_test(test_a_named_zone_is_read_with_the_config),
 	        cmocka_unit_test(test_everyone_in_is_checked_out_at_the_cutoff_not_before),
 	        cmocka_unit_test(test_who_came_in_after_the_cutoff_instant_stays_in),
 	        cmocka_unit_test(test_the_first_pin_after_the_cutoff_is_a_check_in_even_at_once),
@@ -483,6 +575,13 @@ int main(void)
 	        cmocka_unit_test(test_a_pin_during_the_checkout_write_is_asked_to_wait),
 	        cmocka_unit_test(test_the_spring_gap_does_not_skip_the_cutoff),
 	        cmocka_unit_test(test_the_autumn_repeat_does_not_repeat_the_cutoff),
+	        NAMED(test_midnight_in_the_local_zone),
+	        NAMED(test_a_cutoff_in_the_spring_gap_happens_when_the_gap_ends),
+	        NAMED(test_a_cutoff_that_happens_twice_is_done_once),
+	        NAMED(test_one_cutoff_per_day_all_year),
+	        NAMED(test_the_spring_gap_does_not_skip_the_cutoff),
+	        NAMED(test_the_autumn_repeat_does_not_repeat_the_cutoff),
+	        NAMED(test_new_york_changes_on_its_own_dates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
