@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "feedback_text.h"
 #include "porter.h"
 
 #define CONFIG_MAX_TEXT    (256 * 1024) /* bytes of config JSON accepted */
@@ -85,6 +86,10 @@ struct config {
 	struct reader_config reader_defaults;
 	size_t n_readers;
 	struct reader_config readers[CONFIG_MAX_READERS];
+
+	/* display texts ("texts"): the site's template per text, "" for the
+	 * English default; checked by feedback_text_check() */
+	char texts[FEEDBACK_TEXT_COUNT][FEEDBACK_TEMPLATE_MAX + 1];
 };
 
 /*
