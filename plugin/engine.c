@@ -187,11 +187,11 @@ static int admit(struct engine *e, struct reader_state *reader, const struct per
 {
 	bool visitor = p->kind == PERSON_VISITOR;
 	if (visitor && !e->config->visitor_checkin)
-		return refuse_real_pin(
-		        e, reader, now, "visitor_checkin_disabled", FT_VISITOR_CHECKIN_DISABLED);
+		return refuse_real_pin(e, reader, now, "visitor_checkin_disabled",
+		                       FT_VISITOR_CHECKIN_DISABLED);
 	if (visitor && e->visitor_checkin_blocked)
-		return refuse_real_pin(
-		        e, reader, now, "visitor_checkin_unsupported", FT_VISITOR_CHECKIN_UNSUPPORTED);
+		return refuse_real_pin(e, reader, now, "visitor_checkin_unsupported",
+		                       FT_VISITOR_CHECKIN_UNSUPPORTED);
 	int64_t now_s = e->wall_clock_us() / 1000000;
 	if (now_s < p->valid_from)
 		return refuse_real_pin(
@@ -199,9 +199,9 @@ static int admit(struct engine *e, struct reader_state *reader, const struct per
 		        visitor ? "visitor_pass_not_yet_valid" : "membership_not_yet_valid",
 		        visitor ? FT_VISITOR_PASS_NOT_YET_VALID : FT_MEMBERSHIP_NOT_YET_VALID);
 	if (now_s >= p->valid_until)
-		return refuse_real_pin(
-		        e, reader, now, visitor ? "visitor_pass_expired" : "membership_expired",
-		        visitor ? FT_VISITOR_PASS_EXPIRED : FT_MEMBERSHIP_EXPIRED);
+		return refuse_real_pin(e, reader, now,
+		                       visitor ? "visitor_pass_expired" : "membership_expired",
+		                       visitor ? FT_VISITOR_PASS_EXPIRED : FT_MEMBERSHIP_EXPIRED);
 	return 0;
 }
 
@@ -236,9 +236,9 @@ static int grant_now(struct engine *e, const struct reader_state *reader, const 
 {
 	if (!open_door(e, reader->id, reader->config->unlock_ms, p->id))
 		return PORTER_VERDICT_DENY;
-	engine_feedback(
-	        e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK, in ? "already_in" : "already_out",
-	        in ? FT_ALREADY_IN : FT_ALREADY_OUT, &(struct feedback_values){.name = p->name});
+	engine_feedback(e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK,
+	                in ? "already_in" : "already_out", in ? FT_ALREADY_IN : FT_ALREADY_OUT,
+	                &(struct feedback_values){.name = p->name});
 	return PORTER_VERDICT_GRANT;
 }
 
@@ -473,8 +473,8 @@ static void announce_durable(struct engine *e, struct pending_change *pc)
 		                          : PORTER_DIRECTION_OUT;
 		made = true;
 		complete(e, w, PORTER_VERDICT_GRANT, direction, code, pc->person_id);
-		engine_feedback(e, w->reader_id, PORTER_LED_GREEN, PORTER_BEEP_OK, code,
-		                text, &(struct feedback_values){.name = pc->name});
+		engine_feedback(e, w->reader_id, PORTER_LED_GREEN, PORTER_BEEP_OK, code, text,
+		                &(struct feedback_values){.name = pc->name});
 	}
 	if (asked && !made) {
 		reverse(e, pc, "door_failed");
