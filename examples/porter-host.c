@@ -19,6 +19,12 @@
  * porter logs every config problem itself (one line each, through the log
  * service), so init and reload pass no report callback; `--check` shows the
  * structured reports an admin UI would get from check_config().
+ *
+ * As a service (examples/porter-host.service) there is no terminal:
+ * --keypad PATH reads key presses from a FIFO instead of stdin (created if
+ * missing; `echo 1234 > PATH` types a PIN), and log lines on stderr carry the
+ * sd-daemon priority prefix "<N>" when stderr is the journal (JOURNAL_STREAM,
+ * or --log=journal), so `journalctl -p warning` shows porter's warnings.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,7 +34,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -65,6 +75,7 @@ struct host {
 	const char *reader_id;
 	bool verbose;
 	bool check_only;
+	const char *keypad_path; /* a FIFO instead of stdin (--keypad) */
 
 	uint64_t last_request_id;
 	struct pending pending[MAX_PENDING];
@@ -143,6 +154,46 @@ static void terminal_suspend(void)
 		terminal_keypad_mode();
 }
 
+/* ---- logging ------------------------------------------------------------- */
+
+/* "<N>" before each stderr line when stderr is the journal: journald reads it
+ * as the line's priority (sd-daemon(3)); porter's levels are syslog's. */
+static bool log_journal;
+
+/* systemd sets JOURNAL_STREAM=DEV:INODE of the stream it connected; stderr is
+ * the journal only if it is still that stream (not redirected by a script). */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+static const char *log_prefix(int priority)
+{
+	static const char prefixes[8][4] = {"<0>", "<1>", "<2>", "<3>", "<4>", "<5>", "<6>", "<7>"};
+
+	if (!log_journal)
+		return "";
+	return prefixes[priority < 0 ? 0 : priority > 7 ? 7 : priority];
+}
+
+/* One line of porter-host's own on stderr, at a syslog priority. */
+static void host_log(int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%sporter-host: ", log_prefix(priority));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 static char *read_file(const char *path, size_t *ret_len)
 {
 	FILE *f = fopen(path, "re");
@@ -188,7 +239,8 @@ static void on_log(void *userdata, uint32_t level, const char *message)
 
 	if (level >= PORTER_LOG_DEBUG && !h->verbose)
 		return;
-	fprintf(stderr, "porter %s: %s\n", host_loop_level_name(level), message);
+	fprintf(stderr, "%sporter %s: %s\n", log_prefix((int)level), host_loop_level_name(level),
+	        message);
 }
 
 static void door_relock(void *userdata)
@@ -347,8 +399,8 @@ static void on_complete(void *userdata, uint64_t request_id, const struct porter
 	struct pending *p = pending_find(h, request_id);
 
 	if (!p) {
-		fprintf(stderr, "porter-host: completion for unknown request %" PRIu64 " ignored\n",
-		        request_id);
+		host_log(LOG_WARNING, "completion for unknown request %" PRIu64 " ignored",
+		         request_id);
 		return;
 	}
 	printf("[%s] request %" PRIu64 ": %s%s", h->reader_id, request_id,
@@ -495,8 +547,40 @@ static void on_stdin_timer(void *userdata)
 	h->stdin_timer = t > 0 ? t : 0;
 }
 
+/* --keypad: a FIFO in place of stdin. Opened read-write so it never reaches
+ * EOF when a writer (echo 1234 > FIFO) closes it: a service keeps running. */
+static int keypad_open(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (mkfifo(path, 0620) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (dup2(fd, STDIN_FILENO) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	close(fd);
+	return 0;
+}
+
 static int stdin_start(struct host *h)
 {
+	if (h->keypad_path) {
+		int r = keypad_open(h->keypad_path);
+		if (r < 0) {
+			host_log(LOG_ERR, "keypad FIFO %s: %s", h->keypad_path, strerror(-r));
+			return r;
+		}
+	}
 	h->stdin_tty = isatty(STDIN_FILENO);
 	if (h->stdin_tty)
 		terminal_keypad_mode();
@@ -520,17 +604,16 @@ static void reload_config(struct host *h)
 	char *text = read_file(h->config_path, &len);
 
 	if (!text) {
-		fprintf(stderr, "porter-host: cannot read %s: %s; config unchanged\n",
-		        h->config_path, strerror(errno));
+		host_log(LOG_ERR, "cannot read %s: %s; config unchanged", h->config_path,
+		         strerror(errno));
 		return;
 	}
 	int r = h->porter_api->reload(h->porter, text, len, NULL, NULL);
 	free(text);
 	if (r < 0)
-		fprintf(stderr, "porter-host: reload refused (%s); the previous config stays\n",
-		        strerror(-r));
+		host_log(LOG_ERR, "reload refused (%s); the previous config stays", strerror(-r));
 	else
-		fprintf(stderr, "porter-host: config reloaded from %s\n", h->config_path);
+		host_log(LOG_NOTICE, "config reloaded from %s", h->config_path);
 }
 
 static void on_signal(void *userdata, int fd, uint32_t revents)
@@ -549,7 +632,7 @@ static void on_signal(void *userdata, int fd, uint32_t revents)
 		terminal_suspend();
 		return;
 	}
-	fprintf(stderr, "porter-host: %s, shutting down\n", strsignal((int)si.ssi_signo));
+	host_log(LOG_NOTICE, "%s, shutting down", strsignal((int)si.ssi_signo));
 	host_loop_quit(h->loop);
 }
 
@@ -583,19 +666,17 @@ static int porter_start(struct host *h)
 	char *text = read_file(h->config_path, &len);
 
 	if (!text) {
-		fprintf(stderr, "porter-host: cannot read config %s: %s\n", h->config_path,
-		        strerror(errno));
+		host_log(LOG_ERR, "cannot read config %s: %s", h->config_path, strerror(errno));
 		return -errno;
 	}
 	int r = h->porter_api->init(host_loop_services(h->loop), text, len, NULL, NULL, &h->porter);
 	free(text);
 	if (r == -EINVAL)
-		fprintf(stderr, "porter-host: porter refused the config %s (errors above)\n",
-		        h->config_path);
+		host_log(LOG_ERR, "porter refused the config %s (errors above)", h->config_path);
 	else if (r == -ENOTSUP)
-		fprintf(stderr, "porter-host: porter is disabled by this config\n");
+		host_log(LOG_ERR, "porter is disabled by this config");
 	else if (r < 0)
-		fprintf(stderr, "porter-host: porter failed to start: %s\n", strerror(-r));
+		host_log(LOG_ERR, "porter failed to start: %s", strerror(-r));
 	if (r < 0)
 		h->porter = NULL;
 	return r;
@@ -624,8 +705,8 @@ static void host_stop(struct host *h)
 	host_loop_watch_remove(h->loop, h->stdin_watch);
 	host_loop_watch_remove(h->loop, h->signal_watch);
 	if (host_loop_n_watches(h->loop) || host_loop_n_timers(h->loop))
-		fprintf(stderr, "porter-host: porter left %zu watches and %zu timers behind\n",
-		        host_loop_n_watches(h->loop), host_loop_n_timers(h->loop));
+		host_log(LOG_WARNING, "porter left %zu watches and %zu timers behind",
+		         host_loop_n_watches(h->loop), host_loop_n_timers(h->loop));
 	if (h->signal_fd >= 0)
 		close(h->signal_fd);
 	h->loop = host_loop_free(h->loop);
@@ -637,8 +718,12 @@ static void host_stop(struct host *h)
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: porter-host --plugin PATH/porter.so --config CONFIG.json "
-	             "[--reader ID] [--verbose] [--check]\n"
+	             "[--reader ID] [--verbose] [--check] [--keypad FIFO] "
+	             "[--log=auto|journal|plain]\n"
 	             "--check only validates the config and prints every problem.\n"
+	             "--keypad reads keys from FIFO (made if missing) instead of stdin.\n"
+	             "--log=journal prefixes stderr lines with their priority <N>; auto (the\n"
+	             "default) does when stderr is the journal (JOURNAL_STREAM).\n"
 	             "Type a PIN and press Enter (or #); * clears. Ctrl-C quits.\n"
 	             "SIGHUP reloads the config file.\n");
 }
@@ -651,6 +736,8 @@ static int parse_args(struct host *h, int argc, char **argv, const char **ret_pl
 	        {"reader", required_argument, NULL, 'r'},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"check", no_argument, NULL, 'k'},
+	        {"keypad", required_argument, NULL, 'K'},
+	        {"log", required_argument, NULL, 'l'},
 	        {"help", no_argument, NULL, 'h'},
 	        {0},
 	};
@@ -673,6 +760,21 @@ static int parse_args(struct host *h, int argc, char **argv, const char **ret_pl
 		case 'k':
 			h->check_only = true;
 			break;
+		case 'K':
+			h->keypad_path = optarg;
+			break;
+		case 'l':
+			if (strcmp(optarg, "journal") == 0)
+				log_journal = true;
+			else if (strcmp(optarg, "plain") == 0)
+				log_journal = false;
+			else if (strcmp(optarg, "auto") != 0) {
+				fprintf(stderr,
+				        "porter-host: --log=%s: want auto, journal or plain\n",
+				        optarg);
+				return -EINVAL;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -692,8 +794,7 @@ static int check_config(struct host *h)
 	char *text = read_file(h->config_path, &len);
 
 	if (!text) {
-		fprintf(stderr, "porter-host: cannot read config %s: %s\n", h->config_path,
-		        strerror(errno));
+		host_log(LOG_ERR, "cannot read config %s: %s", h->config_path, strerror(errno));
 		return -1;
 	}
 	int r = h->porter_api->check_config(text, len, on_report, h);
@@ -714,7 +815,7 @@ static int host_start(struct host *h, const char *plugin_path)
 	};
 
 	if (host_plugin_load(plugin_path, &h->plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "porter-host: %s\n", err);
+		host_log(LOG_ERR, "%s", err);
 		return -1;
 	}
 	h->porter_api = h->plugin.descriptor;
@@ -722,13 +823,14 @@ static int host_start(struct host *h, const char *plugin_path)
 		return check_config(h) == 0 ? 1 : -1;
 	h->loop = host_loop_new(&callbacks);
 	if (!h->loop || signals_start(h) < 0) {
-		fprintf(stderr, "porter-host: cannot set up the event loop: %s\n", strerror(errno));
+		host_log(LOG_ERR, "cannot set up the event loop: %s", strerror(errno));
 		return -1;
 	}
 	if (porter_start(h) < 0)
 		return -1;
 	if (stdin_start(h) < 0) {
-		fprintf(stderr, "porter-host: cannot read the keypad (stdin)\n");
+		host_log(LOG_ERR, "cannot read the keypad (%s)",
+		         h->keypad_path ? h->keypad_path : "stdin");
 		return -1;
 	}
 	return 0;
@@ -739,6 +841,8 @@ int main(int argc, char **argv)
 	struct host h = {.reader_id = "front", .signal_fd = -1};
 	const char *plugin_path = NULL;
 	int r;
+
+	log_journal = stderr_is_journal(); /* --log overrides */
 
 	if (parse_args(&h, argc, argv, &plugin_path) < 0) {
 		usage(stderr);
@@ -756,7 +860,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		r = host_loop_run(h.loop);
 		if (r < 0)
-			fprintf(stderr, "porter-host: event loop failed: %s\n", strerror(-r));
+			host_log(LOG_ERR, "event loop failed: %s", strerror(-r));
 	}
 	host_stop(&h);
 	return r == 0 ? 0 : 1;

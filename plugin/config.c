@@ -363,6 +363,28 @@ static void check_texts(struct reporter *rep, json_object *root)
 	}
 }
 
+/* The daily check-out's time and zone: what the schema's lengths cannot say. */
+static void check_daily_checkout(struct reporter *rep, json_object *root)
+{
+	json_object *time = lookup(root, "daily_checkout.time");
+	json_object *zone = lookup(root, "daily_checkout.time_zone");
+	int minute;
+	bool utc;
+
+	if (json_object_is_type(time, json_type_string) &&
+	    cutoff_parse_time(json_object_get_string(time), &minute) < 0)
+		cfg_error(rep, "PORTER-CFG-TIME", "$.daily_checkout.time",
+		          "write the local time as \"HH:MM\", for example \"23:30\" or \"00:00\"",
+		          "must be a time of day from 00:00 to 23:59, as \"HH:MM\"");
+	if (json_object_is_type(zone, json_type_string) &&
+	    cutoff_parse_zone(json_object_get_string(zone), &utc) < 0)
+		cfg_error(rep, "PORTER-CFG-TIME-ZONE", "$.daily_checkout.time_zone",
+		          "use \"local\" and set the controller's time zone to the site's "
+		          "(timedatectl set-timezone Europe/Berlin), or \"UTC\"",
+		          "unknown time zone: porter supports \"local\" (the controller's zone) "
+		          "and \"UTC\"");
+}
+
 static void check_semantics(struct reporter *rep, json_object *root)
 {
 	check_not_greater(rep, root, "keypad.pin_min_length", "keypad.pin_max_length",
@@ -374,6 +396,7 @@ static void check_semantics(struct reporter *rep, json_object *root)
 	check_path(rep, root, "local.pin_key_file", "$.local.pin_key_file");
 	check_reader_ids(rep, root);
 	check_texts(rep, root);
+	check_daily_checkout(rep, root);
 }
 
 /* ---- Copying into struct config ----------------------------------------
@@ -507,6 +530,17 @@ static void fill_texts(struct reporter *rep, json_object *root, struct config *c
 	}
 }
 
+static void fill_daily_checkout(struct reporter *rep, json_object *root, struct config *c)
+{
+	c->daily_checkout = get_bool(rep, root, "daily_checkout.enabled");
+	if (cutoff_parse_time(json_object_get_string(lookup(root, "daily_checkout.time")),
+	                      &c->daily_checkout_at.minute_of_day) < 0)
+		internal_error(rep, "daily_checkout.time");
+	if (cutoff_parse_zone(json_object_get_string(lookup(root, "daily_checkout.time_zone")),
+	                      &c->daily_checkout_at.utc) < 0)
+		internal_error(rep, "daily_checkout.time_zone");
+}
+
 static void fill_config(struct reporter *rep, json_object *root, struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -527,8 +561,11 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 	c->lockout_window_s = get_u32(rep, root, "lockout.window_s");
 	c->lockout_base_s = get_u32(rep, root, "lockout.base_lockout_s");
 	c->lockout_max_s = get_u32(rep, root, "lockout.max_lockout_s");
+	c->records_denied_days = get_u32(rep, root, "records.denied_days");
+	c->records_denied_max_rows = get_u32(rep, root, "records.denied_max_rows");
 	c->salto_ks_enabled = get_bool(rep, root, "access_control.salto_ks.enabled");
 	c->salto_ks_visitor_access = get_bool(rep, root, "access_control.salto_ks.visitor_access");
+	fill_daily_checkout(rep, root, c);
 	fill_readers(rep, root, c);
 	fill_texts(rep, root, c);
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "feedback_text.h"
+#include "cutoff.h"
 #include "porter.h"
 
 #define CONFIG_MAX_TEXT    (256 * 1024) /* bytes of config JSON accepted */
@@ -77,6 +78,13 @@ struct config {
 	uint32_t lockout_window_s;
 	uint32_t lockout_base_s; /* first lockout; doubles each time */
 	uint32_t lockout_max_s;
+
+	/* the daily check-out of everyone still in (cutoff.h) */
+	bool daily_checkout;
+	struct cutoff_rule daily_checkout_at;
+	/* retention of door_events (denied attempts, lockouts) */
+	uint32_t records_denied_days;
+	uint32_t records_denied_max_rows;
 
 	/* access-control systems porter shares the door with */
 	bool salto_ks_enabled;

@@ -32,6 +32,7 @@ struct pending_change {
 	struct waiter *waiters;
 	size_t n_waiters;
 	struct waiter first; /* the request that made the change: no second allocation */
+	bool automatic;      /* the daily check-out: nobody waits, nobody is told */
 };
 
 /* Repeats answered together with one change; more are refused as "busy". */
@@ -54,9 +55,46 @@ void engine_feedback(struct engine *e, const char *reader_id, uint32_t led, uint
 	e->services->feedback(e->services->host, &fb);
 }
 
+void engine_record_door_event(struct engine *e, const char *reader_id, const char *code,
+                              const char *person_id, const char *fmt, ...)
+{
+	if (!e || !e->recorder)
+		return; /* stopped: nothing more is recorded */
+	struct store_door_event ev = {.at_unix_us = e->wall_clock_us()};
+	snprintf(ev.reader_id, sizeof(ev.reader_id), "%s", reader_id);
+	snprintf(ev.code, sizeof(ev.code), "%s", code);
+	snprintf(ev.person_id, sizeof(ev.person_id), "%s", person_id ? person_id : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ev.detail, sizeof(ev.detail), fmt, ap);
+	va_end(ap);
+	recorder_note(e->recorder, &ev);
+}
+
+#define PRUNE_EVERY_US (3600ull * 1000000) /* door_events: once an hour is enough */
+
+void engine_apply_retention(struct engine *e)
+{
+	struct recorder_retention ret = {
+	        .max_age_us = (int64_t)e->config->records_denied_days * 86400 * 1000000,
+	        .max_rows = e->config->records_denied_max_rows,
+	        .every_us = PRUNE_EVERY_US,
+	        .wall_clock_us = e->wall_clock_us,
+	};
+	if (e->recorder)
+		recorder_set_retention(e->recorder, &ret);
+}
+
+/* Every refused PIN is on record with its reason, never the PIN itself. */
+static void record_denied(struct engine *e, const struct reader_state *reader, const char *code)
+{
+	engine_record_door_event(e, reader->id, code, e->deciding_person_id, "%s", "");
+}
+
 static int deny(struct engine *e, const struct reader_state *reader, const char *code,
                 enum feedback_text text)
 {
+	record_denied(e, reader, code);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, code, text, NULL);
 	return PORTER_VERDICT_DENY;
 }
@@ -83,6 +121,9 @@ static void locked_out(struct engine *e, struct reader_state *reader, uint64_t l
 	plog(e->services, PORTER_LOG_WARNING,
 	     "reader %s: locked out for %u s after %u wrong PINs (lockout %u)", reader->id, secs,
 	     reader->lockout.failures, reader->lockout.level);
+	engine_record_door_event(e, reader->id, "lockout_started", NULL,
+	                         "locked for %u s after %u wrong PINs (lockout %u)", secs,
+	                         reader->lockout.failures, reader->lockout.level);
 	if (e->lockout_locked)
 		e->lockout_locked(e->lockout_userdata, reader);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
@@ -112,6 +153,7 @@ static int refuse_real_pin(struct engine *e, struct reader_state *reader, uint64
 {
 	uint64_t locked = count_failure(e, reader, now);
 	if (locked) {
+		record_denied(e, reader, code); /* the attempt, then the lockout it started */
 		locked_out(e, reader, locked);
 		return PORTER_VERDICT_DENY;
 	}
@@ -122,6 +164,7 @@ static int wrong_pin(struct engine *e, struct reader_state *reader, uint64_t now
 {
 	uint64_t locked = count_failure(e, reader, now);
 	if (locked) {
+		record_denied(e, reader, "unknown_pin");
 		locked_out(e, reader, locked);
 		return PORTER_VERDICT_DENY;
 	}
@@ -296,6 +339,7 @@ static void submit_change(struct engine *e, struct pending_change *pc, struct pr
 {
 	pc->entry = entry;
 	entry->in = pc->item.change.in; /* optimistic: undone if it cannot be recorded */
+	entry->since_unix_us = pc->item.change.at_unix_us;
 	entry->pending = pc;
 	pc->next = e->in_flight;
 	if (pc->next)
@@ -340,6 +384,8 @@ static int supersede_reversal(struct engine *e, struct reader_state *reader, con
 static int toggle(struct engine *e, struct reader_state *reader, const struct person *p,
                   struct presence_entry *entry, uint64_t request_id, uint64_t now)
 {
+	if (entry->pending && entry->pending->automatic)
+		return deny(e, reader, "busy", FT_BUSY);
 	if (entry->pending && !entry->pending->waiters)
 		return supersede_reversal(e, reader, p, entry, now);
 	if (entry->pending)
@@ -376,6 +422,7 @@ int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t re
 	uint64_t locked = lockout_remaining(&reader->lockout, now);
 	if (locked) {
 		/* No PIN is even looked at while locked: no oracle for a guesser. */
+		record_denied(e, reader, "locked_out");
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
 		                FT_LOCKED_OUT,
 		                &(struct feedback_values){
@@ -399,7 +446,10 @@ int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t re
 	struct presence_entry *entry = presence_get(e->presence, p->id, true);
 	if (!entry)
 		return -ENOMEM;
-	if (!leaving(reader, entry) && (r = admit(e, reader, p, now)) != 0)
+	e->deciding_person_id = p->id;
+	r = leaving(reader, entry) ? 0 : admit(e, reader, p, now);
+	e->deciding_person_id = NULL;
+	if (r != 0)
 		return r;
 	return toggle(e, reader, p, entry, request_id, now);
 }
@@ -538,12 +588,18 @@ static void reverse(struct engine *e, struct pending_change *done, const char *c
 	*tail = pc;
 }
 
+static void cutoff_recorded(struct engine *e, struct pending_change *pc, const char *error);
+
 void engine_change_recorded(void *userdata, struct recorder_item *item, const char *error)
 {
 	struct engine *e = userdata;
 	struct pending_change *pc = (struct pending_change *)item;
 	unlink_in_flight(e, pc);
 	pc->entry->pending = NULL;
+	if (pc->automatic) {
+		cutoff_recorded(e, pc, error);
+		return;
+	}
 	if (item->status < 0) {
 		pc->entry->in = !item->change.in;
 		pc->entry->has_last_change = false;
@@ -627,4 +683,80 @@ void engine_release(struct engine *e)
 		unlink_in_flight(e, pc);
 		change_free(pc);
 	}
+}
+
+/* ---- the daily check-out ------------------------------------------------ */
+
+struct cutoff_run {
+	struct engine *engine;
+	int64_t at_unix_us;
+	size_t submitted, left_in_flight;
+};
+
+static void cutoff_one(void *userdata, struct presence_entry *entry)
+{
+	struct cutoff_run *run = userdata;
+	struct engine *e = run->engine;
+	if (!entry->in || entry->since_unix_us >= run->at_unix_us)
+		return;
+	if (entry->pending) {
+		run->left_in_flight++;
+		return;
+	}
+	struct pending_change *pc = change_new(e, entry->person_id, "", "", false, "daily_cutoff");
+	if (!pc) {
+		plog(e->services, PORTER_LOG_ERROR, "daily check-out: out of memory for %s",
+		     entry->person_id);
+		return;
+	}
+	pc->automatic = true;
+	pc->item.change.at_unix_us = run->at_unix_us;
+	entry->has_last_change = false; /* their next PIN is a check-in, not a repeat */
+	e->cutoff_in_flight++;
+	run->submitted++;
+	submit_change(e, pc, entry);
+}
+
+size_t engine_daily_cutoff(struct engine *e, int64_t at_unix_us)
+{
+	struct cutoff_run run = {e, at_unix_us, 0, 0};
+	if (e->stopping)
+		return 0;
+	presence_foreach(e->presence, cutoff_one, &run);
+	if (run.left_in_flight)
+		plog(e->services, PORTER_LOG_INFO,
+		     "daily check-out: %zu people whose own change is being recorded are left as "
+		     "it leaves them",
+		     run.left_in_flight);
+	return run.submitted;
+}
+
+static void cutoff_recorded(struct engine *e, struct pending_change *pc, const char *error)
+{
+	if (pc->item.status < 0) {
+		/* Still in, as the store says; the next run tries again. */
+		pc->entry->in = true;
+		pc->entry->since_unix_us = 0;
+		e->cutoff_failed++;
+		plog(e->services, PORTER_LOG_ERROR, "daily check-out: could not record %s: %s",
+		     pc->person_id, error ? error : "unknown error");
+	} else {
+		e->cutoff_done++;
+	}
+	change_free(pc);
+	if (--e->cutoff_in_flight > 0)
+		return;
+	plog(e->services, PORTER_LOG_INFO, "daily check-out: %zu %s checked out%s",
+	     e->cutoff_done, e->cutoff_done == 1 ? "person" : "people", e->cutoff_failed ? " (some could not be recorded, see above)" : "");
+	e->cutoff_done = e->cutoff_failed = 0;
+}
+
+int engine_load_since(void *userdata, const char *person_id, int64_t since_unix_us)
+{
+	struct engine *e = userdata;
+	struct presence_entry *entry = presence_get(e->presence, person_id, true);
+	if (!entry)
+		return -ENOMEM;
+	entry->since_unix_us = since_unix_us;
+	return 0;
 }

@@ -50,6 +50,11 @@ struct engine {
 	void *lockout_userdata;
 	/* Wall clock in unix microseconds; replaceable by tests. */
 	int64_t (*wall_clock_us)(void);
+	/* The daily check-out's changes still being written, and its tally. */
+	size_t cutoff_in_flight, cutoff_done, cutoff_failed;
+	/* The person a PIN identified while admit() decides, for the record of
+	 * a refusal; NULL otherwise (an unknown PIN names nobody). */
+	const char *deciding_person_id;
 };
 
 /* Decide on a complete PIN typed at `reader`. `pin` has been checked to be
@@ -69,6 +74,32 @@ void engine_cancel(struct engine *engine, uint64_t request_id);
 void engine_feedback(struct engine *engine, const char *reader_id, uint32_t led, uint32_t beep,
                      const char *code, enum feedback_text text,
                      const struct feedback_values *values);
+
+/*
+ * The daily check-out (config daily_checkout): everyone who is in since
+ * before `at_unix_us` is checked out, recorded at that instant with cause
+ * "daily_cutoff", through the recorder like any change (in memory they are
+ * out at once; a change that cannot be recorded puts them back in, and the
+ * next run tries again). Nobody
+ * is at a reader: no feedback, one log line with the count. A person whose
+ * own change is still being written is left as that change leaves them: it
+ * was decided at the door and they are being told so. Returns how many
+ * changes were submitted.
+ */
+size_t engine_daily_cutoff(struct engine *engine, int64_t at_unix_us);
+
+/* Adopt the time of the change that checked `person_id` in (store). */
+int engine_load_since(void *engine, const char *person_id, int64_t since_unix_us);
+/* Record what happened at `reader_id` in door_events (loop thread): a
+ * denied attempt (`code` is its deny code) or a lockout. Queued to the
+ * recorder, never waits; dropped once the recorder stopped. `person_id`
+ * may be NULL; `fmt` (the detail) must never format a PIN. */
+void engine_record_door_event(struct engine *engine, const char *reader_id, const char *code,
+                              const char *person_id, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
+/* Hand config's retention of door_events to the recorder (start, reload). */
+void engine_apply_retention(struct engine *engine);
 
 /* Adopt a presence state loaded from the store. */
 int engine_load_presence(void *engine, const char *person_id, bool in);

@@ -15,6 +15,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "lockout_file.h"
 #include "log.h"
 
@@ -43,6 +44,7 @@ struct lockout_control {
 	struct readers *readers;
 	const struct config *config;
 	int64_t (*wall_clock_us)(void);
+	struct engine *engine; /* lockouts ending are recorded in door_events */
 	char dir[CONFIG_PATH_MAX];
 
 	struct ended_timer timers[READERS_MAX]; /* loop thread only */
@@ -170,6 +172,9 @@ static void lockout_ended(void *userdata)
 	plog(t->ctl->services, PORTER_LOG_NOTICE,
 	     "reader %s: lockout ended after %u s (lockout %u)", t->reader->id, t->length_s,
 	     t->reader->lockout.level);
+	engine_record_door_event(t->ctl->engine, t->reader->id, "lockout_ended", NULL,
+	                         "ended after %u s (lockout %u)", t->length_s,
+	                         t->reader->lockout.level);
 }
 
 static unsigned seconds(uint64_t us)
@@ -209,6 +214,9 @@ static bool lift(struct lockout_control *ctl, struct reader_state *reader)
 	plog(ctl->services, PORTER_LOG_NOTICE,
 	     "reader %s: lockout lifted by an admin (lockout %u, %u s were left)", reader->id,
 	     reader->lockout.level, seconds(left));
+	engine_record_door_event(ctl->engine, reader->id, "lockout_lifted", NULL,
+	                         "lifted by an admin (lockout %u, %u s were left)",
+	                         reader->lockout.level, seconds(left));
 	memset(&reader->lockout, 0, sizeof(reader->lockout));
 	disarm(ctl, timer_slot(ctl, reader, false));
 	return true;
@@ -479,6 +487,7 @@ int lockout_control_start(const struct porter_host_services *services, struct re
 	ctl->readers = readers;
 	ctl->config = config;
 	ctl->wall_clock_us = wall_clock_us;
+	ctl->engine = engine;
 	ctl->inotify_fd = -1;
 	pthread_mutex_init(&ctl->lock, NULL);
 	ctl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

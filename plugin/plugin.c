@@ -219,6 +219,8 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 		sink_problem(sink, PORTER_SEVERITY_WARNING, "PORTER-DATABASE", "$.local.database",
 		             rep.warning, NULL);
 	r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
+	if (r == 0) /* since when: the daily check-out leaves later arrivals in */
+		r = store_load_in_since(p->store, engine_load_since, e, err, sizeof(err));
 	if (r < 0) {
 		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", err,
 		               "local.database must be porter's presence database (or not exist "
@@ -232,7 +234,13 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 		return r;
 	e->lockout_locked = lockout_control_locked;
 	e->lockout_userdata = p->lockouts;
-	return recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
+	r = recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
+	if (r < 0)
+		return r;
+	engine_apply_retention(e);
+	p->daily = (struct daily_checkout){&p->services, e, 0};
+	daily_checkout_arm(&p->daily); /* catches up on a cut-off missed while down */
+	return 0;
 }
 
 int plugin_init(const struct porter_host_services *services, const char *json, size_t len,
@@ -340,7 +348,9 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	p->engine.hasher = in.hasher;
 	p->engine.directory = p->directory = in.directory;
 	p->engine.visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
+	engine_apply_retention(&p->engine);
 	readers_foreach(p->readers, refresh_reader, &p->config);
+	daily_checkout_arm(&p->daily); /* its time may have changed */
 	plog(&p->services, PORTER_LOG_INFO, "config reloaded: %zu people in the directory",
 	     directory_size(p->directory));
 	return 0;
@@ -350,6 +360,7 @@ void plugin_shutdown(porter_plugin *p)
 {
 	if (!p)
 		return;
+	daily_checkout_disarm(&p->daily);
 	p->engine.stopping = true;
 	readers_foreach(p->readers, keypad_reset, NULL);
 	/* Joins the thread after committing what is queued; pending requests are

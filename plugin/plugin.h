@@ -7,6 +7,7 @@
 #define PORTER_PLUGIN_H
 
 #include "config.h"
+#include "daily_checkout.h"
 #include "directory.h"
 #include "engine.h"
 #include "lockout_control.h"
@@ -24,6 +25,7 @@ struct porter_plugin {
 	struct readers *readers;
 	struct engine engine;
 	struct lockout_control *lockouts; /* lockouts.json, unlock requests */
+	struct daily_checkout daily;      /* config daily_checkout */
 };
 
 /* Resolve a hook's reader, or log why it cannot be used (NULL). */

@@ -86,6 +86,14 @@ struct presence_entry *presence_get(struct presence *p, const char *person_id, b
 	return e;
 }
 
+void presence_foreach(struct presence *p, void (*fn)(void *, struct presence_entry *),
+                      void *userdata)
+{
+	for (size_t i = 0; i < p->cap; i++)
+		if (p->slots[i])
+			fn(userdata, p->slots[i]);
+}
+
 size_t presence_count_in(const struct presence *p)
 {
 	size_t n = 0;

@@ -24,6 +24,9 @@ struct presence_entry {
 	bool has_last_change;
 	uint64_t last_change_us;        /* monotonic, for the repeat window */
 	struct pending_change *pending; /* a change not yet durable, or NULL */
+	/* Wall clock (unix us) of the change that made `in` what it is, as
+	 * recorded: the daily check-out leaves alone whoever came in after it. */
+	int64_t since_unix_us;
 };
 
 struct presence;
@@ -34,6 +37,10 @@ struct presence *presence_free(struct presence *presence);
 /* The entry for `person_id`; created (out, no history) when `create` and
  * missing. NULL when missing and not created, or on ENOMEM. */
 struct presence_entry *presence_get(struct presence *presence, const char *person_id, bool create);
+
+/* Call `fn` for every entry (none may be added meanwhile). */
+void presence_foreach(struct presence *presence,
+                      void (*fn)(void *userdata, struct presence_entry *entry), void *userdata);
 
 /* How many people are in. */
 size_t presence_count_in(const struct presence *presence);

@@ -45,6 +45,18 @@ struct recorder {
 
 	struct store_change **changes; /* thread-private scratch */
 	size_t changes_cap;
+
+	/* Door events: the loop fills `events` (under the lock); the thread
+	 * swaps it with `events_taken` and writes that, so neither waits. */
+	struct store_door_event *events, *events_taken; /* +1 slot: the summary */
+	size_t n_events;
+	unsigned long events_dropped;          /* past the bound, since the last take */
+	struct store_door_event first_dropped; /* when and where dropping began */
+	unsigned long events_failed;           /* could not be written; logged by deliver */
+	struct recorder_retention retention;
+	bool retention_set;
+	struct timespec last_prune; /* monotonic; zero: not yet */
+	bool prune_more;            /* the last prune hit its limit */
 };
 
 static void deliver(void *userdata)
@@ -58,8 +70,15 @@ static void deliver(void *userdata)
 	r->delivery_scheduled = false;
 	unsigned refusals = r->invoke_refusals;
 	r->invoke_refusals = 0;
+	unsigned long failed = r->events_failed;
+	r->events_failed = 0;
 	pthread_mutex_unlock(&r->lock);
 
+	if (failed)
+		plog(r->services, PORTER_LOG_ERROR,
+		     "%lu denied attempts or lockouts could not be recorded in the presence "
+		     "database (it could not be written)",
+		     failed);
 	if (refusals)
 		plog(r->services, PORTER_LOG_WARNING,
 		     "the host refused porter's invoke %u times (is its queue full?); recorded "
@@ -97,7 +116,31 @@ static size_t take_batch(struct recorder *r, struct recorder_item **ret_first,
 	return n;
 }
 
-static int commit_batch(struct recorder *r, struct recorder_item *first, size_t n,
+/* Thread, under the lock: take the door events waiting, with one summary
+ * row for those that were only counted. */
+static size_t take_events(struct recorder *r)
+{
+	struct store_door_event *taken = r->events;
+	size_t m = r->n_events;
+	r->events = r->events_taken;
+	r->events_taken = taken;
+	r->n_events = 0;
+	if (r->events_dropped) {
+		struct store_door_event *sum = &taken[m++];
+		*sum = r->first_dropped;
+		snprintf(sum->code, sizeof(sum->code), "not_recorded");
+		sum->person_id[0] = '\0';
+		snprintf(
+		        sum->detail, sizeof(sum->detail),
+		        "%lu denied attempts or lockouts from here on were not recorded: more than "
+		        "%d were waiting for the disk",
+		        r->events_dropped, RECORDER_DOOR_EVENTS_MAX);
+		r->events_dropped = 0;
+	}
+	return m;
+}
+
+static int commit_batch(struct recorder *r, struct recorder_item *first, size_t n, size_t n_events,
                         struct batch_error **ret_err)
 {
 	char text[256];
@@ -120,8 +163,16 @@ static int commit_batch(struct recorder *r, struct recorder_item *first, size_t 
 		snprintf(text, sizeof(text), "no randomness for event keys");
 		goto fail;
 	}
-	if (store_record(r->store, (const struct store_change *const *)r->changes, n, text,
-	                 sizeof(text)) == 0)
+	bool events_failed = false;
+	int rc = store_record_with_events(r->store, (const struct store_change *const *)r->changes,
+	                                  n, r->events_taken, n_events, &events_failed, text,
+	                                  sizeof(text));
+	if (rc < 0 || events_failed) {
+		pthread_mutex_lock(&r->lock);
+		r->events_failed += n_events;
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (rc == 0)
 		return 0;
 fail:
 	*ret_err = calloc(1, sizeof(**ret_err));
@@ -155,7 +206,7 @@ static void hand_back(struct recorder *r, struct recorder_item *first, struct re
 static bool schedule_delivery(struct recorder *r)
 {
 	pthread_mutex_lock(&r->lock);
-	bool ask = r->decided && !r->delivery_scheduled && !r->stopping;
+	bool ask = (r->decided || r->events_failed) && !r->delivery_scheduled && !r->stopping;
 	r->delivery_scheduled = r->delivery_scheduled || ask;
 	pthread_mutex_unlock(&r->lock);
 	if (!ask || r->services->invoke(r->services->host, deliver, r) == 0)
@@ -178,6 +229,37 @@ static void deadline_after(struct timespec *ts, uint64_t us)
 	}
 }
 
+static bool prune_due(struct recorder *r, const struct timespec *now)
+{
+	if (r->prune_more || (!r->last_prune.tv_sec && !r->last_prune.tv_nsec))
+		return true;
+	uint64_t since = (uint64_t)(now->tv_sec - r->last_prune.tv_sec) * 1000000 +
+	                 (uint64_t)((now->tv_nsec - r->last_prune.tv_nsec) / 1000);
+	return since >= r->retention.every_us;
+}
+
+/* Thread: keep door_events within its bounds, not every batch: after the
+ * first batch, then at most every retention.every_us (sooner while a
+ * pruning hit its limit). A failure is tried again next time. */
+static void prune_if_due(struct recorder *r)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&r->lock);
+	struct recorder_retention ret = r->retention;
+	bool due = r->retention_set && prune_due(r, &now);
+	pthread_mutex_unlock(&r->lock);
+	if (!due)
+		return;
+	int64_t before =
+	        ret.max_age_us > 0 && ret.wall_clock_us ? ret.wall_clock_us() - ret.max_age_us : 0;
+	char err[256];
+	int n = store_prune_door_events(r->store, before, ret.max_rows, RECORDER_PRUNE_LIMIT, err,
+	                                sizeof(err));
+	r->prune_more = n == RECORDER_PRUNE_LIMIT;
+	r->last_prune = now;
+}
+
 static void *recorder_thread(void *userdata)
 {
 	struct recorder *r = userdata;
@@ -186,23 +268,28 @@ static void *recorder_thread(void *userdata)
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
 		bool retry = false;
-		while (!r->queue && !r->stopping && !retry) {
+		while (!r->queue && !r->n_events && !r->events_dropped && !r->stopping && !retry) {
 			if (!backoff_us)
 				pthread_cond_wait(&r->wake, &r->lock);
 			else
 				retry = pthread_cond_timedwait(&r->wake, &r->lock, &retry_at) ==
 				        ETIMEDOUT;
 		}
-		if (r->queue) {
+		if (r->queue || r->n_events || r->events_dropped) {
 			struct recorder_item *first, *last;
 			size_t n = take_batch(r, &first, &last);
+			size_t n_events = take_events(r);
 			pthread_mutex_unlock(&r->lock);
 
 			struct batch_error *err;
-			int status = commit_batch(r, first, n, &err);
+			int status = commit_batch(r, first, n, n_events, &err);
 			for (struct recorder_item *i = first; i; i = i->next)
 				i->status = status;
-			hand_back(r, first, last, err);
+			if (first)
+				hand_back(r, first, last, err);
+			else
+				free(err);
+			prune_if_due(r);
 		} else if (r->stopping) {
 			break; /* everything queued is committed; stop delivers it */
 		} else {
@@ -233,6 +320,14 @@ int recorder_start(struct store *store, const struct porter_host_services *servi
 	r->services = services;
 	r->done = done;
 	r->userdata = userdata;
+	r->events = calloc(RECORDER_DOOR_EVENTS_MAX + 1, sizeof(*r->events));
+	r->events_taken = calloc(RECORDER_DOOR_EVENTS_MAX + 1, sizeof(*r->events_taken));
+	if (!r->events || !r->events_taken) {
+		free(r->events);
+		free(r->events_taken);
+		free(r);
+		return -ENOMEM;
+	}
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* retries ignore wall-clock steps */
@@ -243,6 +338,8 @@ int recorder_start(struct store *store, const struct porter_host_services *servi
 	if (e != 0) {
 		pthread_mutex_destroy(&r->lock);
 		pthread_cond_destroy(&r->wake);
+		free(r->events);
+		free(r->events_taken);
 		free(r);
 		return -e;
 	}
@@ -266,6 +363,27 @@ void recorder_submit(struct recorder *r, struct recorder_item *item)
 	/* Only an idle thread needs waking; a busy one takes the queue next. */
 	if (was_empty)
 		pthread_cond_signal(&r->wake);
+}
+
+void recorder_note(struct recorder *r, const struct store_door_event *event)
+{
+	pthread_mutex_lock(&r->lock);
+	bool was_idle = !r->queue && !r->n_events && !r->events_dropped;
+	if (r->n_events < RECORDER_DOOR_EVENTS_MAX)
+		r->events[r->n_events++] = *event;
+	else if (!r->events_dropped++)
+		r->first_dropped = *event;
+	pthread_mutex_unlock(&r->lock);
+	if (was_idle)
+		pthread_cond_signal(&r->wake);
+}
+
+void recorder_set_retention(struct recorder *r, const struct recorder_retention *retention)
+{
+	pthread_mutex_lock(&r->lock);
+	r->retention = *retention;
+	r->retention_set = true;
+	pthread_mutex_unlock(&r->lock);
 }
 
 bool recorder_withdraw(struct recorder *r, struct recorder_item *item)
@@ -303,6 +421,8 @@ struct recorder *recorder_stop(struct recorder *r)
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->wake);
 	free(r->changes);
+	free(r->events);
+	free(r->events_taken);
 	free(r);
 	return NULL;
 }

@@ -24,6 +24,7 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *insert_log;
 	sqlite3_stmt *upsert_presence;
+	sqlite3_stmt *insert_door; /* door_events */
 	char *path, *wal_path;
 	/* The -wal file SQLite has open, as it was at store_open: committed
 	 * changes live in it until a checkpoint, so it must not vanish either. */
@@ -58,6 +59,18 @@ static const char schema_sql[] =
         "CREATE TABLE IF NOT EXISTS porter_meta("
         "  key TEXT PRIMARY KEY,"
         "  value TEXT NOT NULL);";
+
+/* Denied attempts and lockouts. `at` is UTC text like recorded_at, so it
+ * sorts and compares in time order; the index serves pruning by age. */
+static const char door_events_sql[] =
+        "CREATE TABLE IF NOT EXISTS door_events("
+        "  seq INTEGER PRIMARY KEY,"
+        "  at TEXT NOT NULL,"
+        "  reader_id TEXT NOT NULL,"
+        "  code TEXT NOT NULL,"
+        "  person_id TEXT,"
+        "  detail TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX IF NOT EXISTS door_events_at ON door_events(at);";
 
 static void format_time(struct store *s, int64_t at_us, char out[40]);
 
@@ -349,6 +362,17 @@ static void remember_wal(struct store *s)
 	}
 }
 
+static int prepare_door_events(struct store *s)
+{
+	int rc = sqlite3_exec(s->db, door_events_sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	return sqlite3_prepare_v2(s->db,
+	                          "INSERT INTO door_events(at, reader_id, code, person_id, detail)"
+	                          " VALUES(?,?,?,?,?)",
+	                          -1, &s->insert_door, NULL);
+}
+
 static int prepare(struct store *s, struct store_open_report *rep)
 {
 	char what[STORE_PATH_MAX + 32];
@@ -360,6 +384,8 @@ static int prepare(struct store *s, struct store_open_report *rep)
 	if (sqlite3_db_readonly(s->db, "main") == 1)
 		return write_test(s, rep);
 	int rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = prepare_door_events(s);
 	if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)
 		return write_test(s, rep);
 	if (rc != SQLITE_OK ||
@@ -434,6 +460,7 @@ struct store *store_close(struct store *s)
 		return NULL;
 	sqlite3_finalize(s->insert_log);
 	sqlite3_finalize(s->upsert_presence);
+	sqlite3_finalize(s->insert_door);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s->wal_path);
@@ -459,6 +486,41 @@ int store_load_presence(struct store *s, int (*fn)(void *, const char *, bool), 
 		const char *state = (const char *)sqlite3_column_text(st, 1);
 		if (id && state)
 			r = fn(userdata, id, strcmp(state, "in") == 0);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_fail(s, err, errlen, "loading presence");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* recorded_at text ("2026-11-26T03:44:16.123456Z", see format_time) back
+ * to unix us; 0 (before any cut-off) when it is not in that form. */
+static int64_t parse_time(const char *text)
+{
+	struct tm tm = {0};
+	int us = 0, n = 0;
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d.%6dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us, &n) != 7 ||
+	    n == 0 || text[n] != '\0')
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm) * 1000000 + us;
+}
+
+int store_load_in_since(struct store *s, int (*fn)(void *, const char *, int64_t), void *userdata,
+                        char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int r = 0, rc;
+	if (sqlite3_prepare_v2(s->db, "SELECT person_id, since FROM presence WHERE state = 'in'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, err, errlen, "loading presence");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *since = (const char *)sqlite3_column_text(st, 1);
+		if (id && since)
+			r = fn(userdata, id, parse_time(since));
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = db_fail(s, err, errlen, "loading presence");
@@ -537,8 +599,50 @@ static int check_still_there(struct store *s, char *err, size_t errlen)
 	return -EIO;
 }
 
+static int record_door_event(struct store *s, const struct store_door_event *ev)
+{
+	char when[40];
+	format_time(s, ev->at_unix_us, when);
+	sqlite3_reset(s->insert_door);
+	sqlite3_bind_text(s->insert_door, 1, when, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s->insert_door, 2, ev->reader_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->insert_door, 3, ev->code, -1, SQLITE_STATIC);
+	if (ev->person_id[0])
+		sqlite3_bind_text(s->insert_door, 4, ev->person_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s->insert_door, 4);
+	sqlite3_bind_text(s->insert_door, 5, ev->detail, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s->insert_door);
+	sqlite3_reset(s->insert_door);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Under a savepoint: a door event that cannot be written must never cost a
+ * presence change its commit. */
+static bool record_door_events(struct store *s, const struct store_door_event *events, size_t m)
+{
+	if (m == 0)
+		return true;
+	if (sqlite3_exec(s->db, "SAVEPOINT door", NULL, NULL, NULL) != SQLITE_OK)
+		return false;
+	bool ok = true;
+	for (size_t i = 0; i < m && ok; i++)
+		ok = record_door_event(s, &events[i]) == 0;
+	if (!ok)
+		sqlite3_exec(s->db, "ROLLBACK TO door", NULL, NULL, NULL);
+	sqlite3_exec(s->db, "RELEASE door", NULL, NULL, NULL);
+	return ok;
+}
+
 int store_record(struct store *s, const struct store_change *const *changes, size_t n, char *err,
                  size_t errlen)
+{
+	return store_record_with_events(s, changes, n, NULL, 0, NULL, err, errlen);
+}
+
+int store_record_with_events(struct store *s, const struct store_change *const *changes, size_t n,
+                             const struct store_door_event *events, size_t m,
+                             bool *ret_events_failed, char *err, size_t errlen)
 {
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(s, err, errlen, "recording presence");
@@ -551,6 +655,9 @@ int store_record(struct store *s, const struct store_change *const *changes, siz
 			return r;
 		}
 	}
+	bool events_ok = record_door_events(s, events, m);
+	if (ret_events_failed)
+		*ret_events_failed = !events_ok;
 	int gone = check_still_there(s, err, errlen);
 	if (gone < 0) {
 		sqlite3_reset(s->insert_log);
@@ -567,6 +674,56 @@ int store_record(struct store *s, const struct store_change *const *changes, siz
 	sqlite3_reset(s->insert_log);
 	sqlite3_reset(s->upsert_presence);
 	return 0;
+}
+
+/* One bounded DELETE: the recorder thread holds the write lock only briefly,
+ * and a table that grew far past its bound shrinks over several calls. */
+static int prune_step(struct store *s, const char *sql, const char *text, int64_t value, int limit)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	if (text)
+		sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_int64(st, 1, value);
+	sqlite3_bind_int(st, 2, limit);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? sqlite3_changes(s->db) : -EIO;
+}
+
+int store_prune_door_events(struct store *s, int64_t before_unix_us, int64_t max_rows, int limit,
+                            char *err, size_t errlen)
+{
+	char before[40];
+	int deleted = 0, r = 0;
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s, err, errlen, "pruning door events");
+	if (before_unix_us > 0) {
+		format_time(s, before_unix_us, before);
+		r = prune_step(s,
+		               "DELETE FROM door_events WHERE seq IN (SELECT seq FROM door_events"
+		               " WHERE at < ?1 ORDER BY at LIMIT ?2)",
+		               before, 0, limit);
+		deleted += r > 0 ? r : 0;
+	}
+	/* seq grows by one per row and only the oldest are deleted, so the
+	 * newest max_rows rows are those above max(seq) - max_rows. */
+	if (r >= 0 && max_rows > 0 && deleted < limit) {
+		r = prune_step(s,
+		               "DELETE FROM door_events WHERE seq IN (SELECT seq FROM door_events"
+		               " WHERE seq <= (SELECT max(seq) FROM door_events) - ?1"
+		               " ORDER BY seq LIMIT ?2)",
+		               NULL, max_rows, limit - deleted);
+		deleted += r > 0 ? r : 0;
+	}
+	if (r < 0 || sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int e = db_fail(s, err, errlen, "pruning door events");
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return e;
+	}
+	return deleted;
 }
 
 #define KEY_RANDOM_BYTES 10 /* 74 random bits after the version and variant */

@@ -6,8 +6,12 @@
  *   presence_log(seq, event_key UNIQUE, person_id, direction 'in'|'out',
  *                reader_id, recorded_at, cause)  -- every change, in order
  *   presence(person_id PRIMARY KEY, state, since, last_seq) -- who is in now
+ *   door_events(seq, at, reader_id, code, person_id NULL, detail)
+ *                -- denied attempts and lockouts: what happened at the door
  * event_key is made when the change is decided and doubles as the backend's
  * idempotency key, so a retried write can never record a change twice.
+ * door_events never holds a PIN: a row says which reader refused, when, and
+ * why (the deny code); person_id only where a person was identified.
  *
  * A store is opened on the loop thread at start (schema, presence load) and
  * is then used only by the recorder thread.
@@ -30,6 +34,20 @@ struct store_change {
 	bool in;
 	int64_t at_unix_us; /* wall clock when decided */
 	const char *cause;  /* "credential", "host_cancelled", ... */
+};
+
+#define DOOR_CODE_MAX   40
+#define DOOR_DETAIL_MAX 160
+#define DOOR_ID_MAX     64 /* CONFIG_ID_MAX, PERSON_ID_MAX */
+
+/* One row of door_events, copied by value so the loop thread can queue it
+ * and forget it. Empty person_id: none identified. */
+struct store_door_event {
+	int64_t at_unix_us;
+	char reader_id[DOOR_ID_MAX + 1];
+	char code[DOOR_CODE_MAX + 1];
+	char person_id[DOOR_ID_MAX + 1];
+	char detail[DOOR_DETAIL_MAX + 1];
 };
 
 /* What store_open found. On failure: what is wrong and what the admin does
@@ -60,10 +78,30 @@ int store_load_presence(struct store *store,
                         int (*fn)(void *userdata, const char *person_id, bool in), void *userdata,
                         char *err, size_t errlen);
 
+/* Call `fn` for each person recorded as in, with the wall-clock time (unix
+ * us) of the change that checked them in. Returns 0 or a negative errno. */
+int store_load_in_since(struct store *store,
+                        int (*fn)(void *userdata, const char *person_id, int64_t since_unix_us),
+                        void *userdata, char *err, size_t errlen);
+
 /* Record `n` changes in one transaction (group commit): all or none are
  * durable when this returns 0. */
 int store_record(struct store *store, const struct store_change *const *changes, size_t n,
                  char *err, size_t errlen);
+
+/* Like store_record, with `m` door events in the same transaction. The
+ * events are written under a savepoint: if they cannot be, they are left
+ * out (*ret_events_failed is set) and the changes are still committed. */
+int store_record_with_events(struct store *store, const struct store_change *const *changes,
+                             size_t n, const struct store_door_event *events, size_t m,
+                             bool *ret_events_failed, char *err, size_t errlen);
+
+/* Retention of door_events: delete at most `limit` of the oldest rows that
+ * are older than `before_unix_us` (0: no age bound) or beyond the newest
+ * `max_rows` (0: no count bound), in one transaction. Returns the number of
+ * rows deleted (== limit: call again) or a negative errno. */
+int store_prune_door_events(struct store *store, int64_t before_unix_us, int64_t max_rows,
+                            int limit, char *err, size_t errlen);
 
 /* Give each change without an event key a new one: a UUID v7 (RFC 9562),
  * the change's time in milliseconds then 74 random bits. Keys in time order

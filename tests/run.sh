@@ -6,6 +6,11 @@
 #   tests/run.sh --valgrind  the same suite under valgrind memcheck
 #   tests/run.sh --fuzz [S]  every fuzzer over its corpus for S seconds each (clang)
 #   tests/run.sh --bench     the benchmarks in BENCHMARKS.md (not pass/fail)
+#   tests/run.sh --install   the install test as a package is built: --prefix=/usr
+#                            and -Dreference_host=true (build-install/)
+#
+# Each mode first installs the Debian packages it needs (deps/ensure.sh, the
+# list in deps/debian-packages.txt); nothing when they are already there.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -24,6 +29,11 @@ PY
 
 mode=${1:-default}
 case "$mode" in
+default | --asan | --bench | --install) deps/ensure.sh ;;
+--valgrind) deps/ensure.sh valgrind ;;
+--fuzz) deps/ensure.sh fuzz ;;
+esac
+case "$mode" in
 default)
 	[ -f build/build.ninja ] || meson setup build
 	ninja -C build
@@ -35,7 +45,7 @@ default)
 		meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false
 	ninja -C build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C build-asan --print-errorlogs
+		meson test -C build-asan --print-errorlogs --timeout-multiplier 3
 	summary build-asan
 	;;
 --valgrind)
@@ -56,8 +66,17 @@ default)
 	ninja -C build
 	build/tests/bench/bench_hooks build/porter.so
 	;;
+--install)
+	# The default run installs the default build (/usr/local, no reference
+	# host); this one what a distribution package would hold.
+	[ -f build-install/build.ninja ] ||
+		meson setup build-install --prefix=/usr -Dreference_host=true -Dtests=false \
+			-Dbenchmarks=false
+	ninja -C build-install
+	tests/install/test_install.sh . build-install true "${CC:-cc}"
+	;;
 *)
-	sed -n '2,9p' "$0"
+	sed -n '2,11p' "$0"
 	exit 2
 	;;
 esac

@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include "admin_attempts.h"
 #include "admin_lockout.h"
 #include "config.h"
 #include "directory_file.h"
@@ -57,6 +58,7 @@ static const char usage_text[] =
         "       porter-admin presence --database FILE\n"
         "       porter-admin lockouts --state-dir DIR | --database FILE\n"
         "       porter-admin unlock --state-dir DIR --reader ID | --all\n"
+        "       porter-admin attempts --database FILE [--since DAY] [--json]\n"
         "       porter-admin --help\n"
         "\n"
         "T is a UTC time like 2026-11-25T18:00:00Z.\n"
@@ -563,6 +565,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "lockouts") == 0 || strcmp(cmd, "unlock") == 0)
 		return admin_lockout_main(argc, argv); /* its own options */
+	if (strcmp(cmd, "attempts") == 0)
+		return admin_attempts_main(argc, argv);
 	int c;
 	optind = 2;
 	opterr = 0; /* our own message, naming the option */

@@ -14,6 +14,9 @@
  *   DENIED <person_id> <code>        refused (busy, record_failed ...)
  *   CANCELLED <person_id>            the host gave up on the request
  *   NOTE not-reversed                porter said it left a cancelled change
+ *   GUESS <n> <code>                 "guess": wrong PIN n at reader "side", refused
+ *   DURABLE <n>                      "guess": a change is durable that was queued
+ *                                    after n refused guesses (so are their records)
  *   STOPPED                          shutdown() returned
  * MODE:
  *   loop     present each person again as soon as they were answered, until
@@ -31,7 +34,9 @@
  *            present everybody once; at porter's first invoke (the first
  *            batch is durable) cancel every request and shut down before
  *            porter's callback runs;
- *   once     present everybody once and exit after the last answer.
+ *   once     present everybody once and exit after the last answer;
+ *   guess    like loop, and before each presentation a wrong PIN (9753 and
+ *            four digits) at reader "side".
  * Anything unexpected is printed as a line the parent fails on. PINs are
  * never printed.
  */
@@ -53,7 +58,7 @@
 #define SETTLE_INVOKES     3               /* porter invokes until a reversal is written */
 #define SETTLE_FALLBACK_US (2u * 1000000u) /* or this long, if porter is idle */
 
-enum mode { MODE_LOOP, MODE_CANCEL, MODE_STOP, MODE_STOP_CANCEL_DURABLE, MODE_ONCE };
+enum mode { MODE_LOOP, MODE_CANCEL, MODE_STOP, MODE_STOP_CANCEL_DURABLE, MODE_ONCE, MODE_GUESS };
 
 struct person {
 	struct crash_host *host;
@@ -65,6 +70,7 @@ struct person {
 	bool settling;           /* cancelled; waiting to present again */
 	uint64_t settle_invokes; /* ... until porter's invokes reach this */
 	int64_t settle_timer;
+	uint64_t guesses_before; /* "guess": refused guesses when this request was made */
 };
 
 struct crash_host {
@@ -81,6 +87,7 @@ struct crash_host {
 	unsigned stop_after, confirmed;
 	uint64_t last_request_id;
 	uint64_t porter_invokes;  /* porter's invoke callbacks run so far */
+	uint64_t guesses;         /* "guess": wrong PINs refused so far */
 	const char *current_code; /* feedback code during a hook call */
 	char code_buf[64];
 };
@@ -164,9 +171,33 @@ static void told_now(struct person *p, int r)
 		line("UNEXPECTED", p->id, r < 0 ? "error" : "verdict");
 }
 
+/* "guess": one wrong PIN at reader "side"; porter records its refusal. */
+static void guess(struct crash_host *h)
+{
+	char pin[16], n[24];
+	snprintf(pin, sizeof(pin), "9753%04u", (unsigned)(h->guesses % 10000));
+	struct porter_pin_event ev = {
+	        .size = sizeof(ev),
+	        .request_id = ++h->last_request_id,
+	        .reader_id = "side",
+	        .pin = pin,
+	        .pin_len = strlen(pin),
+	};
+	h->current_code = NULL;
+	int r = h->api->on_pin(h->porter, &ev);
+	if (r != PORTER_VERDICT_DENY) {
+		line("UNEXPECTED", "guess", "not-denied");
+		return;
+	}
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)++h->guesses);
+	line("GUESS", n, h->current_code ? h->current_code : "");
+}
+
 static void present(struct person *p)
 {
 	struct crash_host *h = p->host;
+	if (h->mode == MODE_GUESS)
+		guess(h);
 	struct porter_pin_event ev = {
 	        .size = sizeof(ev),
 	        .request_id = ++h->last_request_id,
@@ -176,6 +207,7 @@ static void present(struct person *p)
 	};
 
 	p->request_id = ev.request_id;
+	p->guesses_before = h->guesses;
 	h->current_code = NULL;
 	int r = h->api->on_pin(h->porter, &ev);
 	if (r == PORTER_VERDICT_PENDING) {
@@ -221,6 +253,11 @@ static void on_complete(void *userdata, uint64_t request_id, const struct porter
 	           res->direction == (in ? PORTER_DIRECTION_IN : PORTER_DIRECTION_OUT)) {
 		line("CONFIRMED", p->id, in ? "in" : "out");
 		h->confirmed++;
+		if (h->mode == MODE_GUESS) {
+			char n[24];
+			snprintf(n, sizeof(n), "%llu", (unsigned long long)p->guesses_before);
+			line("DURABLE", n, NULL);
+		}
 	} else if (res->verdict == PORTER_VERDICT_GRANT && strncmp(code, "already_", 8) == 0) {
 		line("ALREADY", p->id, in ? "in" : "out");
 	} else {
@@ -369,6 +406,7 @@ static enum mode parse_mode(const char *m)
 	       : strcmp(m, "cancel") == 0              ? MODE_CANCEL
 	       : strcmp(m, "stop") == 0                ? MODE_STOP
 	       : strcmp(m, "stop-cancel-durable") == 0 ? MODE_STOP_CANCEL_DURABLE
+	       : strcmp(m, "guess") == 0               ? MODE_GUESS
 	                                               : MODE_LOOP;
 }
 
@@ -380,8 +418,9 @@ int main(int argc, char **argv)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
 	if (argc < 5 || argc > 7 || read_people(&h, argv[3]) < 0) {
-		fprintf(stderr, "usage: crash_host PORTER_SO CONFIG PEOPLE_FILE "
-		                "loop|cancel|stop|stop-cancel-durable|once [SEED [STOP_AFTER]]\n");
+		fprintf(stderr,
+		        "usage: crash_host PORTER_SO CONFIG PEOPLE_FILE "
+		        "loop|cancel|stop|stop-cancel-durable|once|guess [SEED [STOP_AFTER]]\n");
 		return 2;
 	}
 	the_host = &h;

@@ -158,6 +158,31 @@ int fx_add_person(const char *admin, const char *dir, const char *id, const char
 	return run(argv, line);
 }
 
+int fx_make_site(const char *admin, const char *dir, unsigned people)
+{
+	char from[32], until[32];
+	int64_t now = (int64_t)time(NULL);
+	int r = fx_keygen(admin, dir);
+
+	if (r != 0)
+		return r;
+	fx_timestamp(now - 3600, from);
+	fx_timestamp(now + 8 * 3600, until);
+	if (people & FX_ANA)
+		r |= fx_add_person(admin, dir, "m-ana", "member", "Ana Souza", FX_PIN_ANA, NULL,
+		                   NULL);
+	if (people & FX_BEN)
+		r |= fx_add_person(admin, dir, "m-ben", "member", "Ben Okafor", FX_PIN_BEN, NULL,
+		                   NULL);
+	if (people & FX_VERA)
+		r |= fx_add_person(admin, dir, "v-vera", "visitor", "Vera Visitor", FX_PIN_VERA,
+		                   from, until);
+	if (people & FX_OTTO)
+		r |= fx_add_person(admin, dir, "v-otto", "visitor", "Otto Expired", FX_PIN_OTTO,
+		                   "2020-01-01T08:00:00Z", "2020-01-01T20:00:00Z");
+	return r;
+}
+
 char *fx_config(const char *dir, const char *extra)
 {
 #define CONFIG_FMT                                                 \

@@ -41,6 +41,19 @@ int fx_add_person(const char *admin, const char *dir, const char *id, const char
 		  const char *name, const char *pin, const char *valid_from,
 		  const char *valid_until);
 
+/* The people a test site is made with. Distinctive PINs, so one leaking
+ * into a log line or a display is caught. */
+#define FX_PIN_ANA  "482913" /* m-ana, Ana Souza, a member */
+#define FX_PIN_BEN  "736150" /* m-ben, Ben Okafor, a member */
+#define FX_PIN_VERA "905827" /* v-vera, Vera Visitor: a pass from an hour ago to 8 h ahead */
+#define FX_PIN_OTTO "318464" /* v-otto, Otto Expired: a visitor pass that ended in 2020 */
+
+enum fx_person { FX_ANA = 1, FX_BEN = 2, FX_VERA = 4, FX_OTTO = 8, FX_CAST = 15 };
+
+/* `porter-admin keygen` in `dir`, then `add` for each of `people` (FX_ANA |
+ * ...), in the order above. 0, or nonzero when porter-admin failed. */
+int fx_make_site(const char *admin, const char *dir, unsigned people);
+
 /* A config for the local backend in `dir`, plus `extra`: more top-level
  * members, starting with a comma (",\"repeat_window_ms\":50"), or "".
  * Returns malloc'd text. */

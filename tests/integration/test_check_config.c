@@ -29,12 +29,11 @@
 #include <cmocka.h>
 
 #include "host_loop.h"
+#include "loaded_porter.h"
 #include "porter.h"
 #include "porter_fixture.h"
 
 extern char **environ;
-
-static const struct porter_plugin_descriptor *api;
 
 #define MAX_REPORTS 16
 
@@ -84,8 +83,7 @@ static int site_setup(void **state)
 	}
 	*state = s;
 	s->config = fx_config(s->dir, "");
-	if (!s->config || fx_keygen(admin, s->dir) != 0 ||
-	    fx_add_person(admin, s->dir, "m-ana", "member", "Ana Souza", "482913", NULL, NULL) != 0)
+	if (!s->config || fx_make_site(admin, s->dir, FX_ANA) != 0)
 		return -1;
 	return 0;
 }
@@ -355,20 +353,10 @@ int main(void)
 	        T(a_database_that_is_a_folder_is_refused_by_both),
 	        T(a_database_porter_made_and_that_is_gone_is_refused_by_both),
 	};
-	struct host_plugin plugin;
-	char err[1024];
-
 	if (!fx_env("PORTER_SO") || !fx_env("PORTER_ADMIN") || !fx_env("PORTER_HOST")) {
 		fprintf(stderr, "PORTER_SO, PORTER_ADMIN and PORTER_HOST must name the built "
 		                "files (meson test sets them)\n");
 		return 1;
 	}
-	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	api = plugin.descriptor;
-	int failed = cmocka_run_group_tests(tests, NULL, NULL);
-	host_plugin_unload(&plugin);
-	return failed;
+	return cmocka_run_group_tests(tests, load_porter, unload_porter);
 }

@@ -32,278 +32,26 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "host_loop.h"
-#include "porter.h"
-#include "porter_fixture.h"
+#include "recording_host.h"
 
-#define PIN_ANA  "482913"
-#define PIN_BEN  "736150"
-#define PIN_VERA "905827"
-#define PIN_OTTO "318464"
 #define PIN_MAX  "640271" /* Max, a member whose membership ended */
 #define PIN_NICO "517394" /* Nico, a member whose membership starts later */
 #define PIN_ZERO "0123"   /* Zoe: the tail of an over-long key-by-key entry */
-static const char *const known_pins[] = {PIN_ANA, PIN_BEN, PIN_VERA, PIN_OTTO, PIN_MAX, PIN_NICO};
+static const char *const more_pins[] = {PIN_MAX, PIN_NICO, NULL};
 
-#define MAX_SEEN 64
-#define MAX_HELD 64
-#define WAIT_MS  5000
-
-struct seen_feedback {
-	char reader[72];
-	char text[256];
-	char code[64];
-	uint32_t led;
-};
-
-struct seen_result {
-	uint64_t request_id;
-	uint32_t verdict, direction;
-	char code[64];
-	char person[72];
-};
-
-struct held_invoke {
-	porter_invoke_fn cb;
-	void *userdata;
-};
-
-struct site {
-	char dir[FX_PATH_MAX];
-	char db_path[FX_PATH_MAX + 32];
-	struct host_loop *loop;
-	struct porter_host_services services; /* host_loop's, with invoke wrapped */
-	porter_plugin *porter;
-	pthread_t loop_thread;
-	uint64_t last_request_id;
-	bool in_hook, in_call, shut_down;
-	int door_result; /* what door_unlock returns */
-
-	pthread_mutex_t lock; /* invoke comes from porter's thread */
-	bool hold;
-	struct held_invoke held[MAX_HELD];
-	size_t n_held;
-
-	sqlite3 *db_lock; /* held write lock, or NULL */
-
-	struct seen_feedback feedback[MAX_SEEN];
-	size_t n_feedback;
-	struct seen_result results[MAX_SEEN];
-	size_t n_results;
-	size_t n_doors, n_door_failures;
-	uint64_t cancelled[MAX_SEEN];
-	size_t n_cancelled;
-	char reports[8][512];
-	size_t n_reports;
-	bool report_off_thread, report_after_call;
-	const void *prestate; /* the table row a test runs, if any */
-
-	int n_violations;
-	char violation[256];
-};
-
-static struct host_plugin plugin;
-static const struct porter_plugin_descriptor *api;
-static struct site *current; /* the invoke wrapper's site: tests run one at a time */
-
-/* ---- recording host ------------------------------------------------------ */
-
-static void copy(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src ? src : "");
-}
-
-static void violation(struct site *s, const char *what)
-{
-	if (s->n_violations++ == 0)
-		copy(s->violation, sizeof(s->violation), what);
-}
-
-static bool shows_a_pin(const char *text)
-{
-	for (size_t i = 0; text && i < sizeof(known_pins) / sizeof(known_pins[0]); i++)
-		if (strstr(text, known_pins[i]))
-			return true;
-	return false;
-}
-
-static void check_call(struct site *s, const char *service)
-{
-	if (!pthread_equal(pthread_self(), s->loop_thread))
-		violation(s, service);
-	if (s->shut_down)
-		violation(s, "a service called after shutdown() returned");
-}
-
-static void rec_log(void *userdata, uint32_t level, const char *message)
-{
-	struct site *s = userdata;
-
-	check_call(s, "log off the loop thread");
-	if (shows_a_pin(message))
-		violation(s, "a log line shows a PIN");
-	if (level <= PORTER_LOG_WARNING || fx_env("PORTER_TEST_VERBOSE"))
-		fprintf(stderr, "  porter %s: %s\n", host_loop_level_name(level), message);
-}
-
-static int rec_door(void *userdata, const char *reader_id, uint32_t duration_ms)
-{
-	struct site *s = userdata;
-
-	(void)reader_id;
-	(void)duration_ms;
-	check_call(s, "door_unlock off the loop thread");
-	if (s->door_result < 0) {
-		s->n_door_failures++;
-		return s->door_result;
-	}
-	s->n_doors++;
-	return 0;
-}
-
-static int rec_feedback(void *userdata, const struct porter_feedback *fb)
-{
-	struct site *s = userdata;
-
-	check_call(s, "feedback off the loop thread");
-	if (shows_a_pin(fb->text))
-		violation(s, "a display text shows a PIN");
-	if (s->n_feedback == MAX_SEEN)
-		return 0;
-	struct seen_feedback *f = &s->feedback[s->n_feedback++];
-	copy(f->reader, sizeof(f->reader), fb->reader_id);
-	copy(f->text, sizeof(f->text), fb->text);
-	copy(f->code, sizeof(f->code), fb->code);
-	f->led = fb->led;
-	return 0;
-}
-
-static void rec_complete(void *userdata, uint64_t request_id, const struct porter_result *res)
-{
-	struct site *s = userdata;
-
-	check_call(s, "complete off the loop thread");
-	if (s->in_hook)
-		violation(s, "complete() called from inside the hook");
-	for (size_t i = 0; i < s->n_cancelled; i++)
-		if (s->cancelled[i] == request_id)
-			violation(s, "complete() after cancel()");
-	for (size_t i = 0; i < s->n_results; i++)
-		if (s->results[i].request_id == request_id)
-			violation(s, "complete() twice for one request");
-	if (s->n_results == MAX_SEEN)
-		return;
-	struct seen_result *r = &s->results[s->n_results++];
-	r->request_id = request_id;
-	r->verdict = res->verdict;
-	r->direction = res->direction;
-	copy(r->code, sizeof(r->code), res->code);
-	copy(r->person, sizeof(r->person), res->person_id);
-}
-
-static void rec_report(void *userdata, const struct porter_report *report)
-{
-	struct site *s = userdata;
-
-	if (!pthread_equal(pthread_self(), s->loop_thread))
-		s->report_off_thread = true;
-	if (!s->in_call)
-		s->report_after_call = true;
-	if (s->n_reports < 8)
-		snprintf(s->reports[s->n_reports++], sizeof(s->reports[0]), "%s %s %s",
-		         report->code ? report->code : "", report->path ? report->path : "",
-		         report->message ? report->message : "");
-}
-
+/* A report whose code, path or message contains `needle`. */
 static bool reported(const struct site *s, const char *needle)
 {
-	for (size_t i = 0; i < s->n_reports; i++)
-		if (strstr(s->reports[i], needle))
+	for (size_t i = 0; i < s->n_reports; i++) {
+		const struct seen_report *r = &s->reports[i];
+		if (strstr(r->code, needle) || strstr(r->path, needle) ||
+		    strstr(r->message, needle))
 			return true;
-	return false;
-}
-
-/* porter's invoke: passed on to the loop, or held until the test says. */
-static int wrap_invoke(void *host, porter_invoke_fn cb, void *userdata)
-{
-	struct site *s = current;
-	int r = 0;
-
-	pthread_mutex_lock(&s->lock);
-	if (s->hold && s->n_held < MAX_HELD)
-		s->held[s->n_held++] = (struct held_invoke){cb, userdata};
-	else
-		r = host_loop_invoke(host, cb, userdata);
-	pthread_mutex_unlock(&s->lock);
-	return r;
-}
-
-static void hold_invokes(struct site *s, bool hold)
-{
-	pthread_mutex_lock(&s->lock);
-	s->hold = hold;
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* Run what was held so far, on this (the loop) thread. */
-static void run_held(struct site *s)
-{
-	struct held_invoke batch[MAX_HELD];
-
-	pthread_mutex_lock(&s->lock);
-	size_t n = s->n_held;
-	memcpy(batch, s->held, n * sizeof(batch[0]));
-	s->n_held = 0;
-	pthread_mutex_unlock(&s->lock);
-	for (size_t i = 0; i < n; i++)
-		batch[i].cb(batch[i].userdata);
-}
-
-/* Wait until porter has asked for `n` held invokes (a batch is durable). */
-static bool wait_held(struct site *s, size_t n)
-{
-	for (int i = 0; i < WAIT_MS; i++) {
-		pthread_mutex_lock(&s->lock);
-		bool enough = s->n_held >= n;
-		pthread_mutex_unlock(&s->lock);
-		if (enough)
-			return true;
-		usleep(1000);
 	}
 	return false;
 }
 
 /* ---- the database -------------------------------------------------------- */
-
-static sqlite3 *db_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 2000);
-	return db;
-}
-
-static int db_int(const char *path, const char *sql, const char *person)
-{
-	sqlite3 *db = db_open(path);
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	if (!db)
-		return -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, person, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
-}
 
 static int rows_for(struct site *s, const char *person)
 {
@@ -318,71 +66,11 @@ static int is_in(struct site *s, const char *person)
 	              person);
 }
 
-static void hold_database(struct site *s)
-{
-	s->db_lock = db_open(s->db_path);
-	assert_non_null(s->db_lock);
-	assert_int_equal(sqlite3_exec(s->db_lock, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
-}
-
-static void release_database(struct site *s)
-{
-	if (!s->db_lock)
-		return;
-	assert_int_equal(sqlite3_exec(s->db_lock, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(s->db_lock);
-	s->db_lock = NULL;
-}
-
 /* ---- driving porter ------------------------------------------------------ */
-
-static void run_for(struct site *s, int ms)
-{
-	uint64_t end = host_loop_now_us(s->loop) + (uint64_t)ms * 1000u;
-
-	for (uint64_t now; (now = host_loop_now_us(s->loop)) < end;)
-		host_loop_run_once(s->loop, (int)((end - now + 999) / 1000));
-}
-
-static const struct seen_result *find_result(const struct site *s, uint64_t request_id)
-{
-	for (size_t i = 0; i < s->n_results; i++)
-		if (s->results[i].request_id == request_id)
-			return &s->results[i];
-	return NULL;
-}
-
-static const struct seen_result *wait_result(struct site *s, uint64_t request_id)
-{
-	uint64_t end = host_loop_now_us(s->loop) + WAIT_MS * 1000u;
-
-	while (!find_result(s, request_id) && host_loop_now_us(s->loop) < end)
-		host_loop_run_once(s->loop, 20);
-	return find_result(s, request_id);
-}
 
 static const char *last_code(const struct site *s)
 {
 	return s->n_feedback ? s->feedback[s->n_feedback - 1].code : "";
-}
-
-static int hook_pin(struct site *s, const char *reader, const char *pin, size_t len,
-                    uint64_t *ret_id)
-{
-	struct porter_pin_event ev = {
-	        .size = sizeof(ev),
-	        .request_id = ++s->last_request_id,
-	        .reader_id = reader,
-	        .pin = pin,
-	        .pin_len = len,
-	};
-
-	s->in_hook = true;
-	int r = api->on_pin(s->porter, &ev);
-	s->in_hook = false;
-	if (ret_id)
-		*ret_id = ev.request_id;
-	return r;
 }
 
 static int pin(struct site *s, const char *p, uint64_t *ret_id)
@@ -390,86 +78,19 @@ static int pin(struct site *s, const char *p, uint64_t *ret_id)
 	return hook_pin(s, "front", p, strlen(p), ret_id);
 }
 
-static int hook_key(struct site *s, const char *reader, char key)
-{
-	struct porter_key_event ev = {
-	        .size = sizeof(ev),
-	        .key = (uint32_t)(unsigned char)key,
-	        .request_id = ++s->last_request_id,
-	        .reader_id = reader,
-	};
-
-	s->in_hook = true;
-	int r = api->on_key(s->porter, &ev);
-	s->in_hook = false;
-	return r;
-}
-
-static void cancel(struct site *s, uint64_t id)
-{
-	s->cancelled[s->n_cancelled++] = id;
-	api->cancel(s->porter, id);
-}
-
 /* ---- site lifecycle ------------------------------------------------------ */
 
-static int start_with(struct site *s, const struct porter_host_services *services,
-                      const char *extra)
+/* Besides the cast: Max, whose membership ended a minute ago, Nico, whose
+ * starts tomorrow, and Zoe, whose PIN is the tail of a too-long entry. */
+static int add_more_people(const char *admin, const char *dir)
 {
-	char *config = fx_config(s->dir, extra);
-
-	assert_non_null(config);
-	s->shut_down = false;
-	s->in_call = true;
-	int r = api->init(services, config, strlen(config), rec_report, s, &s->porter);
-	s->in_call = false;
-	free(config);
-	return r;
-}
-
-static void start(struct site *s, const char *extra)
-{
-	assert_int_equal(start_with(s, &s->services, extra), 0);
-	assert_non_null(s->porter);
-}
-
-static void assert_contract_kept(const struct site *s)
-{
-	if (s->n_violations)
-		fail_msg("host contract broken (%d times), first: %s", s->n_violations,
-		         s->violation);
-}
-
-static void stop(struct site *s)
-{
-	release_database(s);
-	api->shutdown(s->porter);
-	s->porter = NULL;
-	s->shut_down = true;
-	hold_invokes(s, false);
-	s->n_held = 0; /* held invokes for porter are dropped, as porter.h says */
-	host_loop_drop_invokes(s->loop);
-	assert_int_equal(host_loop_n_timers(s->loop), 0);
-	run_for(s, 20);
-	assert_contract_kept(s);
-}
-
-static int add_people(const char *admin, const char *dir)
-{
-	char from[32], until[32], later[32], much_later[32], ended[32];
+	char later[32], much_later[32], ended[32];
 	int64_t now = (int64_t)time(NULL);
 	int r = 0;
 
-	fx_timestamp(now - 3600, from);
-	fx_timestamp(now + 8 * 3600, until);
 	fx_timestamp(now + 24 * 3600, later);
 	fx_timestamp(now + 48 * 3600, much_later);
 	fx_timestamp(now - 60, ended);
-	r |= fx_add_person(admin, dir, "m-ana", "member", "Ana Souza", PIN_ANA, NULL, NULL);
-	r |= fx_add_person(admin, dir, "m-ben", "member", "Ben Okafor", PIN_BEN, NULL, NULL);
-	r |= fx_add_person(admin, dir, "v-vera", "visitor", "Vera Visitor", PIN_VERA, from, until);
-	r |= fx_add_person(admin, dir, "v-otto", "visitor", "Otto Expired", PIN_OTTO,
-	                   "2020-01-01T08:00:00Z", "2020-01-01T20:00:00Z");
 	r |= fx_add_person(admin, dir, "m-max", "member", "Max Former", PIN_MAX, NULL, ended);
 	r |= fx_add_person(admin, dir, "m-nico", "member", "Nico Newcomer", PIN_NICO, later,
 	                   much_later);
@@ -477,58 +98,17 @@ static int add_people(const char *admin, const char *dir)
 	return r;
 }
 
+/* A host whose invokes a test can hold; a cancel_row test's row is the
+ * site's prestate. */
 static int site_setup(void **state)
 {
-	const char *admin = fx_env("PORTER_ADMIN");
-	struct site *s = calloc(1, sizeof(*s));
-	struct host_loop_callbacks cb = {
-	        .log = rec_log,
-	        .door_unlock = rec_door,
-	        .feedback = rec_feedback,
-	        .complete = rec_complete,
-	};
-
-	if (!s || !admin || fx_mkdtemp(s->dir) < 0) {
-		free(s);
-		return -1;
-	}
-	void *prestate = *state;
-	*state = s;
-	current = s;
-	pthread_mutex_init(&s->lock, NULL);
-	snprintf(s->db_path, sizeof(s->db_path), "%s/presence.db", s->dir);
-	s->loop_thread = pthread_self();
-	cb.userdata = s;
-	s->loop = host_loop_new(&cb);
-	if (!s->loop || fx_keygen(admin, s->dir) != 0 || add_people(admin, s->dir) != 0) {
-		fprintf(stderr, "site setup failed in %s\n", s->dir);
-		return -1;
-	}
-	s->services = *host_loop_services(s->loop);
-	s->services.invoke = wrap_invoke;
-	s->prestate = prestate;
-	return 0;
-}
-
-static int site_teardown(void **state)
-{
-	struct site *s = *state;
-
-	if (!s)
-		return 0;
-	if (s->db_lock) {
-		sqlite3_exec(s->db_lock, "ROLLBACK", NULL, NULL, NULL);
-		sqlite3_close(s->db_lock);
-	}
-	if (s->porter)
-		api->shutdown(s->porter);
-	host_loop_drop_invokes(s->loop);
-	host_loop_free(s->loop);
-	pthread_mutex_destroy(&s->lock);
-	fx_rmrf(s->dir);
-	free(s);
-	current = NULL;
-	return 0;
+	return site_open(state, &(struct site_options){
+	                                .people = FX_CAST,
+	                                .add_people = add_more_people,
+	                                .more_pins = more_pins,
+	                                .echo_level = PORTER_LOG_WARNING,
+	                                .holdable_invokes = true,
+	                        });
 }
 
 /* Mark `person` as in before porter starts, as a previous run would have. */
@@ -1064,21 +644,21 @@ static void keys_after_a_too_long_entry_belong_to_it(void **state)
 
 	start(s, ",\"lockout\":{\"max_attempts\":1}");
 	for (const char *k = "12345678"; *k; k++)
-		assert_int_equal(hook_key(s, "front", *k), PORTER_VERDICT_NO_OPINION);
-	assert_int_equal(hook_key(s, "front", '9'), PORTER_VERDICT_DENY);
+		assert_int_equal(hook_key(s, "front", *k, NULL), PORTER_VERDICT_NO_OPINION);
+	assert_int_equal(hook_key(s, "front", '9', NULL), PORTER_VERDICT_DENY);
 	assert_string_equal(last_code(s), "pin_too_long");
 	size_t fb = s->n_feedback;
 	/* Zoe's PIN is 0123: the tail of the refused entry must not check her in. */
 	for (const char *k = tail; *k; k++)
-		assert_int_equal(hook_key(s, "front", *k), PORTER_VERDICT_NO_OPINION);
+		assert_int_equal(hook_key(s, "front", *k, NULL), PORTER_VERDICT_NO_OPINION);
 	assert_int_equal(s->n_feedback, fb);
 	/* Nor may a tail count as a wrong guess (one locks this reader). */
 	for (const char *k = "1234567899999#"; *k; k++)
-		hook_key(s, "front", *k);
+		hook_key(s, "front", *k, NULL);
 	for (const char *k = PIN_ANA; *k; k++)
-		assert_int_equal(hook_key(s, "front", *k), PORTER_VERDICT_NO_OPINION);
+		assert_int_equal(hook_key(s, "front", *k, NULL), PORTER_VERDICT_NO_OPINION);
 	uint64_t id = s->last_request_id + 1;
-	assert_int_equal(hook_key(s, "front", '#'), PORTER_VERDICT_PENDING);
+	assert_int_equal(hook_key(s, "front", '#', NULL), PORTER_VERDICT_PENDING);
 	const struct seen_result *r = wait_result(s, id);
 	assert_non_null(r);
 	assert_string_equal(r->person, "m-ana");
@@ -1168,27 +748,7 @@ static void a_change_cancelled_while_written_just_before_shutdown_is_reversed(vo
 
 /* ---- main ----------------------------------------------------------------------- */
 
-static int load_porter(void **state)
-{
-	char err[1024];
-
-	(void)state;
-	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	api = plugin.descriptor;
-	return 0;
-}
-
-static int unload_porter(void **state)
-{
-	(void)state;
-	host_plugin_unload(&plugin);
-	return 0;
-}
-
-#define CONTRACT(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
+#define CONTRACT(f) cmocka_unit_test_setup_teardown(f, site_setup, site_close)
 #define N_ROWS      (sizeof(cancel_rows) / sizeof(cancel_rows[0]))
 
 int main(void)
@@ -1223,7 +783,7 @@ int main(void)
 		        .name = cancel_rows[i].name,
 		        .test_func = cancel_row,
 		        .setup_func = site_setup,
-		        .teardown_func = site_teardown,
+		        .teardown_func = site_close,
 		        .initial_state = (void *)&cancel_rows[i],
 		};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)

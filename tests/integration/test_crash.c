@@ -26,6 +26,13 @@
  *     one (in flight, or cancelled and not reversed yet, at the kill);
  *     after a clean shutdown there is no such last one;
  *   - and everything above (keys unique, alternation, presence table).
+ * Then with wrong PINs at another reader between the presentations
+ * ("guess"): after each kill, door_events holds no PIN (no "9753" and four
+ * digits, no person's PIN, anywhere in the database's files), no row for
+ * a request that was not refused (at most the one being refused at the
+ * kill, whose line was not printed yet), and every refusal queued before a
+ * change the parent saw confirmed (DURABLE n): a kill loses only refusals
+ * not yet committed, never one before a committed change.
  * Finally porter restarts on that database and each person's next toggle is
  * the opposite of their last logged change.
  *
@@ -62,6 +69,7 @@ extern char **environ;
 #define LOG_MAX           512 /* changes per person we can hold */
 #define CANCEL_ROUNDS     8
 #define STOP_ROUNDS       4
+#define GUESS_ROUNDS      6
 #define LINE_TIMEOUT_MS   10000
 
 struct crash_site {
@@ -81,7 +89,10 @@ struct crash_site {
 	bool stopped;       /* STOPPED: shutdown() returned */
 	bool shutting_down; /* SHUTTING-DOWN: shutdown() called */
 	unsigned answered_at_shutdown;
-	bool not_reversed; /* porter said it left a cancelled change */
+	bool not_reversed;             /* porter said it left a cancelled change */
+	unsigned denied;               /* people refused (DENIED) */
+	unsigned long guesses;         /* GUESS lines: wrong PINs refused */
+	unsigned long durable_guesses; /* the most a DURABLE line vouched for */
 };
 
 static void person_id(int i, char ret[8])
@@ -304,6 +315,14 @@ static void take_confirmation(struct crash_site *c, const char *line)
 		c->not_reversed = true;
 		return;
 	}
+	if (strcmp(word, "GUESS") == 0 || strcmp(word, "DURABLE") == 0) {
+		unsigned long n = strtoul(id, NULL, 10);
+		if (word[0] == 'G')
+			c->guesses = n;
+		else if (n > c->durable_guesses)
+			c->durable_guesses = n;
+		return;
+	}
 	int i = person_index(id);
 	if (i < 0 || strcmp(word, "UNEXPECTED") == 0)
 		fail_msg("crash_host: unexpected line \"%s\"", line);
@@ -315,7 +334,9 @@ static void take_confirmation(struct crash_site *c, const char *line)
 		c->already[i][strcmp(dir, "in") == 0 ? 0 : 1]++;
 	} else if (strcmp(word, "CANCELLED") == 0) {
 		c->cancelled[i]++;
-	} else if (strcmp(word, "DENIED") != 0) {
+	} else if (strcmp(word, "DENIED") == 0) {
+		c->denied++;
+	} else {
 		fail_msg("crash_host: unexpected line \"%s\"", line);
 	}
 }
@@ -327,6 +348,8 @@ static void forget_round(struct crash_site *c)
 	memset(c->cancelled, 0, sizeof(c->cancelled));
 	c->stopped = c->not_reversed = c->shutting_down = false;
 	c->answered_at_shutdown = 0;
+	c->denied = 0;
+	c->guesses = c->durable_guesses = 0;
 }
 
 static int child_wait(struct crash_site *c)
@@ -566,6 +589,98 @@ static void changes_cancelled_just_before_shutdown_are_reversed(void **state)
 	              cancels);
 }
 
+/* Refused attempts at `reader` on record: rows, plus those a not_recorded
+ * row counts. */
+static int64_t attempts_at(const char *path, const char *reader)
+{
+	sqlite3 *db = db_open(path);
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+	if (!db)
+		return 0;
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT count(*) + coalesce(sum(CASE code WHEN"
+	                                    " 'not_recorded' THEN CAST(detail AS INTEGER) - 1"
+	                                    " END), 0) FROM door_events WHERE reader_id = ?1"
+	                                    " AND code NOT LIKE 'lockout_%'",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_text(st, 1, reader, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* No "9753" and four more digits (a guess) and no person's PIN in `path`. */
+static void assert_no_pin_in(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return;
+	size_t cap = 1 << 20, len = 0, n;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			buf = realloc(buf, cap *= 2);
+			assert_non_null(buf);
+		}
+	}
+	fclose(f);
+	for (const char *p = buf; (p = memmem(p, len - (size_t)(p - buf), "9753", 4)); p++) {
+		size_t digits = 0;
+		while (p + 4 + digits < buf + len && digits < 4 && p[4 + digits] >= '0' &&
+		       p[4 + digits] <= '9')
+			digits++;
+		if (digits == 4)
+			fail_msg("%s holds a wrong PIN that was typed", path);
+	}
+	for (int i = 0; i < N_PEOPLE; i++) {
+		char pin[16];
+		snprintf(pin, sizeof(pin), "%06d", 100000 + i * 7919 + 13);
+		if (memmem(buf, len, pin, strlen(pin)))
+			fail_msg("%s holds p%02d's PIN", path, i + 1);
+	}
+	free(buf);
+}
+
+static void denied_attempts_survive_sigkill_as_far_as_committed(void **state)
+{
+	struct crash_site *c = *state;
+	char wal[FX_PATH_MAX + 40], shm[FX_PATH_MAX + 40];
+
+	srand(test_seed() + 3);
+	for (int round = 0; round < GUESS_ROUNDS; round++) {
+		unsigned kill_after = 1 + (unsigned)rand() % MAX_KILL_AFTER;
+		unsigned delay_us = (unsigned)rand() % MAX_KILL_DELAY_US;
+		int64_t side = attempts_at(c->db_path, "side");
+		int64_t front = attempts_at(c->db_path, "front");
+		run_until_killed(c, "guess", 1, kill_after, delay_us);
+		int64_t added = attempts_at(c->db_path, "side") - side;
+		/* Nothing refused unrecorded once a later change was durable ... */
+		if (added < (int64_t)c->durable_guesses)
+			fail_msg("round %d: %lld refusals recorded, but %lu were queued before a "
+			         "confirmed change",
+			         round, (long long)added, c->durable_guesses);
+		/* ... and no row for a request that was not refused (the one being
+		 * refused at the kill may be recorded before its line was printed). */
+		assert_true(added <= (int64_t)c->guesses + 1);
+		assert_true(attempts_at(c->db_path, "front") - front <= (int64_t)c->denied + 1);
+		assert_database_consistent(c);
+		print_message("guess round %d: %lu refused, %lld recorded, %lu vouched for by a "
+		              "confirmed change\n",
+		              round, c->guesses, (long long)added, c->durable_guesses);
+	}
+	snprintf(wal, sizeof(wal), "%s-wal", c->db_path);
+	snprintf(shm, sizeof(shm), "%s-shm", c->db_path);
+	assert_no_pin_in(c->db_path);
+	assert_no_pin_in(wal);
+	assert_no_pin_in(shm);
+}
+
 static void after_the_crashes_porter_continues_each_toggle(void **state)
 {
 	struct crash_site *c = *state;
@@ -658,6 +773,7 @@ int main(void)
 	        cmocka_unit_test(cancelled_changes_are_reversed_or_never_made_at_any_kill),
 	        cmocka_unit_test(shutdown_with_changes_in_flight_answers_and_records_them),
 	        cmocka_unit_test(changes_cancelled_just_before_shutdown_are_reversed),
+	        cmocka_unit_test(denied_attempts_survive_sigkill_as_far_as_committed),
 	        cmocka_unit_test(after_the_crashes_porter_continues_each_toggle),
 	};
 

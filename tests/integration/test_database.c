@@ -28,164 +28,38 @@
 
 #include <cmocka.h>
 
-#include "host_loop.h"
-#include "porter.h"
-#include "porter_fixture.h"
-
-#define PIN_ANA  "482913"
-#define PIN_BEN  "736150"
-#define MAX_SEEN 32
-#define TEXT_MAX 1024
-#define WAIT_MS  5000
+#include "recording_host.h"
 
 /* Who file modes apply to, when the tests run as root. */
 #define TEST_UID 65534
 #define TEST_GID 65534
 
-struct seen_report {
-	uint32_t severity;
-	char code[64];
-	char message[TEXT_MAX];
-	char fix[TEXT_MAX];
-};
-
-struct seen_result {
-	uint64_t request_id;
-	uint32_t verdict, direction;
-	char code[64];
-};
-
-struct site {
-	char dir[FX_PATH_MAX];
-	char db[FX_PATH_MAX + 32];
-	char marker[FX_PATH_MAX + 32];
-	struct host_loop *loop;
-	porter_plugin *porter;
-	uint64_t last_request_id;
-
-	struct seen_result results[MAX_SEEN];
-	size_t n_results;
-	char feedback_codes[MAX_SEEN][64];
-	size_t n_feedback;
-	size_t n_doors;
-	struct seen_report reports[MAX_SEEN];
-	size_t n_reports;
-	char error_logs[MAX_SEEN][TEXT_MAX];
-	size_t n_error_logs;
-};
-
-static struct host_plugin plugin;
-static const struct porter_plugin_descriptor *api;
-
-static void copy(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src ? src : "");
-}
-
-/* ---- a recording host --------------------------------------------------- */
-
-static void rec_log(void *userdata, uint32_t level, const char *message)
-{
-	struct site *s = userdata;
-	if (level <= PORTER_LOG_ERROR && s->n_error_logs < MAX_SEEN)
-		copy(s->error_logs[s->n_error_logs++], TEXT_MAX, message);
-	if (fx_env("PORTER_TEST_VERBOSE"))
-		fprintf(stderr, "  porter %s: %s\n", host_loop_level_name(level), message);
-}
-
-static int rec_door(void *userdata, const char *reader_id, uint32_t ms)
-{
-	((struct site *)userdata)->n_doors++;
-	return 0;
-}
-
-static int rec_feedback(void *userdata, const struct porter_feedback *fb)
-{
-	struct site *s = userdata;
-	if (s->n_feedback < MAX_SEEN)
-		copy(s->feedback_codes[s->n_feedback++], 64, fb->code);
-	return 0;
-}
-
-static void rec_complete(void *userdata, uint64_t request_id, const struct porter_result *res)
-{
-	struct site *s = userdata;
-	if (s->n_results == MAX_SEEN)
-		return;
-	struct seen_result *r = &s->results[s->n_results++];
-	r->request_id = request_id;
-	r->verdict = res->verdict;
-	r->direction = res->direction;
-	copy(r->code, sizeof(r->code), res->code);
-}
-
-static void rec_report(void *userdata, const struct porter_report *report)
-{
-	struct site *s = userdata;
-	if (s->n_reports == MAX_SEEN)
-		return;
-	struct seen_report *r = &s->reports[s->n_reports++];
-	r->severity = report->severity;
-	copy(r->code, sizeof(r->code), report->code);
-	copy(r->message, sizeof(r->message), report->message);
-	copy(r->fix, sizeof(r->fix), report->fix);
-}
-
-static const struct seen_report *find_report(const struct site *s, const char *code)
-{
-	for (size_t i = 0; i < s->n_reports; i++)
-		if (strcmp(s->reports[i].code, code) == 0)
-			return &s->reports[i];
-	return NULL;
-}
-
 static bool saw_feedback(const struct site *s, size_t from, const char *code)
 {
 	for (size_t i = from; i < s->n_feedback; i++)
-		if (strcmp(s->feedback_codes[i], code) == 0)
+		if (strcmp(s->feedback[i].code, code) == 0)
 			return true;
 	return false;
 }
 
 /* ---- driving porter ------------------------------------------------------ */
 
-static int start(struct site *s)
+/* init() with no repeat window, the reports of earlier calls forgotten. */
+static int start_site(struct site *s)
 {
-	char *config = fx_config(s->dir, ",\"repeat_window_ms\":0");
-	assert_non_null(config);
 	s->n_reports = 0;
-	int r = api->init(host_loop_services(s->loop), config, strlen(config), rec_report, s,
-	                  &s->porter);
-	free(config);
-	return r;
-}
-
-static void stop(struct site *s)
-{
-	api->shutdown(s->porter);
-	s->porter = NULL;
-	host_loop_drop_invokes(s->loop);
+	return start_with(s, host_loop_services(s->loop), ",\"repeat_window_ms\":0");
 }
 
 static const struct seen_result *present(struct site *s, const char *pin)
 {
-	struct porter_pin_event ev = {
-	        .size = sizeof(ev),
-	        .request_id = ++s->last_request_id,
-	        .reader_id = "front",
-	        .pin = pin,
-	        .pin_len = strlen(pin),
-	};
-	assert_int_equal(api->on_pin(s->porter, &ev), PORTER_VERDICT_PENDING);
-	uint64_t end = host_loop_now_us(s->loop) + WAIT_MS * 1000u;
-	while (host_loop_now_us(s->loop) < end) {
-		for (size_t i = 0; i < s->n_results; i++)
-			if (s->results[i].request_id == ev.request_id)
-				return &s->results[i];
-		host_loop_run_once(s->loop, 50);
-	}
-	fail_msg("no completion within %d ms", WAIT_MS);
-	return NULL;
+	uint64_t id;
+
+	assert_int_equal(hook_pin(s, "front", pin, strlen(pin), &id), PORTER_VERDICT_PENDING);
+	const struct seen_result *r = wait_result(s, id);
+	if (!r)
+		fail_msg("no completion within %d ms", WAIT_MS);
+	return r;
 }
 
 static void remove_database_files(struct site *s)
@@ -193,7 +67,7 @@ static void remove_database_files(struct site *s)
 	const char *suffix[] = {"", "-wal", "-shm"};
 	char p[FX_PATH_MAX + 64];
 	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", s->db, suffix[i]);
+		snprintf(p, sizeof(p), "%s%s", s->db_path, suffix[i]);
 		unlink(p);
 	}
 }
@@ -209,7 +83,7 @@ static mode_t mode_of(const char *p)
 static void a_database_deleted_while_porter_runs_refuses_check_ins_and_says_so(void **state)
 {
 	struct site *s = *state;
-	assert_int_equal(start(s), 0);
+	assert_int_equal(start_site(s), 0);
 	const struct seen_result *ana = present(s, PIN_ANA);
 	assert_string_equal(ana->code, "checked_in");
 	assert_int_equal(api->diagnostics(s->porter, rec_report, s), 0);
@@ -232,7 +106,7 @@ static void a_database_deleted_while_porter_runs_refuses_check_ins_and_says_so(v
 	const struct seen_report *d = find_report(s, "PORTER-D003");
 	assert_non_null(d);
 	assert_int_equal(d->severity, PORTER_SEVERITY_ERROR);
-	assert_non_null(strstr(d->message, s->db));
+	assert_non_null(strstr(d->message, s->db_path));
 	assert_non_null(strstr(d->fix, "restore"));
 	assert_non_null(strstr(d->fix, "restart"));
 
@@ -241,33 +115,33 @@ static void a_database_deleted_while_porter_runs_refuses_check_ins_and_says_so(v
 	ana = present(s, PIN_ANA);
 	assert_string_equal(ana->code, "record_failed");
 	assert_false(saw_feedback(s, fb_mark, "checked_out"));
-	stop(s);
+	shutdown_porter(s);
 }
 
 static void a_restart_without_the_database_is_refused_with_the_fix(void **state)
 {
 	struct site *s = *state;
-	assert_int_equal(start(s), 0);
+	assert_int_equal(start_site(s), 0);
 	assert_string_equal(present(s, PIN_ANA)->code, "checked_in");
-	stop(s);
+	shutdown_porter(s);
 	remove_database_files(s);
 
-	assert_int_equal(start(s), -EINVAL);
+	assert_int_equal(start_site(s), -EINVAL);
 	assert_null(s->porter);
 	const struct seen_report *r = find_report(s, "PORTER-DATABASE");
 	assert_non_null(r);
 	assert_int_equal(r->severity, PORTER_SEVERITY_ERROR);
-	assert_non_null(strstr(r->message, s->db));
+	assert_non_null(strstr(r->message, s->db_path));
 	assert_non_null(strstr(r->message, "missing"));
 	assert_non_null(strstr(r->fix, "backup"));
-	assert_non_null(strstr(r->fix, s->marker));
-	assert_int_equal(access(s->db, F_OK), -1); /* no empty database was made */
+	assert_non_null(strstr(r->fix, s->marker_path));
+	assert_int_equal(access(s->db_path, F_OK), -1); /* no empty database was made */
 
 	/* The admin chooses to start over: Ana is out, her PIN checks her in. */
-	assert_int_equal(unlink(s->marker), 0);
-	assert_int_equal(start(s), 0);
+	assert_int_equal(unlink(s->marker_path), 0);
+	assert_int_equal(start_site(s), 0);
 	assert_string_equal(present(s, PIN_ANA)->code, "checked_in");
-	stop(s);
+	shutdown_porter(s);
 }
 
 /* ---- file modes ----------------------------------------------------------- */
@@ -277,16 +151,16 @@ static void the_database_and_its_wal_and_shm_are_owner_only_after_the_first_star
 	struct site *s = *state;
 	char p[FX_PATH_MAX + 64];
 	mode_t old = umask(022);
-	int r = start(s);
+	int r = start_site(s);
 	umask(old);
 	assert_int_equal(r, 0);
 	assert_string_equal(present(s, PIN_ANA)->code, "checked_in");
-	assert_int_equal(mode_of(s->db), 0600);
-	snprintf(p, sizeof(p), "%s-wal", s->db);
+	assert_int_equal(mode_of(s->db_path), 0600);
+	snprintf(p, sizeof(p), "%s-wal", s->db_path);
 	assert_int_equal(mode_of(p), 0600);
-	snprintf(p, sizeof(p), "%s-shm", s->db);
+	snprintf(p, sizeof(p), "%s-shm", s->db_path);
 	assert_int_equal(mode_of(p), 0600);
-	stop(s);
+	shutdown_porter(s);
 }
 
 /* ---- a database porter cannot write ----------------------------------------- */
@@ -316,16 +190,16 @@ static void init_unprivileged(struct site *s, struct child_outcome *ret)
 			        .userdata = s, .log = rec_log, .complete = rec_complete};
 			host_loop_free(s->loop);
 			s->loop = host_loop_new(&cb);
-			o.rc = start(s);
+			o.rc = start_site(s);
 			if (s->n_reports) {
 				const struct seen_report *r = &s->reports[0];
 				o.severity = r->severity;
-				copy(o.code, sizeof(o.code), r->code);
-				copy(o.message, sizeof(o.message), r->message);
-				copy(o.fix, sizeof(o.fix), r->fix);
+				snprintf(o.code, sizeof(o.code), "%s", r->code);
+				snprintf(o.message, sizeof(o.message), "%s", r->message);
+				snprintf(o.fix, sizeof(o.fix), "%s", r->fix);
 			}
 			if (o.rc == 0)
-				stop(s);
+				shutdown_porter(s);
 		}
 		(void)!write(fds[1], &o, sizeof(o));
 		_exit(0);
@@ -349,9 +223,9 @@ static void give_site_to_test_user(struct site *s)
 	const char *names[] = {"", "/pin.key", "/directory.json", "/presence.db",
 	                       "/.presence.db.marker"};
 	char p[FX_PATH_MAX + 64];
-	assert_int_equal(start(s), 0);
+	assert_int_equal(start_site(s), 0);
 	assert_string_equal(present(s, PIN_ANA)->code, "checked_in");
-	stop(s);
+	shutdown_porter(s);
 	for (size_t i = 0; geteuid() == 0 && i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(p, sizeof(p), "%s%s", s->dir, names[i]);
 		if (chown(p, TEST_UID, TEST_GID) != 0 && errno != ENOENT)
@@ -364,13 +238,13 @@ static void a_read_only_database_is_refused_at_start_naming_the_user_and_mode(vo
 	struct site *s = *state;
 	struct child_outcome o;
 	give_site_to_test_user(s);
-	assert_int_equal(chmod(s->db, 0400), 0);
+	assert_int_equal(chmod(s->db_path, 0400), 0);
 
 	init_unprivileged(s, &o);
 	assert_int_equal(o.rc, -EINVAL);
 	assert_int_equal(o.severity, PORTER_SEVERITY_ERROR);
 	assert_string_equal(o.code, "PORTER-DATABASE");
-	assert_non_null(strstr(o.message, s->db));
+	assert_non_null(strstr(o.message, s->db_path));
 	assert_non_null(strstr(o.message, "not writable"));
 	assert_non_null(strstr(o.message, "0400"));
 	assert_non_null(strstr(o.fix, "chmod 0600"));
@@ -391,51 +265,20 @@ static void the_same_site_writable_starts_for_that_user(void **state)
 
 /* ---- fixture ------------------------------------------------------------------ */
 
+/* Members Ana and Ben; the log is shown with PORTER_TEST_VERBOSE only (the
+ * errors here are expected). */
 static int site_setup(void **state)
 {
-	const char *admin = fx_env("PORTER_ADMIN");
-	struct site *s = calloc(1, sizeof(*s));
-	if (!s || fx_mkdtemp(s->dir) < 0) {
-		free(s);
-		return -1;
-	}
-	*state = s;
-	snprintf(s->db, sizeof(s->db), "%s/presence.db", s->dir);
-	snprintf(s->marker, sizeof(s->marker), "%s/.presence.db.marker", s->dir);
-	struct host_loop_callbacks cb = {.userdata = s,
-	                                 .log = rec_log,
-	                                 .door_unlock = rec_door,
-	                                 .feedback = rec_feedback,
-	                                 .complete = rec_complete};
-	s->loop = host_loop_new(&cb);
-	if (!s->loop || fx_keygen(admin, s->dir) != 0 ||
-	    fx_add_person(admin, s->dir, "m-ana", "member", "Ana Souza", PIN_ANA, NULL, NULL) ||
-	    fx_add_person(admin, s->dir, "m-ben", "member", "Ben Okafor", PIN_BEN, NULL, NULL)) {
-		fprintf(stderr, "site setup failed in %s\n", s->dir);
-		return -1;
-	}
-	return 0;
+	return site_open(state, &(struct site_options){
+	                                .people = FX_ANA | FX_BEN,
+	                                .echo_level = -1,
+	                        });
 }
 
-static int site_teardown(void **state)
-{
-	struct site *s = *state;
-	if (!s)
-		return 0;
-	if (s->porter)
-		api->shutdown(s->porter);
-	host_loop_drop_invokes(s->loop);
-	host_loop_free(s->loop);
-	fx_rmrf(s->dir);
-	free(s);
-	return 0;
-}
-
-#define T(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, site_setup, site_close)
 
 int main(void)
 {
-	char err[1024];
 	const struct CMUnitTest tests[] = {
 	        T(a_database_deleted_while_porter_runs_refuses_check_ins_and_says_so),
 	        T(a_restart_without_the_database_is_refused_with_the_fix),
@@ -447,12 +290,5 @@ int main(void)
 		fprintf(stderr, "PORTER_SO and PORTER_ADMIN must be set (meson test sets them)\n");
 		return 77;
 	}
-	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	api = plugin.descriptor;
-	int r = cmocka_run_group_tests(tests, NULL, NULL);
-	host_plugin_unload(&plugin);
-	return r;
+	return cmocka_run_group_tests(tests, load_porter, unload_porter);
 }

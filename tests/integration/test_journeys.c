@@ -9,14 +9,13 @@
  * Otto. It then presents PINs and asserts what a person at the door, or an
  * operator looking at the log and the database, would observe.
  *
- * Every test also checks the host contract as it goes: services are called on
- * the loop thread only, complete() never runs inside a hook, never twice,
- * never after cancel(), nothing runs after shutdown() returns, shutdown
- * leaves no watch or timer behind, and no PIN shows up in a log line or on a
- * display.
+ * Every test also checks the host contract as it goes (recording_host.h):
+ * services are called on the loop thread only, complete() never runs inside
+ * a hook, never twice, never after cancel(), nothing runs after shutdown()
+ * returns, shutdown leaves no watch or timer behind, and no PIN shows up in
+ * a log line or on a display.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,378 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
-#include "host_loop.h"
-#include "porter.h"
-#include "porter_fixture.h"
-
-/* Distinctive PINs, so one leaking into a log line or a display is caught. */
-#define PIN_ANA "482913"
-#define PIN_BEN "736150"
-#define PIN_VERA "905827"
-#define PIN_OTTO "318464"
-static const char *const known_pins[] = { PIN_ANA, PIN_BEN, PIN_VERA, PIN_OTTO };
-
-#define MAX_SEEN 64
-#define WAIT_MS 5000 /* a decision that takes longer fails the test */
-#define TEXT_MAX 256
-
-struct seen_feedback {
-	char reader[72];
-	char text[TEXT_MAX];
-	char code[64];
-	uint32_t led;
-	uint32_t beep;
-};
-
-struct seen_result {
-	uint64_t request_id;
-	uint32_t verdict;
-	uint32_t direction;
-	char code[64];
-	char person[72];
-	int rows_when_told; /* presence_log rows for the person at complete() */
-};
-
-struct seen_door {
-	char reader[72];
-	uint32_t ms;
-};
-
-struct seen_report {
-	uint32_t severity;
-	char code[64];
-	char path[128];
-};
-
-/* One site: a temp dir with key, directory and database, and the host. */
-struct site {
-	char dir[FX_PATH_MAX];
-	char db_path[FX_PATH_MAX + 32];
-	struct host_loop *loop;
-	porter_plugin *porter;
-	pthread_t loop_thread;
-	uint64_t last_request_id;
-	bool in_hook;
-	bool shut_down;
-
-	struct seen_feedback feedback[MAX_SEEN];
-	size_t n_feedback;
-	struct seen_result results[MAX_SEEN];
-	size_t n_results;
-	struct seen_door doors[MAX_SEEN];
-	size_t n_doors;
-	struct seen_report reports[MAX_SEEN];
-	size_t n_reports;
-	uint64_t cancelled[MAX_SEEN];
-	size_t n_cancelled;
-	size_t n_error_logs;
-	char last_error_log[TEXT_MAX];
-
-	int n_violations;
-	char violation[TEXT_MAX];
-};
-
-static struct host_plugin plugin;
-static const struct porter_plugin_descriptor *api;
-
-/* ---- recording host ------------------------------------------------------ */
-
-static void copy(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src ? src : "");
-}
-
-static void violation(struct site *s, const char *what, const char *detail)
-{
-	if (s->n_violations++ == 0)
-		snprintf(s->violation, sizeof(s->violation), "%s%s", what, detail ? detail : "");
-}
-
-static bool shows_a_pin(const char *text)
-{
-	for (size_t i = 0; text && i < sizeof(known_pins) / sizeof(known_pins[0]); i++)
-		if (strstr(text, known_pins[i]))
-			return true;
-	return false;
-}
-
-/* Every service call: on the loop thread, and never after shutdown. */
-static void check_call(struct site *s, const char *service)
-{
-	if (!pthread_equal(pthread_self(), s->loop_thread))
-		violation(s, "service called off the loop thread: ", service);
-	if (s->shut_down)
-		violation(s, "service called after shutdown() returned: ", service);
-}
-
-static void rec_log(void *userdata, uint32_t level, const char *message)
-{
-	struct site *s = userdata;
-
-	check_call(s, "log");
-	if (shows_a_pin(message))
-		violation(s, "a log line shows a PIN", NULL);
-	if (level <= PORTER_LOG_ERROR) {
-		s->n_error_logs++;
-		copy(s->last_error_log, sizeof(s->last_error_log), message);
-	}
-	if (level <= PORTER_LOG_WARNING || fx_env("PORTER_TEST_VERBOSE"))
-		fprintf(stderr, "  porter %s: %s\n", host_loop_level_name(level), message);
-}
-
-static int rec_door(void *userdata, const char *reader_id, uint32_t duration_ms)
-{
-	struct site *s = userdata;
-
-	check_call(s, "door_unlock");
-	if (s->n_doors == MAX_SEEN) {
-		violation(s, "too many door unlocks", NULL);
-		return 0;
-	}
-	struct seen_door *d = &s->doors[s->n_doors++];
-	copy(d->reader, sizeof(d->reader), reader_id);
-	d->ms = duration_ms;
-	return 0;
-}
-
-static int rec_feedback(void *userdata, const struct porter_feedback *fb)
-{
-	struct site *s = userdata;
-
-	check_call(s, "feedback");
-	if (shows_a_pin(fb->text))
-		violation(s, "a display text shows a PIN", NULL);
-	if (s->n_feedback == MAX_SEEN) {
-		violation(s, "too much feedback", NULL);
-		return 0;
-	}
-	struct seen_feedback *f = &s->feedback[s->n_feedback++];
-	copy(f->reader, sizeof(f->reader), fb->reader_id);
-	copy(f->text, sizeof(f->text), fb->text);
-	if (PORTER_HAS_FIELD(fb, struct porter_feedback, code))
-		copy(f->code, sizeof(f->code), fb->code);
-	f->led = fb->led;
-	f->beep = fb->beep;
-	return 0;
-}
-
-static int count_rows(const char *db_path, const char *person_id);
-
-static void check_completion(struct site *s, uint64_t request_id)
-{
-	if (s->in_hook)
-		violation(s, "complete() called from inside the hook", NULL);
-	for (size_t i = 0; i < s->n_cancelled; i++)
-		if (s->cancelled[i] == request_id)
-			violation(s, "complete() after cancel()", NULL);
-	for (size_t i = 0; i < s->n_results; i++)
-		if (s->results[i].request_id == request_id)
-			violation(s, "complete() twice for one request", NULL);
-}
-
-static void rec_complete(void *userdata, uint64_t request_id, const struct porter_result *res)
-{
-	struct site *s = userdata;
-
-	check_call(s, "complete");
-	check_completion(s, request_id);
-	if (s->n_results == MAX_SEEN) {
-		violation(s, "too many completions", NULL);
-		return;
-	}
-	struct seen_result *r = &s->results[s->n_results++];
-	r->request_id = request_id;
-	r->verdict = res->verdict;
-	r->direction = res->direction;
-	copy(r->code, sizeof(r->code), res->code);
-	copy(r->person, sizeof(r->person), res->person_id);
-	r->rows_when_told = res->person_id ? count_rows(s->db_path, res->person_id) : 0;
-}
-
-static void rec_report(void *userdata, const struct porter_report *report)
-{
-	struct site *s = userdata;
-
-	if (s->n_reports == MAX_SEEN)
-		return;
-	struct seen_report *r = &s->reports[s->n_reports++];
-	r->severity = report->severity;
-	copy(r->code, sizeof(r->code), report->code);
-	copy(r->path, sizeof(r->path), report->path);
-}
-
-/* ---- the database, as an operator reads it ---------------------------------- */
-
-struct log_row {
-	int64_t seq;
-	char person[72];
-	char direction[8];
-	char reader[72];
-	char event_key[72];
-	char recorded_at[40];
-	char cause[40];
-};
-
-static sqlite3 *db_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 2000);
-	return db;
-}
-
-static void column(sqlite3_stmt *st, int i, char *dst, size_t size)
-{
-	copy(dst, size, (const char *)sqlite3_column_text(st, i));
-}
-
-/* presence_log rows for `person_id` (NULL: everyone), in order. */
-static size_t db_log(const char *path, const char *person_id, struct log_row *rows, size_t max)
-{
-	sqlite3 *db = db_open(path);
-	sqlite3_stmt *st = NULL;
-	size_t n = 0;
-
-	if (!db)
-		return 0;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT seq, person_id, direction, reader_id, event_key, recorded_at,"
-			       " cause FROM presence_log WHERE ?1 IS NULL OR person_id = ?1"
-			       " ORDER BY seq",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, person_id, -1, SQLITE_STATIC);
-		while (n < max && sqlite3_step(st) == SQLITE_ROW) {
-			struct log_row *r = &rows[n++];
-			r->seq = sqlite3_column_int64(st, 0);
-			column(st, 1, r->person, sizeof(r->person));
-			column(st, 2, r->direction, sizeof(r->direction));
-			column(st, 3, r->reader, sizeof(r->reader));
-			column(st, 4, r->event_key, sizeof(r->event_key));
-			column(st, 5, r->recorded_at, sizeof(r->recorded_at));
-			column(st, 6, r->cause, sizeof(r->cause));
-		}
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
-}
-
-static int count_rows(const char *db_path, const char *person_id)
-{
-	struct log_row rows[MAX_SEEN];
-
-	return (int)db_log(db_path, person_id, rows, MAX_SEEN);
-}
-
-/* The presence row for `person_id`: true and its state and last_seq. */
-static bool db_presence(const char *path, const char *person_id, char state[8], int64_t *last_seq)
-{
-	sqlite3 *db = db_open(path);
-	sqlite3_stmt *st = NULL;
-	bool found = false;
-
-	if (!db)
-		return false;
-	if (sqlite3_prepare_v2(db, "SELECT state, last_seq FROM presence WHERE person_id = ?1", -1,
-			       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, person_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			column(st, 0, state, 8);
-			*last_seq = sqlite3_column_int64(st, 1);
-			found = true;
-		}
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return found;
-}
-
-/* ---- driving porter --------------------------------------------------------- */
-
-static void run_for(struct site *s, int ms)
-{
-	uint64_t end = host_loop_now_us(s->loop) + (uint64_t)ms * 1000u;
-
-	for (uint64_t now; (now = host_loop_now_us(s->loop)) < end;)
-		host_loop_run_once(s->loop, (int)((end - now + 999) / 1000));
-}
-
-static const struct seen_result *find_result(const struct site *s, uint64_t request_id)
-{
-	for (size_t i = 0; i < s->n_results; i++)
-		if (s->results[i].request_id == request_id)
-			return &s->results[i];
-	return NULL;
-}
-
-/* Run the loop until request_id is decided; NULL after WAIT_MS. */
-static const struct seen_result *wait_result(struct site *s, uint64_t request_id)
-{
-	uint64_t end = host_loop_now_us(s->loop) + WAIT_MS * 1000u;
-
-	while (!find_result(s, request_id) && host_loop_now_us(s->loop) < end)
-		host_loop_run_once(s->loop, 50);
-	return find_result(s, request_id);
-}
-
-static void wait_feedback(struct site *s, size_t n)
-{
-	uint64_t end = host_loop_now_us(s->loop) + 1000000u;
-
-	while (s->n_feedback < n && host_loop_now_us(s->loop) < end)
-		host_loop_run_once(s->loop, 20);
-}
-
-static int hook_pin(struct site *s, const char *reader, const char *pin, size_t len,
-		    uint64_t *ret_id)
-{
-	struct porter_pin_event ev = {
-		.size = sizeof(ev),
-		.request_id = ++s->last_request_id,
-		.reader_id = reader,
-		.pin = pin,
-		.pin_len = len,
-	};
-
-	s->in_hook = true;
-	int r = api->on_pin(s->porter, &ev);
-	s->in_hook = false;
-	if (ret_id)
-		*ret_id = ev.request_id;
-	return r;
-}
-
-static int hook_key(struct site *s, const char *reader, char key, uint64_t *ret_id)
-{
-	struct porter_key_event ev = {
-		.size = sizeof(ev),
-		.key = (uint32_t)(unsigned char)key,
-		.request_id = ++s->last_request_id,
-		.reader_id = reader,
-	};
-
-	s->in_hook = true;
-	int r = api->on_key(s->porter, &ev);
-	s->in_hook = false;
-	if (ret_id)
-		*ret_id = ev.request_id;
-	return r;
-}
-
-static void type_keys(struct site *s, const char *reader, const char *keys)
-{
-	for (const char *k = keys; *k; k++)
-		assert_int_equal(hook_key(s, reader, *k, NULL), PORTER_VERDICT_NO_OPINION);
-}
+#include "recording_host.h"
 
 /* What one presentation of a credential led to, as the person saw it. */
 struct outcome {
@@ -481,92 +112,14 @@ static void assert_denied_at_door(const struct outcome *o)
 
 /* ---- site lifecycle ------------------------------------------------------- */
 
-static void start(struct site *s, const char *extra_config)
-{
-	char *config = fx_config(s->dir, extra_config);
-
-	assert_non_null(config);
-	s->shut_down = false;
-	int r = api->init(host_loop_services(s->loop), config, strlen(config), rec_report, s,
-			  &s->porter);
-	free(config);
-	assert_int_equal(r, 0);
-	assert_non_null(s->porter);
-}
-
-static void assert_contract_kept(const struct site *s)
-{
-	if (s->n_violations)
-		fail_msg("host contract broken (%d times), first: %s", s->n_violations, s->violation);
-}
-
-/* Shut porter down the way a host unloads it and check it left nothing. */
-static void stop(struct site *s)
-{
-	api->shutdown(s->porter);
-	s->porter = NULL;
-	s->shut_down = true;
-	host_loop_drop_invokes(s->loop);
-	assert_int_equal(host_loop_n_watches(s->loop), 0);
-	assert_int_equal(host_loop_n_timers(s->loop), 0);
-	run_for(s, 20); /* nothing may run any more */
-	assert_contract_kept(s);
-}
-
-static int add_people(const char *admin, const char *dir)
-{
-	char from[32], until[32];
-	int64_t now = (int64_t)time(NULL);
-	int r = 0;
-
-	fx_timestamp(now - 3600, from);
-	fx_timestamp(now + 8 * 3600, until);
-	r |= fx_add_person(admin, dir, "m-ana", "member", "Ana Souza", PIN_ANA, NULL, NULL);
-	r |= fx_add_person(admin, dir, "m-ben", "member", "Ben Okafor", PIN_BEN, NULL, NULL);
-	r |= fx_add_person(admin, dir, "v-vera", "visitor", "Vera Visitor", PIN_VERA, from, until);
-	r |= fx_add_person(admin, dir, "v-otto", "visitor", "Otto Expired", PIN_OTTO,
-			   "2020-01-01T08:00:00Z", "2020-01-01T20:00:00Z");
-	return r;
-}
-
+/* Members Ana and Ben, a current visitor Vera and an expired visitor Otto. */
 static int site_setup(void **state)
 {
-	const char *admin = fx_env("PORTER_ADMIN");
-	struct site *s = calloc(1, sizeof(*s));
-	struct host_loop_callbacks cb = {
-		.log = rec_log, .door_unlock = rec_door, .feedback = rec_feedback,
-		.complete = rec_complete,
-	};
-
-	if (!s || !admin || fx_mkdtemp(s->dir) < 0) {
-		free(s);
-		return -1;
-	}
-	*state = s;
-	snprintf(s->db_path, sizeof(s->db_path), "%s/presence.db", s->dir);
-	s->loop_thread = pthread_self();
-	cb.userdata = s;
-	s->loop = host_loop_new(&cb);
-	if (!s->loop || fx_keygen(admin, s->dir) != 0 || add_people(admin, s->dir) != 0) {
-		fprintf(stderr, "site setup failed in %s (porter-admin: %s)\n", s->dir, admin);
-		return -1;
-	}
-	return 0;
-}
-
-static int site_teardown(void **state)
-{
-	struct site *s = *state;
-
-	if (!s)
-		return 0;
-	if (s->porter)
-		api->shutdown(s->porter);
-	host_loop_drop_invokes(s->loop);
-	host_loop_free(s->loop);
-	fx_rmrf(s->dir);
-	free(s);
-	return 0;
+	return site_open(state, &(struct site_options){
+	                                .people = FX_CAST,
+	                                .echo_level = PORTER_LOG_WARNING,
+	                                .count_rows_when_told = true,
+	                        });
 }
 
 /* ---- journeys --------------------------------------------------------------- */
@@ -935,28 +488,6 @@ static void shutdown_decides_a_pending_request_exactly_once(void **state)
 		      r->verdict == PORTER_VERDICT_GRANT ? "GRANT" : "DENY");
 }
 
-/* ---- main ------------------------------------------------------------------- */
-
-static int load_porter(void **state)
-{
-	char err[1024];
-
-	(void)state;
-	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	api = plugin.descriptor;
-	return 0;
-}
-
-static int unload_porter(void **state)
-{
-	(void)state;
-	host_plugin_unload(&plugin);
-	return 0;
-}
-
 /* ---- files the admin edits, and hosts of other versions -------------------- */
 
 static void reload_adds_a_new_person_and_a_broken_directory_keeps_the_old(void **state)
@@ -1055,7 +586,9 @@ static void hosts_with_larger_structs_work_and_too_small_ones_are_refused(void *
 	free(config);
 }
 
-#define JOURNEY(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
+/* ---- main ------------------------------------------------------------------- */
+
+#define JOURNEY(f) cmocka_unit_test_setup_teardown(f, site_setup, site_close)
 
 int main(void)
 {

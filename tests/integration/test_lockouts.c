@@ -7,14 +7,13 @@
  * restart keeps it; and PORTER-D002 when a random PIN guess is too likely to
  * match someone.
  *
- * The host checks the contract as it goes: services on the loop thread only
- * (porter's control thread must hand everything over through invoke),
- * nothing after shutdown, no watch or timer left behind, no PIN in a log
- * line.
+ * The host checks the contract as it goes (recording_host.h): services on
+ * the loop thread only (porter's control thread must hand everything over
+ * through invoke), nothing after shutdown, no watch or timer left behind, no
+ * PIN in a log line.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -30,175 +29,25 @@
 
 #include <cmocka.h>
 
-#include "host_loop.h"
-#include "porter.h"
-#include "porter_fixture.h"
+#include "recording_host.h"
 
 extern char **environ;
 
-#define PIN_ANA  "482913"
-#define MAX_SEEN 128
-#define TEXT_MAX 512
-
-struct site {
-	char dir[FX_PATH_MAX];
-	struct host_loop *loop;
-	porter_plugin *porter;
-	pthread_t loop_thread;
-	uint64_t last_request_id;
-	bool shut_down;
-	char logs[MAX_SEEN][TEXT_MAX];
-	uint32_t log_levels[MAX_SEEN];
-	size_t n_logs;
-	char last_code[64];
-	uint32_t last_verdict;
-	bool completed;
-	char reports[MAX_SEEN][64];
-	size_t n_reports;
-	int n_violations;
-	char violation[TEXT_MAX];
-};
-
-static struct host_plugin plugin;
-static const struct porter_plugin_descriptor *api;
-
-static void violation(struct site *s, const char *what)
-{
-	if (s->n_violations++ == 0)
-		snprintf(s->violation, sizeof(s->violation), "%s", what);
-}
-
-static void check_call(struct site *s, const char *service)
-{
-	if (!pthread_equal(pthread_self(), s->loop_thread))
-		violation(s, service);
-	if (s->shut_down)
-		violation(s, "a service call after shutdown() returned");
-}
-
-static void rec_log(void *userdata, uint32_t level, const char *message)
-{
-	struct site *s = userdata;
-	check_call(s, "log off the loop thread");
-	if (strstr(message, PIN_ANA))
-		violation(s, "a log line shows a PIN");
-	if (s->n_logs < MAX_SEEN) {
-		s->log_levels[s->n_logs] = level;
-		snprintf(s->logs[s->n_logs++], TEXT_MAX, "%s", message);
-	}
-	if (level <= PORTER_LOG_NOTICE || fx_env("PORTER_TEST_VERBOSE"))
-		fprintf(stderr, "  porter %s: %s\n", host_loop_level_name(level), message);
-}
-
-static int rec_feedback(void *userdata, const struct porter_feedback *fb)
-{
-	struct site *s = userdata;
-	check_call(s, "feedback off the loop thread");
-	snprintf(s->last_code, sizeof(s->last_code), "%s", fb->code ? fb->code : "");
-	return 0;
-}
-
-static int rec_door(void *userdata, const char *reader_id, uint32_t ms)
-{
-	check_call(userdata, "door_unlock off the loop thread");
-	return 0;
-}
-
-static void rec_complete(void *userdata, uint64_t request_id, const struct porter_result *res)
-{
-	struct site *s = userdata;
-	check_call(s, "complete off the loop thread");
-	s->completed = true;
-	s->last_verdict = res->verdict;
-	snprintf(s->last_code, sizeof(s->last_code), "%s", res->code ? res->code : "");
-}
-
-static void rec_report(void *userdata, const struct porter_report *r)
-{
-	struct site *s = userdata;
-	if (s->n_reports < MAX_SEEN)
-		snprintf(s->reports[s->n_reports++], 64, "%s", r->code ? r->code : "");
-}
-
-/* The index of the first log line at `level` containing `needle`, or -1. */
-static int logged(const struct site *s, uint32_t level, const char *needle)
-{
-	for (size_t i = 0; i < s->n_logs; i++)
-		if (s->log_levels[i] == level && strstr(s->logs[i], needle))
-			return (int)i;
-	return -1;
-}
-
 static bool reported(const struct site *s, const char *code)
 {
-	for (size_t i = 0; i < s->n_reports; i++)
-		if (strcmp(s->reports[i], code) == 0)
-			return true;
-	return false;
-}
-
-static void run_for(struct site *s, int ms)
-{
-	uint64_t end = host_loop_now_us(s->loop) + (uint64_t)ms * 1000u;
-	for (uint64_t now; (now = host_loop_now_us(s->loop)) < end;)
-		host_loop_run_once(s->loop, (int)((end - now + 999) / 1000));
-}
-
-/* Run the loop until `needle` is logged at `level`, at most `ms`. */
-static bool wait_log(struct site *s, uint32_t level, const char *needle, int ms)
-{
-	uint64_t end = host_loop_now_us(s->loop) + (uint64_t)ms * 1000u;
-	while (logged(s, level, needle) < 0 && host_loop_now_us(s->loop) < end)
-		host_loop_run_once(s->loop, 20);
-	return logged(s, level, needle) >= 0;
+	return find_report(s, code) != NULL;
 }
 
 /* Present a PIN; returns the feedback code once decided. */
 static const char *present(struct site *s, const char *reader, const char *pin)
 {
-	struct porter_pin_event ev = {
-	        .size = sizeof(ev),
-	        .request_id = ++s->last_request_id,
-	        .reader_id = reader,
-	        .pin = pin,
-	        .pin_len = strlen(pin),
-	};
-	s->completed = false;
+	uint64_t id;
+
 	s->last_code[0] = '\0';
-	int rc = api->on_pin(s->porter, &ev);
-	if (rc == PORTER_VERDICT_PENDING) {
-		uint64_t end = host_loop_now_us(s->loop) + 5000000u;
-		while (!s->completed && host_loop_now_us(s->loop) < end)
-			host_loop_run_once(s->loop, 20);
-		assert_true(s->completed);
-	}
+	if (hook_pin(s, reader, pin, strlen(pin), &id) == PORTER_VERDICT_PENDING)
+		assert_non_null(wait_result(s, id));
 	run_for(s, 10);
 	return s->last_code;
-}
-
-static void start(struct site *s, const char *extra)
-{
-	char *config = fx_config(s->dir, extra);
-	assert_non_null(config);
-	s->shut_down = false;
-	int r = api->init(host_loop_services(s->loop), config, strlen(config), rec_report, s,
-	                  &s->porter);
-	free(config);
-	assert_int_equal(r, 0);
-}
-
-static void stop(struct site *s)
-{
-	api->shutdown(s->porter);
-	s->porter = NULL;
-	s->shut_down = true;
-	host_loop_drop_invokes(s->loop);
-	assert_int_equal(host_loop_n_watches(s->loop), 0);
-	assert_int_equal(host_loop_n_timers(s->loop), 0);
-	run_for(s, 20);
-	if (s->n_violations)
-		fail_msg("host contract broken (%d times), first: %s", s->n_violations,
-		         s->violation);
 }
 
 /* Five wrong PINs at `reader` (the default max_attempts). */
@@ -255,43 +104,13 @@ static bool lockouts_show(struct site *s, const char *needle, char *out, size_t 
 	return false;
 }
 
+/* Ana alone; notices in the log are shown too. */
 static int site_setup(void **state)
 {
-	const char *admin_path = fx_env("PORTER_ADMIN");
-	struct site *s = calloc(1, sizeof(*s));
-	struct host_loop_callbacks cb = {
-	        .log = rec_log,
-	        .door_unlock = rec_door,
-	        .feedback = rec_feedback,
-	        .complete = rec_complete,
-	};
-	if (!s || fx_mkdtemp(s->dir) < 0) {
-		free(s);
-		return -1;
-	}
-	*state = s;
-	s->loop_thread = pthread_self();
-	cb.userdata = s;
-	s->loop = host_loop_new(&cb);
-	if (!s->loop || fx_keygen(admin_path, s->dir) != 0 ||
-	    fx_add_person(admin_path, s->dir, "m-ana", "member", "Ana Souza", PIN_ANA, NULL,
-	                  NULL) != 0)
-		return -1;
-	return 0;
-}
-
-static int site_teardown(void **state)
-{
-	struct site *s = *state;
-	if (!s)
-		return 0;
-	if (s->porter)
-		api->shutdown(s->porter);
-	host_loop_drop_invokes(s->loop);
-	host_loop_free(s->loop);
-	fx_rmrf(s->dir);
-	free(s);
-	return 0;
+	return site_open(state, &(struct site_options){
+	                                .people = FX_ANA,
+	                                .echo_level = PORTER_LOG_NOTICE,
+	                        });
 }
 
 /* ---- lockouts ------------------------------------------------------------ */
@@ -438,24 +257,7 @@ static void a_directory_too_large_for_its_pin_length_is_flagged(void **state)
 	stop(s);
 }
 
-static int load_porter(void **state)
-{
-	char err[1024];
-	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	api = plugin.descriptor;
-	return 0;
-}
-
-static int unload_porter(void **state)
-{
-	host_plugin_unload(&plugin);
-	return 0;
-}
-
-#define CASE(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
+#define CASE(f) cmocka_unit_test_setup_teardown(f, site_setup, site_close)
 
 int main(void)
 {

@@ -19,13 +19,11 @@
 #include <cmocka.h>
 
 #include "host_loop.h"
+#include "loaded_porter.h"
 #include "porter.h"
 #include "porter_fixture.h"
 
 #define H1 "1111111111111111111111111111111111111111111111111111111111111111"
-
-static struct host_plugin plugin;
-static const struct porter_plugin_descriptor *api;
 
 struct site {
 	char dir[FX_PATH_MAX];
@@ -58,9 +56,7 @@ static int site_setup(void **state)
 	*state = s;
 	cb.userdata = s;
 	s->loop = host_loop_new(&cb);
-	if (!s->loop || fx_keygen(fx_env("PORTER_ADMIN"), s->dir) != 0 ||
-	    fx_add_person(fx_env("PORTER_ADMIN"), s->dir, "m-ana", "member", "Ana Souza", "482913",
-	                  NULL, NULL) != 0)
+	if (!s->loop || fx_make_site(fx_env("PORTER_ADMIN"), s->dir, FX_ANA) != 0)
 		return -1;
 	return 0;
 }
@@ -156,23 +152,6 @@ static void the_site_as_made_starts(void **state)
 	struct site *s = *state;
 	assert_int_equal(start(s), 0);
 	assert_int_equal(s->n_errors, 0);
-}
-
-static int load_porter(void **state)
-{
-	char err[1024];
-	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	api = plugin.descriptor;
-	return 0;
-}
-
-static int unload_porter(void **state)
-{
-	host_plugin_unload(&plugin);
-	return 0;
 }
 
 int main(void)
