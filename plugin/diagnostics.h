@@ -24,6 +24,10 @@
 /* Report the runtime diagnostic for the presence database at `path`, found
  * deleted or replaced by the recorder: every check-in fails from then on. */
 void diagnostics_report_database_gone(const char *path, porter_report_fn report, void *userdata);
+/* Runtime: the directory file on disk is invalid or missing; an older one
+ * is in force (reported by directory_watch.c). */
+#define DIAG_DIRECTORY_INVALID "PORTER-D004"
+
 /* A random PIN guess is too likely to match someone (PIN length vs people). */
 #define DIAG_PIN_SPACE "PORTER-D002"
 

@@ -103,6 +103,21 @@ static void warn_shared_pin(void *userdata, const struct person *a, const struct
 		     a->id, b->id);
 }
 
+/* What init, reload and a directory edit tell the admin about a directory
+ * just loaded: shared PINs, and PORTER-D002. */
+static void check_directory(const struct config *config, const struct directory *directory,
+                            struct report_sink *sink)
+{
+	struct shared_pin_warnings shared = {sink->services, 0};
+	directory_foreach_shared_pin(directory, warn_shared_pin, &shared);
+	if (shared.pairs > SHARED_PIN_LINES_MAX)
+		plog(sink->services, PORTER_LOG_WARNING,
+		     "directory: %zu more pairs of people share a PIN (porter-admin check lists "
+		     "them all)",
+		     shared.pairs - SHARED_PIN_LINES_MAX);
+	diagnostics_pin_space(config, directory_size(directory), sink_report, sink);
+}
+
 static int load_local_inputs(const struct config *config, struct report_sink *sink,
                              struct local_inputs *ret)
 {
@@ -130,14 +145,7 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	}
 	plog(sink->services, PORTER_LOG_INFO, "directory %s: %zu people", config->directory_path,
 	     directory_size(ret->directory));
-	struct shared_pin_warnings shared = {sink->services, 0};
-	directory_foreach_shared_pin(ret->directory, warn_shared_pin, &shared);
-	if (shared.pairs > SHARED_PIN_LINES_MAX)
-		plog(sink->services, PORTER_LOG_WARNING,
-		     "directory: %zu more pairs of people share a PIN (porter-admin check lists "
-		     "them all)",
-		     shared.pairs - SHARED_PIN_LINES_MAX);
-	diagnostics_pin_space(config, directory_size(ret->directory), sink_report, sink);
+	check_directory(config, ret->directory, sink);
 	return 0;
 }
 
@@ -154,7 +162,7 @@ static int copy_services(porter_plugin *p, const struct porter_host_services *s)
 
 /* The services porter cannot work without (porter.h says which). Returns
  * the name of the first one missing, or NULL. log and the fd watches are
- * optional: porter's local backend watches no fd. */
+ * optional: without the watches, directory edits wait for a reload. */
 static const char *missing_service(const struct porter_host_services *v)
 {
 	if (!v->now_us)
@@ -176,6 +184,7 @@ static const char *missing_service(const struct porter_host_services *v)
 
 static void plugin_free(porter_plugin *p)
 {
+	p->directory_watch = directory_watch_stop(p->directory_watch);
 	p->lockouts = lockout_control_stop(p->lockouts);
 	p->readers = readers_free(p->readers);
 	p->store = store_close(p->store);
@@ -243,6 +252,24 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	return 0;
 }
 
+/* Put `directory` in force; the key, and so the hasher, stays. Changes in
+ * flight hold copies of the person's id and name, never a pointer into a
+ * directory, so the old one can go at once. */
+static void swap_directory(porter_plugin *p, struct directory *directory)
+{
+	directory_free(p->directory);
+	p->engine.directory = p->directory = directory;
+}
+
+/* The directory watch loaded an edited file: checked as init checks it. */
+static void directory_edited(void *userdata, struct directory *directory)
+{
+	porter_plugin *p = userdata;
+	struct report_sink sink = {&p->services, NULL, NULL, 0};
+	check_directory(&p->config, directory, &sink);
+	swap_directory(p, directory);
+}
+
 int plugin_init(const struct porter_host_services *services, const char *json, size_t len,
                 porter_report_fn report, void *userdata, porter_plugin **ret)
 {
@@ -280,6 +307,9 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 		plugin_free(p);
 		return r;
 	}
+	/* Last: nothing after it fails. Without it porter works as before. */
+	directory_watch_start(&p->services, p->config.directory_path, directory_edited, p,
+	                      &p->directory_watch);
 	plog(&p->services, PORTER_LOG_INFO,
 	     "porter started: %zu people in the directory, %zu checked in",
 	     directory_size(p->directory), presence_count_in(p->presence));
@@ -344,9 +374,9 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	p->config = *next;
 	free(next);
 	pin_hasher_free(p->engine.hasher);
-	directory_free(p->directory);
 	p->engine.hasher = in.hasher;
-	p->engine.directory = p->directory = in.directory;
+	swap_directory(p, in.directory);
+	directory_watch_reloaded(p->directory_watch, p->config.directory_path);
 	p->engine.visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
 	engine_apply_retention(&p->engine);
 	readers_foreach(p->readers, refresh_reader, &p->config);
@@ -386,6 +416,7 @@ int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata
 		return -EINVAL;
 	int n = diagnostics_run(&p->config, report, userdata) +
 	        diagnostics_pin_space(&p->config, directory_size(p->directory), report, userdata);
+	n += directory_watch_diagnostics(p->directory_watch, report, userdata);
 	if (store_gone(p->store)) {
 		if (report)
 			diagnostics_report_database_gone(p->config.database_path, report, userdata);

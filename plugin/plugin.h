@@ -9,6 +9,7 @@
 #include "config.h"
 #include "daily_checkout.h"
 #include "directory.h"
+#include "directory_watch.h"
 #include "engine.h"
 #include "lockout_control.h"
 #include "porter.h"
@@ -26,6 +27,7 @@ struct porter_plugin {
 	struct engine engine;
 	struct lockout_control *lockouts; /* lockouts.json, unlock requests */
 	struct daily_checkout daily;      /* config daily_checkout */
+	struct directory_watch *directory_watch; /* NULL: edits need a reload */
 };
 
 /* Resolve a hook's reader, or log why it cannot be used (NULL). */

@@ -161,9 +161,9 @@ typedef void (*porter_invoke_fn)(void *userdata);
  * Required: now_us, timer_add, timer_remove, invoke, door_unlock, feedback
  * and complete. init refuses a table without one of them with -EINVAL and a
  * report "PORTER-HOST" naming it. Optional (may be NULL): log (porter then
- * says nothing) and watch_add/watch_update/watch_remove (porter's local
- * backend watches no fd; a later feature that needs them will say so at
- * init rather than fail later).
+ * says nothing) and watch_add/watch_update/watch_remove (porter watches the
+ * directory file's folder with them; without watch_add and watch_remove it
+ * logs a notice at init, and directory edits take effect at reload()).
  */
 struct porter_host_services {
 	uint32_t size;

@@ -3,10 +3,12 @@
  * admin.c: porter-admin, the local backend's command-line tool.
  *
  * It makes the site key, adds and removes people in the directory file (PINs
- * are read from stdin and stored only as HMACs), checks a directory, and shows
- * who is in. Edits are written to a temporary file with the old file's owner,
- * group and mode, fsync'ed and renamed over the directory, so porter never
- * reads a half-written file and can still read the new one.
+ * are read from stdin and stored only as HMACs) and checks a directory. The
+ * other commands live beside it, one file each: check --config
+ * (admin_check.c), presence (admin_presence.c), lockouts and unlock
+ * (admin_lockout.c). Edits are written to a temporary file with the old
+ * file's owner, group and mode, fsync'ed and renamed over the directory, so
+ * porter never reads a half-written file and can still read the new one.
  *
  * At a terminal a PIN is typed twice without echo; from a pipe (scripts) it
  * is one line. A PIN someone else already has is refused: porter would deny
@@ -27,10 +29,11 @@
 
 #include <json-c/json.h>
 #include <openssl/crypto.h>
-#include <sqlite3.h>
 
 #include "admin_attempts.h"
+#include "admin_check.h"
 #include "admin_lockout.h"
+#include "admin_presence.h"
 #include "config.h"
 #include "directory_file.h"
 #include "pin_hash.h"
@@ -44,6 +47,7 @@ struct options {
 	const char *config_path;
 	unsigned pin_min, pin_max; /* from --config, else ADMIN_PIN_MIN..MAX */
 	struct config *site;       /* --config, parsed as porter parses it */
+	bool json;                 /* check --config --json */
 };
 
 static const char usage_text[] =
@@ -55,7 +59,10 @@ static const char usage_text[] =
         "       porter-admin remove --directory FILE --id ID\n"
         "       porter-admin list --directory FILE\n"
         "       porter-admin check --directory FILE\n"
-        "       porter-admin presence --database FILE\n"
+        "       porter-admin check --config CONFIG [--json]\n"
+        "       porter-admin presence --database FILE | --config CONFIG\n"
+        "                             [--directory FILE] [--tz ZONE] [--date YYYY-MM-DD]\n"
+        "                             [--json]\n"
         "       porter-admin lockouts --state-dir DIR | --database FILE\n"
         "       porter-admin unlock --state-dir DIR --reader ID | --all\n"
         "       porter-admin attempts --database FILE [--since DAY] [--json]\n"
@@ -68,7 +75,13 @@ static const char usage_text[] =
         "\n"
         "add and hash-pin ask for the PIN twice, without echo, at a terminal. From a\n"
         "pipe (scripts) they read one line: `porter-admin add ... <pinfile`.\n"
-        "A PIN someone else already has is refused.\n";
+        "A PIN someone else already has is refused.\n"
+        "\n"
+        "check --config checks the config, the key, the directory and the database\n"
+        "as porter's init would, and lists every problem and diagnostic with its\n"
+        "code, JSON path, reason and fix; it exits 1 when porter would refuse the\n"
+        "config. Run it as porter's user. --json prints one JSON document.\n"
+        "presence shows who is in and one day's changes, in local time.\n";
 
 static int usage_hint(void)
 {
@@ -464,32 +477,6 @@ static int cmd_list(const struct options *o, bool check_only)
 	return 0;
 }
 
-static int cmd_presence(const struct options *o)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	if (missing(o->database, "--database (or --config)"))
-		return usage_hint();
-	if (sqlite3_open_v2(o->database, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(
-	            db, "SELECT person_id, since FROM presence WHERE state='in' ORDER BY since", -1,
-	            &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "porter-admin: %s: %s\n", o->database, sqlite3_errmsg(db));
-		sqlite3_close(db);
-		return 1;
-	}
-	int n = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		printf("%-16s in since %s\n", sqlite3_column_text(st, 0),
-		       sqlite3_column_text(st, 1));
-		n++;
-	}
-	printf("%d checked in\n", n);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return 0;
-}
-
 static int cmd_keygen(int argc, char **argv)
 {
 	char err[1536];
@@ -522,6 +509,15 @@ static int run_command(const char *cmd, struct options *o, int argc, char **argv
 		return cmd_keygen(argc, argv);
 	if (optind != argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (strcmp(cmd, "check") == 0 && o->config_path) {
+		/* The files init uses are the config's: none stands in for them. */
+		if (o->directory || o->key || o->database)
+			return usage_error("check --config checks the files the config names; "
+			                   "check a directory alone with check --directory FILE");
+		return admin_check_config(o->config_path, o->json);
+	}
+	if (o->json)
+		return usage_error("--json is for check --config and presence");
 	if (load_site_config(o) < 0)
 		return 1;
 	if (strcmp(cmd, "hash-pin") == 0)
@@ -534,8 +530,6 @@ static int run_command(const char *cmd, struct options *o, int argc, char **argv
 		return cmd_list(o, false);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_list(o, true);
-	if (strcmp(cmd, "presence") == 0)
-		return cmd_presence(o);
 	return usage_error("unknown command \"%s\"", cmd);
 }
 
@@ -551,6 +545,7 @@ int main(int argc, char **argv)
 	        {"valid-until", required_argument, NULL, 'u'},
 	        {"database", required_argument, NULL, 'b'},
 	        {"config", required_argument, NULL, 'c'},
+	        {"json", no_argument, NULL, 'j'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -567,6 +562,8 @@ int main(int argc, char **argv)
 		return admin_lockout_main(argc, argv); /* its own options */
 	if (strcmp(cmd, "attempts") == 0)
 		return admin_attempts_main(argc, argv);
+	if (strcmp(cmd, "presence") == 0)
+		return admin_presence_main(argc, argv); /* its own options */
 	int c;
 	optind = 2;
 	opterr = 0; /* our own message, naming the option */
@@ -578,6 +575,10 @@ int main(int argc, char **argv)
 		if (c == 'h') {
 			fputs(usage_text, stdout);
 			return 0;
+		}
+		if (c == 'j') {
+			o.json = true;
+			continue;
 		}
 		if (c == ':')
 			return usage_error("%s needs a value", argv[optind - 1]);

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* admin_check.h: `porter-admin check --config CONFIG`, the whole site checked. */
+#ifndef PORTER_ADMIN_CHECK_H
+#define PORTER_ADMIN_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Check the config file at `path` as porter's init would, files included,
+ * and print every problem and diagnostic (as one JSON document with `json`).
+ * Returns the process exit status: 0 usable, 1 refused. */
+int admin_check_config(const char *path, bool json);
+
+/* Read the config file at `path` whole (at most one byte over the size
+ * config_parse accepts, so that it can say the file is too big). On error
+ * writes why to `err` and returns a negative errno. *ret is malloc'd. */
+int admin_read_config(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen);
+
+#endif
