@@ -25,8 +25,8 @@ struct porter_plugin {
 	struct store *store;
 	struct readers *readers;
 	struct engine engine;
-	struct lockout_control *lockouts; /* lockouts.json, unlock requests */
-	struct daily_checkout daily;      /* config daily_checkout */
+	struct lockout_control *lockouts;        /* lockouts.json, unlock requests */
+	struct daily_checkout daily;             /* config daily_checkout */
 	struct directory_watch *directory_watch; /* NULL: edits need a reload */
 };
 

@@ -38,6 +38,7 @@
  *
  * Set CRASH_SEED to replay a run; the seed used is printed.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -613,9 +614,39 @@ static int64_t attempts_at(const char *path, const char *reader)
 	return n;
 }
 
+/* True when buf[at..at+n) lies inside UUID text (8-4-4-4-12 hex digits):
+ * an event key's random hex may hold any run of digits by chance. */
+static bool inside_event_key(const char *buf, size_t len, size_t at, size_t n)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	for (size_t start = at >= 35 ? at - 35 : 0; start <= at; start++) {
+		if (start + 36 > len || at + n > start + 36)
+			continue;
+		size_t i = 0;
+		for (; i < 36; i++) {
+			char c = buf[start + i];
+			if (shape[i] == '-' ? c != '-' : !isxdigit((unsigned char)c))
+				break;
+		}
+		if (i == 36)
+			return true;
+	}
+	return false;
+}
+
+/* Where `pin` stands in buf outside every event key; NULL if nowhere. */
+static const char *find_pin(const char *buf, size_t len, const char *pin, size_t n)
+{
+	for (const char *p = buf; (p = memmem(p, len - (size_t)(p - buf), pin, n)); p++)
+		if (!inside_event_key(buf, len, (size_t)(p - buf), n))
+			return p;
+	return NULL;
+}
+
 /* No "9753" and four more digits (a guess) and no person's PIN in `path`.
  * Every PIN here is 8 digits: timestamps hold at most 6 digits in a row
- * (their microseconds), so a match cannot come from a recorded time. */
+ * (their microseconds), and event keys are hex that may hold any digits by
+ * chance, so a match inside one is not a PIN. */
 static void assert_no_pin_in(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -632,21 +663,25 @@ static void assert_no_pin_in(const char *path)
 		}
 	}
 	fclose(f);
-	for (const char *p = buf; (p = memmem(p, len - (size_t)(p - buf), "9753", 4)); p++) {
+	const char *guess = NULL, *holder = NULL;
+	for (const char *p = buf; !guess && (p = memmem(p, len - (size_t)(p - buf), "9753", 4));
+	     p++) {
 		size_t digits = 0;
-		while (p + 4 + digits < buf + len && digits < 4 && p[4 + digits] >= '0' &&
-		       p[4 + digits] <= '9')
+		while (p + 4 + digits < buf + len && digits < 4 && isdigit((unsigned char)p[4 + digits]))
 			digits++;
-		if (digits == 4)
-			fail_msg("%s holds a wrong PIN that was typed", path);
+		if (digits == 4 && !inside_event_key(buf, len, (size_t)(p - buf), 8))
+			guess = p;
 	}
-	for (int i = 0; i < N_PEOPLE; i++) {
-		char pin[16];
+	char pin[16];
+	for (int i = 0; i < N_PEOPLE && !holder; i++) {
 		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
-		if (memmem(buf, len, pin, strlen(pin)))
-			fail_msg("%s holds p%02d's PIN", path, i + 1);
+		holder = find_pin(buf, len, pin, strlen(pin));
 	}
 	free(buf);
+	if (guess)
+		fail_msg("%s holds a wrong PIN that was typed", path);
+	if (holder)
+		fail_msg("%s holds a person's PIN", path);
 }
 
 static void denied_attempts_survive_sigkill_as_far_as_committed(void **state)
