@@ -35,13 +35,14 @@ static int check_pin(struct engine *e, const struct reader_state *reader, const 
                      size_t len)
 {
 	const struct config *c = e->config;
+	const struct feedback_values digits = {.min_digits = c->pin_min_length,
+	                                       .max_digits = c->pin_max_length};
 	if (len > c->pin_max_length) {
 		plog(e->services, PORTER_LOG_NOTICE,
 		     "reader %s: PIN refused: %zu digits, at most %u", reader->id, len,
 		     c->pin_max_length);
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "pin_too_long",
-		                "PIN too long: at most %u digits. Please try again.",
-		                c->pin_max_length);
+		                FT_PIN_TOO_LONG, &digits);
 		return -E2BIG;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -50,15 +51,13 @@ static int check_pin(struct engine *e, const struct reader_state *reader, const 
 			     "reader %s: PIN refused: it holds a character that is not a digit",
 			     reader->id);
 			engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR,
-			                "invalid_pin",
-			                "Only digits can be used in a PIN. Please try again.");
+			                "invalid_pin", FT_INVALID_PIN, NULL);
 			return -EINVAL;
 		}
 	}
 	if (len < c->pin_min_length) {
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "pin_too_short",
-		                "PIN too short: at least %u digits. Please try again.",
-		                c->pin_min_length);
+		                FT_PIN_TOO_SHORT, &digits);
 		return PORTER_VERDICT_DENY;
 	}
 	return 0;
@@ -110,7 +109,7 @@ static void entry_timeout(void *userdata)
 	entry_clear(reader);
 	if (!refused)
 		engine_feedback(e, reader->id, PORTER_LED_OFF, PORTER_BEEP_ERROR, "entry_timeout",
-		                "PIN entry timed out. Please start again.");
+		                FT_ENTRY_TIMEOUT, NULL);
 }
 
 static int add_digit(struct engine *e, struct reader_state *reader, char digit, uint64_t now)
@@ -131,8 +130,9 @@ static int add_digit(struct engine *e, struct reader_state *reader, char digit, 
 		k->refused = true;
 		k->last_key_us = now;
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "pin_too_long",
-		                "PIN too long: at most %u digits. Press * and start again.",
-		                e->config->pin_max_length);
+		                FT_PIN_TOO_LONG_KEY_BY_KEY,
+		                &(struct feedback_values){.min_digits = e->config->pin_min_length,
+		                                          .max_digits = e->config->pin_max_length});
 		return PORTER_VERDICT_DENY;
 	}
 	k->digits[k->len++] = digit;
@@ -185,6 +185,6 @@ int keypad_on_key(porter_plugin *plugin, const struct porter_key_event *ev)
 	plog(e->services, PORTER_LOG_NOTICE, "reader %s: key code 0x%x is not a keypad key",
 	     reader->id, ev->key);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "invalid_key",
-	                "Key not recognised. PIN cleared, please start again.");
+	                FT_INVALID_KEY, NULL);
 	return -EINVAL;
 }

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "diagnostics.h"
+#include "feedback_text.h"
 #include "json_strict.h"
 #include "schema.h"
 
@@ -334,6 +335,34 @@ static void check_reader_ids(struct reporter *rep, json_object *root)
 	}
 }
 
+/* Each site text may use only its own placeholders ("$.texts.checked_in:
+ * unknown placeholder {nme}; this text may use {name}"). Unknown keys and
+ * lengths are the schema's. */
+static void check_texts(struct reporter *rep, json_object *root)
+{
+	json_object *texts = lookup(root, "texts");
+	char path[96], err[CONFIG_MSG_MAX / 2];
+
+	if (!json_object_is_type(texts, json_type_object))
+		return;
+	json_object_object_foreach(texts, key, val)
+	{
+		int id = feedback_text_lookup(key);
+
+		if (id < 0 || !json_object_is_type(val, json_type_string))
+			continue;
+		if (feedback_text_check((enum feedback_text)id, json_object_get_string(val),
+		                        (size_t)json_object_get_string_len(val), err,
+		                        sizeof(err)) == 0)
+			continue;
+		snprintf(path, sizeof(path), "$.texts.%s", key);
+		cfg_error(rep, "PORTER-CFG-TEXT", path,
+		          "use only the placeholders this text may use, and {{ or }} for a "
+		          "literal brace",
+		          "%s", err);
+	}
+}
+
 /* A zone porter cannot use: the reason names the zone and what was wrong. */
 static void zone_error(struct reporter *rep, const char *why)
 {
@@ -379,6 +408,7 @@ static void check_semantics(struct reporter *rep, json_object *root)
 	check_path(rep, root, "local.database", "$.local.database");
 	check_path(rep, root, "local.pin_key_file", "$.local.pin_key_file");
 	check_reader_ids(rep, root);
+	check_texts(rep, root);
 	check_daily_checkout(rep, root);
 }
 
@@ -501,6 +531,18 @@ static void fill_readers(struct reporter *rep, json_object *root, struct config 
 	}
 }
 
+/* Texts left out keep "" (the default): "texts" has no schema default. */
+static void fill_texts(struct reporter *rep, json_object *root, struct config *c)
+{
+	char dotted[64];
+
+	for (int id = 0; id < FEEDBACK_TEXT_COUNT; id++) {
+		snprintf(dotted, sizeof(dotted), "texts.%s", feedback_text_key(id));
+		if (lookup(root, dotted))
+			get_string(rep, root, dotted, c->texts[id], sizeof(c->texts[id]));
+	}
+}
+
 static void fill_daily_checkout(struct reporter *rep, json_object *root, struct config *c)
 {
 	c->daily_checkout = get_bool(rep, root, "daily_checkout.enabled");
@@ -540,6 +582,7 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 	c->salto_ks_visitor_access = get_bool(rep, root, "access_control.salto_ks.visitor_access");
 	fill_daily_checkout(rep, root, c);
 	fill_readers(rep, root, c);
+	fill_texts(rep, root, c);
 }
 
 /* ---- Entry points ------------------------------------------------------ */

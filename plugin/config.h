@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "feedback_text.h"
 #include "cutoff.h"
 #include "porter.h"
 
@@ -93,6 +94,10 @@ struct config {
 	struct reader_config reader_defaults;
 	size_t n_readers;
 	struct reader_config readers[CONFIG_MAX_READERS];
+
+	/* display texts ("texts"): the site's template per text, "" for the
+	 * English default; checked by feedback_text_check() */
+	char texts[FEEDBACK_TEXT_COUNT][FEEDBACK_TEMPLATE_MAX + 1];
 };
 
 /*

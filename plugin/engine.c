@@ -35,24 +35,21 @@ struct pending_change {
 	bool automatic;      /* the daily check-out: nobody waits, nobody is told */
 };
 
-#define FEEDBACK_MAX 256
 /* Repeats answered together with one change; more are refused as "busy". */
 #define PENDING_WAITERS_MAX 16
 
 void engine_feedback(struct engine *e, const char *reader_id, uint32_t led, uint32_t beep,
-                     const char *code, const char *fmt, ...)
+                     const char *code, enum feedback_text text,
+                     const struct feedback_values *values)
 {
-	char text[FEEDBACK_MAX];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
+	char shown[FEEDBACK_TEXT_MAX + 1];
+	feedback_text_render(text, e->config->texts[text], values, shown, sizeof(shown));
 	struct porter_feedback fb = {
 	        .size = sizeof(fb),
 	        .led = led,
 	        .beep = beep,
 	        .reader_id = reader_id,
-	        .text = text,
+	        .text = shown,
 	        .code = code,
 	};
 	e->services->feedback(e->services->host, &fb);
@@ -95,10 +92,10 @@ static void record_denied(struct engine *e, const struct reader_state *reader, c
 }
 
 static int deny(struct engine *e, const struct reader_state *reader, const char *code,
-                const char *text)
+                enum feedback_text text)
 {
 	record_denied(e, reader, code);
-	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, code, "%s", text);
+	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, code, text, NULL);
 	return PORTER_VERDICT_DENY;
 }
 
@@ -130,7 +127,7 @@ static void locked_out(struct engine *e, struct reader_state *reader, uint64_t l
 	if (e->lockout_locked)
 		e->lockout_locked(e->lockout_userdata, reader);
 	engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
-	                "Too many wrong PINs. Keypad locked for %u s.", secs);
+	                FT_LOCKED_OUT, &(struct feedback_values){.seconds = secs});
 }
 
 /* Count a failed attempt at `reader`. Returns the lockout it starts, or 0. */
@@ -152,7 +149,7 @@ static uint64_t count_failure(struct engine *e, struct reader_state *reader, uin
  * attempt like an unknown PIN, or the answers would be a free oracle.
  */
 static int refuse_real_pin(struct engine *e, struct reader_state *reader, uint64_t now,
-                           const char *code, const char *text)
+                           const char *code, enum feedback_text text)
 {
 	uint64_t locked = count_failure(e, reader, now);
 	if (locked) {
@@ -173,7 +170,7 @@ static int wrong_pin(struct engine *e, struct reader_state *reader, uint64_t now
 	}
 	plog(e->services, PORTER_LOG_NOTICE, "reader %s: unknown PIN (%u of %u before lockout)",
 	     reader->id, reader->lockout.failures, e->config->lockout_max_attempts);
-	return deny(e, reader, "unknown_pin", "PIN not recognised. Please try again.");
+	return deny(e, reader, "unknown_pin", FT_UNKNOWN_PIN);
 }
 
 /* Pick the one person this PIN means at this reader, or say why not. */
@@ -219,12 +216,11 @@ static int refuse_person(struct engine *e, struct reader_state *reader, uint64_t
 		plog(e->services, PORTER_LOG_WARNING,
 		     "reader %s: a PIN matches several people; give them distinct PINs",
 		     reader->id);
-		return refuse_real_pin(e, reader, now, code,
-		                       "This PIN is not unique. Please see reception.");
+		return refuse_real_pin(e, reader, now, code, FT_AMBIGUOUS_PIN);
 	}
 	if (reader->config->pin_holders == PIN_HOLDERS_MEMBERS)
-		return refuse_real_pin(e, reader, now, code, "This keypad is for members only.");
-	return refuse_real_pin(e, reader, now, code, "This keypad is for visitors only.");
+		return refuse_real_pin(e, reader, now, code, FT_WRONG_KEYPAD_MEMBERS);
+	return refuse_real_pin(e, reader, now, code, FT_WRONG_KEYPAD_VISITORS);
 }
 
 /* Visitor check-in must be on here; a visitor's pass and a member's
@@ -234,25 +230,21 @@ static int admit(struct engine *e, struct reader_state *reader, const struct per
 {
 	bool visitor = p->kind == PERSON_VISITOR;
 	if (visitor && !e->config->visitor_checkin)
-		return refuse_real_pin(
-		        e, reader, now, "visitor_checkin_disabled",
-		        "Visitor check-in is not available here. Please see reception.");
+		return refuse_real_pin(e, reader, now, "visitor_checkin_disabled",
+		                       FT_VISITOR_CHECKIN_DISABLED);
 	if (visitor && e->visitor_checkin_blocked)
-		return refuse_real_pin(
-		        e, reader, now, "visitor_checkin_unsupported",
-		        "Visitor check-in is not available here. Please see reception.");
+		return refuse_real_pin(e, reader, now, "visitor_checkin_unsupported",
+		                       FT_VISITOR_CHECKIN_UNSUPPORTED);
 	int64_t now_s = e->wall_clock_us() / 1000000;
 	if (now_s < p->valid_from)
 		return refuse_real_pin(
 		        e, reader, now,
 		        visitor ? "visitor_pass_not_yet_valid" : "membership_not_yet_valid",
-		        visitor ? "Your visitor pass is not valid yet. Please see reception."
-		                : "Your membership is not active yet. Please see reception.");
+		        visitor ? FT_VISITOR_PASS_NOT_YET_VALID : FT_MEMBERSHIP_NOT_YET_VALID);
 	if (now_s >= p->valid_until)
-		return refuse_real_pin(
-		        e, reader, now, visitor ? "visitor_pass_expired" : "membership_expired",
-		        visitor ? "Your visitor pass has expired. Please see reception."
-		                : "Your membership has ended. Please see reception.");
+		return refuse_real_pin(e, reader, now,
+		                       visitor ? "visitor_pass_expired" : "membership_expired",
+		                       visitor ? FT_VISITOR_PASS_EXPIRED : FT_MEMBERSHIP_EXPIRED);
 	return 0;
 }
 
@@ -277,7 +269,7 @@ static bool open_door(struct engine *e, const char *reader_id, uint32_t unlock_m
 	     "reader %s: door_unlock failed (%s); %s not let through", reader_id,
 	     strerror(r < -4095 ? EIO : -r), person_id);
 	engine_feedback(e, reader_id, PORTER_LED_RED, PORTER_BEEP_ERROR, "door_failed",
-	                "The door could not be opened. Please see reception.");
+	                FT_DOOR_FAILED, NULL);
 	return false;
 }
 
@@ -287,10 +279,9 @@ static int grant_now(struct engine *e, const struct reader_state *reader, const 
 {
 	if (!open_door(e, reader->id, reader->config->unlock_ms, p->id))
 		return PORTER_VERDICT_DENY;
-	engine_feedback(
-	        e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK, in ? "already_in" : "already_out",
-	        in ? "Already checked in. Welcome, %s." : "Already checked out. Goodbye, %s.",
-	        p->name);
+	engine_feedback(e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK,
+	                in ? "already_in" : "already_out", in ? FT_ALREADY_IN : FT_ALREADY_OUT,
+	                &(struct feedback_values){.name = p->name});
 	return PORTER_VERDICT_GRANT;
 }
 
@@ -314,7 +305,7 @@ static int join_pending(struct engine *e, struct reader_state *reader, struct pe
                         uint64_t request_id)
 {
 	if (pc->n_waiters >= PENDING_WAITERS_MAX)
-		return deny(e, reader, "busy", "One moment, please, then try again.");
+		return deny(e, reader, "busy", FT_BUSY);
 	struct waiter *w = waiter_new(reader, request_id), **tail = &pc->waiters;
 	if (!w)
 		return -ENOMEM;
@@ -372,7 +363,7 @@ static int supersede_reversal(struct engine *e, struct reader_state *reader, con
 {
 	struct pending_change *reversal = entry->pending;
 	if (!recorder_withdraw(e->recorder, &reversal->item))
-		return deny(e, reader, "busy", "One moment, please, then try again.");
+		return deny(e, reader, "busy", FT_BUSY);
 	if (!open_door(e, reader->id, reader->config->unlock_ms, p->id)) {
 		recorder_submit(e->recorder, &reversal->item); /* the reversal stands */
 		return PORTER_VERDICT_DENY;
@@ -385,9 +376,8 @@ static int supersede_reversal(struct engine *e, struct reader_state *reader, con
 	change_free(reversal);
 	engine_feedback(e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK,
 	                entry->in ? "checked_in" : "checked_out",
-	                entry->in ? "Welcome, %s. You are checked in."
-	                          : "Goodbye, %s. You are checked out.",
-	                p->name);
+	                entry->in ? FT_CHECKED_IN : FT_CHECKED_OUT,
+	                &(struct feedback_values){.name = p->name});
 	return PORTER_VERDICT_GRANT;
 }
 
@@ -395,7 +385,7 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
                   struct presence_entry *entry, uint64_t request_id, uint64_t now)
 {
 	if (entry->pending && entry->pending->automatic)
-		return deny(e, reader, "busy", "One moment, please, then try again.");
+		return deny(e, reader, "busy", FT_BUSY);
 	if (entry->pending && !entry->pending->waiters)
 		return supersede_reversal(e, reader, p, entry, now);
 	if (entry->pending)
@@ -411,7 +401,7 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 		plog(e->services, PORTER_LOG_WARNING,
 		     "reader %s: %zu changes are waiting for the disk; refusing more", reader->id,
 		     e->n_in_flight);
-		return deny(e, reader, "busy", "One moment, please, then try again.");
+		return deny(e, reader, "busy", FT_BUSY);
 	}
 	struct pending_change *pc = change_new(e, p->id, p->name, reader->id, in, "credential");
 	if (!pc)
@@ -434,8 +424,9 @@ int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t re
 		/* No PIN is even looked at while locked: no oracle for a guesser. */
 		record_denied(e, reader, "locked_out");
 		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
-		                "Too many wrong PINs. Try again in %u s.",
-		                (unsigned)((locked + 999999) / 1000000));
+		                FT_LOCKED_OUT,
+		                &(struct feedback_values){
+		                        .seconds = (unsigned)((locked + 999999) / 1000000)});
 		return PORTER_VERDICT_DENY;
 	}
 	uint8_t hash[PIN_HASH_LEN];
@@ -525,15 +516,15 @@ static void announce_durable(struct engine *e, struct pending_change *pc)
 		}
 		const char *code = !made ? (in ? "checked_in" : "checked_out")
 		                         : (in ? "already_in" : "already_out");
+		enum feedback_text text = !made ? (in ? FT_CHECKED_IN : FT_CHECKED_OUT)
+		                                : (in ? FT_ALREADY_IN : FT_ALREADY_OUT);
 		uint32_t direction = made ? PORTER_DIRECTION_NONE
 		                     : in ? PORTER_DIRECTION_IN
 		                          : PORTER_DIRECTION_OUT;
 		made = true;
 		complete(e, w, PORTER_VERDICT_GRANT, direction, code, pc->person_id);
-		engine_feedback(e, w->reader_id, PORTER_LED_GREEN, PORTER_BEEP_OK, code,
-		                in ? "Welcome, %s. You are checked in."
-		                   : "Goodbye, %s. You are checked out.",
-		                pc->name);
+		engine_feedback(e, w->reader_id, PORTER_LED_GREEN, PORTER_BEEP_OK, code, text,
+		                &(struct feedback_values){.name = pc->name});
 	}
 	if (asked && !made) {
 		reverse(e, pc, "door_failed");
@@ -554,7 +545,7 @@ static void announce_failed(struct engine *e, struct pending_change *pc, const c
 		complete(e, w, PORTER_VERDICT_DENY, PORTER_DIRECTION_NONE, "record_failed",
 		         pc->person_id);
 		engine_feedback(e, w->reader_id, PORTER_LED_RED, PORTER_BEEP_ERROR, "record_failed",
-		                "Sorry, your check-in could not be saved. Please try again.");
+		                FT_RECORD_FAILED, NULL);
 	}
 }
 

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "directory.h"
+#include "feedback_text.h"
 #include "pin_hash.h"
 #include "porter.h"
 #include "presence.h"
@@ -68,9 +69,11 @@ void engine_change_recorded(void *engine, struct recorder_item *item, const char
 /* The host gave up waiting for `request_id`. */
 void engine_cancel(struct engine *engine, uint64_t request_id);
 
-/* Show feedback at a reader. `fmt` must never format a PIN. */
+/* Show feedback at a reader: text `text` in the site's words (config
+ * "texts") or the default, filled from `values` (may be NULL). */
 void engine_feedback(struct engine *engine, const char *reader_id, uint32_t led, uint32_t beep,
-                     const char *code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                     const char *code, enum feedback_text text,
+                     const struct feedback_values *values);
 
 /*
  * The daily check-out (config daily_checkout): everyone who is in since

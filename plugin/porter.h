@@ -96,7 +96,9 @@ struct porter_feedback {
 	uint32_t beep; /* PORTER_BEEP_* */
 	uint32_t reserved;
 	const char *reader_id;
-	const char *text; /* short, human, already localised; never a PIN */
+	/* Short, human, in the site's words (config "texts", README "Display
+	 * texts"; English by default); UTF-8, at most 255 bytes; never a PIN. */
+	const char *text;
 	/* Stable machine-readable reason for a deny ("unknown_pin",
 	 * "locked_out", "membership_expired", "visitor_pass_expired",
 	 * "door_failed", "busy", ...) or the action for a grant ("checked_in",

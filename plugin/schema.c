@@ -463,8 +463,12 @@ static void report_unknown(struct validator *v, json_object *props, const char *
 		json_object_object_foreach(props, name, sub)
 		{
 			(void)sub;
-			if (len >= sizeof(allowed))
+			/* Whole names only; room is kept for ", ..." when they
+			 * do not all fit. */
+			if (len + strlen(name) + 4 + 5 >= sizeof(allowed)) {
+				snprintf(allowed + len, sizeof(allowed) - len, ", ...");
 				break;
+			}
 			len += (size_t)snprintf(allowed + len, sizeof(allowed) - len, "%s\"%s\"",
 			                        len ? ", " : "", name);
 		}
