@@ -206,7 +206,13 @@ struct porter_host_services {
 	 * pending request completes with DENY, code "door_failed", no
 	 * direction; and a presence change made for it is reversed (recorded
 	 * with cause "door_failed"), unless another request answered with the
-	 * same change got through a door. Record and door agree. */
+	 * same change got through a door. Record and door agree: the feedback
+	 * is shown at once, but complete(DENY, "door_failed") comes only once
+	 * the reversal is durable, so a host that dies after it was told
+	 * leaves nobody checked in who did not get through. If the reversal
+	 * cannot be recorded, the request completes DENY "record_failed" (the
+	 * record still holds the change; porter logs an error). Presenting
+	 * again after that completion is decided afresh. */
 	int (*door_unlock)(void *host, const char *reader_id, uint32_t duration_ms);
 
 	/* Required. Show text / LED / beep at a reader. The return value is

@@ -1076,7 +1076,6 @@ static void denied_change_does_not_count(void **state)
 static void door_failed_record_agrees_at_complete(void **state)
 {
 	(void)state;
-	FINDING("BB-1 door_failed completes before the reversal is recorded");
 	assert_int_equal(start(""), 0);
 	H.door_fail = 1;
 	struct outcome o = present(1, PIN_ANA);
@@ -1089,7 +1088,6 @@ static void door_failed_record_agrees_at_complete(void **state)
 static void door_failed_present_again_at_once(void **state)
 {
 	(void)state;
-	FINDING("BB-2 presenting again right after door_failed is denied busy");
 	assert_int_equal(start(""), 0);
 	int busy = 0;
 	for (int i = 0; i < 20; i++) {
@@ -3043,7 +3041,6 @@ static void crash_now(uint64_t id)
 static void door_failed_then_crash(void **state)
 {
 	(void)state;
-	FINDING("BB-1 door_failed, then a crash: the person stays checked in");
 	pid_t pid = fork();
 	if (pid == 0) {
 		H.loop = pthread_self();
