@@ -307,7 +307,10 @@ struct porter_plugin_descriptor {
 	 *            database porter cannot write, or one that is missing
 	 *            although porter ran here before), or a required service
 	 *            is missing: each problem is reported;
-	 *   -EBUSY   another program holds the presence database locked;
+	 *   -EBUSY   another program holds the presence database locked: init
+	 *            waits up to 5 s for the lock first (the longest init
+	 *            blocks on a lock), then reports "PORTER-DATABASE" with a
+	 *            fix;
 	 *   -ENOSPC  the database's file system is full;
 	 *   -ENOTSUP porter is disabled here;
 	 *   -ENOMEM, or another -errno (e.g. -EIO: the database cannot be
