@@ -1904,7 +1904,6 @@ static void config_errors_reported(void **state)
 static void config_bad_text_has_path(void **state)
 {
 	(void)state;
-	FINDING("BB-4 invalid UTF-8 in a config string: the report path is $, not the string");
 	const char *cases[] = {",\"pin_collision\":\"deny\xc3\"",
 	                       ",\"pin_collision\":\"de\x01ny\""};
 	int ok = 0;
