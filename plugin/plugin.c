@@ -141,13 +141,15 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	return 0;
 }
 
-/* Copy the host's table. A table too small to hold `complete` comes from a
- * host built against no porter.h this porter knows. */
+/* Copy the host's table. Fields past its `size` are absent (NULL), so a
+ * table too small to hold `complete` is told which required service it
+ * lacks first, like a table with that service NULL. */
 static int copy_services(porter_plugin *p, const struct porter_host_services *s)
 {
-	if (!s || !PORTER_HAS_FIELD(s, struct porter_host_services, complete))
+	if (!s)
 		return -EINVAL;
-	memcpy(&p->services, s, s->size < sizeof(p->services) ? s->size : sizeof(p->services));
+	size_t n = s->size < sizeof(p->services) ? s->size : sizeof(p->services);
+	memcpy(&p->services, s, n & ~(sizeof(void *) - 1)); /* whole fields only */
 	p->services.size = sizeof(p->services);
 	return 0;
 }
@@ -252,8 +254,7 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 		return -ENOMEM;
 	int r = copy_services(p, services);
 	struct report_sink sink = {r == 0 ? &p->services : NULL, report, userdata, 0};
-	const char *missing = r < 0 ? "a table of at least the size of porter.h v1's"
-	                            : missing_service(&p->services);
+	const char *missing = r < 0 ? "a table (services is NULL)" : missing_service(&p->services);
 	if (missing) {
 		char message[160];
 		snprintf(message, sizeof(message),
