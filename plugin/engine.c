@@ -365,7 +365,10 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 		return supersede_reversal(e, reader, p, entry, now);
 	if (entry->pending)
 		return join_pending(e, reader, entry->pending, request_id);
-	if (entry->has_last_change &&
+	/* Only a toggle reader can toggle twice: at an entry or exit reader the
+	 * second presentation asks for that reader's own change, e.g. an exit
+	 * right after an entry check-in is a check-out, never "already_in". */
+	if (reader->config->direction == READER_TOGGLE && entry->has_last_change &&
 	    now - entry->last_change_us < (uint64_t)e->config->repeat_window_ms * 1000)
 		return grant_now(e, reader, p, entry->in); /* the same person again: no toggle */
 	bool in = !entry->in;
@@ -390,9 +393,22 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 	return PORTER_VERDICT_PENDING;
 }
 
+/* Is `request_id` a request porter will still complete? Linear in the
+ * changes in flight, which are a handful unless the disk stalls. */
+static bool request_pending(const struct engine *e, uint64_t request_id)
+{
+	for (const struct pending_change *pc = e->in_flight; pc; pc = pc->next)
+		for (const struct waiter *w = pc->waiters; w; w = w->next)
+			if (w->request_id == request_id && !w->cancelled)
+				return true;
+	return false;
+}
+
 int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t request_id,
                       const char *pin, size_t len)
 {
+	if (request_pending(e, request_id))
+		return -EEXIST; /* the host reused an id: porter.h, no feedback */
 	uint64_t now = e->services->now_us(e->services->host);
 	uint64_t locked = lockout_remaining(&reader->lockout, now);
 	if (locked) {

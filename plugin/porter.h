@@ -59,6 +59,14 @@ extern "C" {
  * the now_us monotonic clock), not from its completion. Changes that were
  * denied, failed to record, or were reversed (cancel, door_unlock failed) do
  * not count: presenting again after them is decided afresh.
+ *
+ * Reader direction (config readers[].direction): a "toggle" reader checks
+ * in someone who is out and out someone who is in; an "entry" reader only
+ * checks in (someone already in is granted "already_in", no change); an
+ * "exit" reader only checks out (someone out: "already_out"). The repeat
+ * window applies at toggle readers only: an entry or exit reader cannot
+ * toggle twice, so it always makes its own change, e.g. an exit reader
+ * right after an entry check-in checks the person out.
  */
 /* Keep the door shut. */
 #define PORTER_VERDICT_DENY 2
@@ -233,7 +241,10 @@ struct porter_host_services {
 struct porter_pin_event {
 	uint32_t size;
 	uint32_t reserved;
-	uint64_t request_id; /* host-chosen, unique among pending requests */
+	/* Host-chosen. An id porter has not completed yet (nor had cancelled)
+	 * is refused with -EEXIST, no feedback and nothing decided; after its
+	 * complete() or cancel() the id may be used again. */
+	uint64_t request_id;
 	const char *reader_id;
 	const char *pin; /* not NUL-terminated necessarily: use pin_len */
 	size_t pin_len;
@@ -342,7 +353,8 @@ struct porter_plugin_descriptor {
 	 *   4. a whole PIN longer than keypad.pin_max_length: -E2BIG (its
 	 *      characters are not looked at);
 	 *   5. non-digits or NUL in a PIN, or a key that is not a keypad key:
-	 *      -EINVAL.
+	 *      -EINVAL;
+	 *   6. a request_id still pending (see porter_pin_event): -EEXIST.
 	 * A PIN shorter than keypad.pin_min_length is well-formed: DENY,
 	 * "pin_too_short". Answers that reveal a PIN belongs to someone ("not
 	 * valid yet", "expired", "members only", "not unique") count as failed
