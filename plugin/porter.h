@@ -105,12 +105,58 @@ struct porter_feedback {
 	uint32_t reserved;
 	const char *reader_id;
 	const char *text; /* short, human, already localised; never a PIN */
-	/* Stable machine-readable reason for a deny ("unknown_pin",
-	 * "locked_out", "membership_expired", "visitor_pass_expired",
-	 * "door_failed", "busy", ...) or the action for a grant ("checked_in",
-	 * "checked_out", "already_in", ...). */
+	/* Stable machine-readable reason for a deny or the action for a grant,
+	 * the same word as porter_result.code when a request completes. */
 	const char *code;
 };
+
+/*
+ * The whole code vocabulary (feedback and porter_result). "Counts" means a
+ * failed attempt for the reader's lockout. A host may act on any of them;
+ * new codes are only added with a new porter.h.
+ *
+ * Codes:
+ *   "checked_in"    GRANT, direction IN: this request checked the person in.
+ *   "checked_out"   GRANT, direction OUT: this request checked them out.
+ *   "already_in"    GRANT, no direction: they are in and no change was made
+ *                   (repeat window, an entry reader, or answered with a
+ *                   change another request made). The door opens.
+ *   "already_out"   GRANT, no direction: the same for someone out.
+ *   "unknown_pin"   DENY: no one has this PIN. Counts.
+ *   "locked_out"    DENY: this keypad is locked after too many failed
+ *                   attempts; the text says for how long. No PIN is looked
+ *                   at while locked, and nothing counts.
+ *   "wrong_keypad"  DENY: the PIN belongs to someone this keypad does not
+ *                   take (members-only or visitors-only). Counts.
+ *   "ambiguous_pin" DENY: the PIN matches several people (the directory
+ *                   must give them distinct PINs). Counts.
+ *   "membership_not_yet_valid", "membership_expired",
+ *   "visitor_pass_not_yet_valid", "visitor_pass_expired"
+ *                   DENY: outside the person's valid_from..valid_until.
+ *                   Counts. (Someone in may always check out.)
+ *   "visitor_checkin_disabled"
+ *                   DENY: config visitor_checkin is false. Counts.
+ *   "visitor_checkin_unsupported"
+ *                   DENY: visitor check-in is blocked by a setup
+ *                   diagnostic (see diagnostics()). Counts.
+ *   "pin_too_short" DENY: fewer digits than keypad.pin_min_length. Does not
+ *                   count.
+ *   "pin_too_long"  more digits than keypad.pin_max_length: on_pin returns
+ *                   -E2BIG, on_key DENY at the overflowing key. Does not
+ *                   count (its digits are not looked at).
+ *   "invalid_pin"   a PIN with a non-digit: -EINVAL. Does not count.
+ *   "invalid_key"   on_key with a key that is not 0-9, '*' or '#': -EINVAL.
+ *   "entry_timeout" feedback only: typed digits were cleared after
+ *                   keypad.inter_key_timeout_ms without '#'.
+ *   "busy"          DENY: porter cannot take this change now (the person's
+ *                   previous change or its reversal is being written, or
+ *                   too many changes wait for the disk). Nothing changed;
+ *                   presenting again a moment later is safe.
+ *   "door_failed"   DENY: door_unlock failed; any change made for the
+ *                   request is reversed (see door_unlock).
+ *   "record_failed" DENY: the change (or the reversal after a failed door)
+ *                   could not be written; nobody was let through for it.
+ */
 
 /* ---- Completion of a pending decision --------------------------------- */
 
