@@ -328,9 +328,11 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 		return -ENOMEM;
 	int r = config_parse(json, len, next, sink_report, &sink);
 	if (r == 0 && strcmp(next->database_path, p->config.database_path) != 0) {
-		sink_error(
-		        &sink, "PORTER-RESTART", "$.local.database",
-		        "the presence database cannot change while porter runs; restart the host");
+		sink_error_fix(&sink, "PORTER-RESTART", "$.local.database",
+		               "the presence database cannot change while porter runs",
+		               "keep local.database as it was to reload the other settings, or "
+		               "restart the "
+		               "host to use the new database");
 		r = -EINVAL;
 	}
 	if (r == 0)
@@ -381,7 +383,7 @@ void plugin_cancel(porter_plugin *p, uint64_t request_id)
 
 int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata)
 {
-	if (!p)
+	if (!p || !report)
 		return -EINVAL;
 	int n = diagnostics_run(&p->config, report, userdata) +
 	        diagnostics_pin_space(&p->config, directory_size(p->directory), report, userdata);

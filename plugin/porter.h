@@ -237,7 +237,12 @@ struct porter_host_services {
 
 	/* Required. A one-shot timer firing after `delay_us`. Returns a timer
 	 * id > 0 or a negative errno. Removing a fired or removed timer is
-	 * harmless. */
+	 * harmless. porter never depends on a timer for a decision: when
+	 * timer_add fails, the inter-key timeout and the end of a lockout are
+	 * still checked against now_us at the next event (only the
+	 * "entry_timeout" feedback and the lockout-ended log line are lost),
+	 * and the daily check-out logs an error and runs at the next start or
+	 * reload instead. */
 	int64_t (*timer_add)(void *host, uint64_t delay_us, porter_timer_fn cb, void *userdata);
 	void (*timer_remove)(void *host, int64_t timer_id);
 
@@ -277,7 +282,13 @@ struct porter_host_services {
 	 * PORTER_VERDICT_PENDING. Called exactly once per pending request, on
 	 * the loop thread, never from inside the hook call itself and never
 	 * after cancel(). For a grant, door_unlock for the request has already
-	 * succeeded. */
+	 * succeeded.
+	 *
+	 * Re-entrancy: from inside complete() a host may call the hooks,
+	 * cancel() and diagnostics() (e.g. present the next queued request);
+	 * from inside door_unlock(), feedback(), log() or a report callback it
+	 * must not call into porter (queue the call, or use invoke). reload()
+	 * and shutdown() are never called from inside a service. */
 	void (*complete)(void *host, uint64_t request_id, const struct porter_result *result);
 };
 
@@ -349,7 +360,8 @@ struct porter_plugin_descriptor {
 	 * problem is reported through `report`, errors and warnings alike.
 	 * Files are checked as init() checks them (key, directory, the
 	 * database's folder), as the calling user, and nothing is created.
-	 * Returns 0 when the config is usable, -EINVAL when it has errors. */
+	 * Returns 0 when the config is usable, -EINVAL when it has errors.
+	 * `report` may be NULL: only the result is returned. */
 	int (*check_config)(const char *config_json, size_t config_len, porter_report_fn report,
 	                    void *userdata);
 
@@ -369,7 +381,6 @@ struct porter_plugin_descriptor {
 	 *            blocks on a lock), then reports "PORTER-DATABASE" with a
 	 *            fix;
 	 *   -ENOSPC  the database's file system is full;
-	 *   -ENOTSUP porter is disabled here;
 	 *   -ENOMEM, or another -errno (e.g. -EIO: the database cannot be
 	 *            created or read). Database problems are reported as
 	 *            "PORTER-DATABASE". */
@@ -377,7 +388,10 @@ struct porter_plugin_descriptor {
 	            size_t config_len, porter_report_fn report, void *userdata,
 	            porter_plugin **ret_plugin);
 
-	/* Apply a new config. On any error the old config stays in force. */
+	/* Apply a new config. On any error the old config stays in force.
+	 * Everything can change by reload except local.database: a different
+	 * path is refused (-EINVAL, report "PORTER-RESTART" with its fix);
+	 * restart the host to move the database. `report` may be NULL. */
 	int (*reload)(porter_plugin *plugin, const char *config_json, size_t config_len,
 	              porter_report_fn report, void *userdata);
 
@@ -397,7 +411,8 @@ struct porter_plugin_descriptor {
 	 *      feedback: there is no reader to show it at);
 	 *   3. on_pin: pin NULL with pin_len > 0: -EINVAL;
 	 *   4. a whole PIN longer than keypad.pin_max_length: -E2BIG (its
-	 *      characters are not looked at);
+	 *      characters are not looked at, and it does not count as a
+	 *      failed attempt);
 	 *   5. non-digits or NUL in a PIN, or a key that is not a keypad key:
 	 *      -EINVAL;
 	 *   6. a request_id still pending (see porter_pin_event): -EEXIST.
@@ -415,14 +430,18 @@ struct porter_plugin_descriptor {
 	 * a change not yet written is withdrawn; one already durable (or being
 	 * written) is reversed, recorded with cause "host_cancelled", also when
 	 * shutdown() follows at once (shutdown writes the reversal before it
-	 * returns). Other requests answered with the same change still
+	 * returns). cancel() itself does not wait for the disk: the reversal
+	 * is durable a moment later (one recorder batch), or when shutdown()
+	 * returns. A host that dies in between leaves the change recorded
+	 * although nobody was let through for it. Other requests answered with the same change still
 	 * complete; the first of them carries its direction. A reversed change
 	 * does not count for the repeat window. Cancelling an unknown or
 	 * completed request does nothing. */
 	void (*cancel)(porter_plugin *plugin, uint64_t request_id);
 
 	/* Current setup diagnostics (e.g. an unsupported combination of
-	 * features), one report each. Returns how many were reported. */
+	 * features), one report each. Returns how many were reported, or
+	 * -EINVAL when plugin or report is NULL. */
 	int (*diagnostics)(porter_plugin *plugin, porter_report_fn report, void *userdata);
 };
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -110,6 +111,26 @@ static void exit_reader_right_after_an_entry_checks_out(void **state)
 	stop(s);
 }
 
+/* V11: moving the database needs a restart, and the report says what to do. */
+static void reload_with_another_database_says_how_to_fix_it(void **state)
+{
+	struct site *s = *state;
+
+	start(s, "");
+	char *moved = fx_config("/nonexistent-porter-site", "");
+	assert_non_null(moved);
+	assert_int_equal(api->reload(s->porter, moved, strlen(moved), rec_report, s), -EINVAL);
+	free(moved);
+	const struct seen_report *r = find_report(s, "PORTER-RESTART");
+	assert_non_null(r);
+	assert_string_equal(r->path, "$.local.database");
+	assert_non_null(strstr(r->fix, "restart"));
+	/* diagnostics() has nowhere to put a report without one. */
+	assert_int_equal(api->diagnostics(s->porter, NULL, NULL), -EINVAL);
+	assert_int_equal(present(s, "front", PIN_ANA).direction, PORTER_DIRECTION_IN);
+	stop(s);
+}
+
 #define PRECISE(f) cmocka_unit_test_setup_teardown(f, site_setup, site_close)
 
 int main(void)
@@ -117,6 +138,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        PRECISE(a_pending_request_id_used_again_is_refused),
 	        PRECISE(exit_reader_right_after_an_entry_checks_out),
+	        PRECISE(reload_with_another_database_says_how_to_fix_it),
 	};
 
 	if (!fx_env("PORTER_SO") || !fx_env("PORTER_ADMIN"))
