@@ -381,10 +381,18 @@ void plugin_cancel(porter_plugin *p, uint64_t request_id)
 		engine_cancel(&p->engine, request_id);
 }
 
+static void no_report(void *userdata, const struct porter_report *report)
+{
+	(void)userdata;
+	(void)report;
+}
+
 int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata)
 {
-	if (!p || !report)
+	if (!p)
 		return -EINVAL;
+	if (!report) /* the count alone: porter.h */
+		report = no_report;
 	int n = diagnostics_run(&p->config, report, userdata) +
 	        diagnostics_pin_space(&p->config, directory_size(p->directory), report, userdata);
 	if (store_gone(p->store)) {

@@ -440,8 +440,8 @@ struct porter_plugin_descriptor {
 	void (*cancel)(porter_plugin *plugin, uint64_t request_id);
 
 	/* Current setup diagnostics (e.g. an unsupported combination of
-	 * features), one report each. Returns how many were reported, or
-	 * -EINVAL when plugin or report is NULL. */
+	 * features), one report each. Returns how many there are (`report`
+	 * may be NULL: the count alone), or -EINVAL when plugin is NULL. */
 	int (*diagnostics)(porter_plugin *plugin, porter_report_fn report, void *userdata);
 };
 

@@ -125,9 +125,20 @@ static void reload_with_another_database_says_how_to_fix_it(void **state)
 	assert_non_null(r);
 	assert_string_equal(r->path, "$.local.database");
 	assert_non_null(strstr(r->fix, "restart"));
-	/* diagnostics() has nowhere to put a report without one. */
-	assert_int_equal(api->diagnostics(s->porter, NULL, NULL), -EINVAL);
+	/* diagnostics() without a report counts (a rule applying used to crash). */
+	assert_true(api->diagnostics(s->porter, NULL, NULL) >= 0);
 	assert_int_equal(present(s, "front", PIN_ANA).direction, PORTER_DIRECTION_IN);
+	stop(s);
+}
+
+/* porter.h: diagnostics() with a NULL report gives the count, also when a
+ * rule applies (it called the NULL report). */
+static void diagnostics_without_a_report_counts(void **state)
+{
+	struct site *s = *state;
+
+	start(s, ",\"access_control\":{\"salto_ks\":{\"enabled\":true,\"visitor_access\":true}}");
+	assert_true(api->diagnostics(s->porter, NULL, NULL) >= 1);
 	stop(s);
 }
 
@@ -139,6 +150,7 @@ int main(void)
 	        PRECISE(a_pending_request_id_used_again_is_refused),
 	        PRECISE(exit_reader_right_after_an_entry_checks_out),
 	        PRECISE(reload_with_another_database_says_how_to_fix_it),
+	        PRECISE(diagnostics_without_a_report_counts),
 	};
 
 	if (!fx_env("PORTER_SO") || !fx_env("PORTER_ADMIN"))
