@@ -142,6 +142,21 @@ static void diagnostics_without_a_report_counts(void **state)
 	stop(s);
 }
 
+/* V15: --help shows that --config stands in for --directory and --key. */
+static void admin_help_shows_config_alone_is_enough(void **state)
+{
+	(void)state;
+	char cmd[FX_PATH_MAX + 16], out[8192] = "";
+	snprintf(cmd, sizeof(cmd), "'%s' --help", fx_env("PORTER_ADMIN"));
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	assert_int_equal(pclose(f), 0);
+	assert_non_null(
+	        strstr(out, "porter-admin add (--directory FILE --key KEYFILE | --config CONFIG)"));
+}
+
 #define PRECISE(f) cmocka_unit_test_setup_teardown(f, site_setup, site_close)
 
 int main(void)
@@ -151,6 +166,7 @@ int main(void)
 	        PRECISE(exit_reader_right_after_an_entry_checks_out),
 	        PRECISE(reload_with_another_database_says_how_to_fix_it),
 	        PRECISE(diagnostics_without_a_report_counts),
+	        cmocka_unit_test(admin_help_shows_config_alone_is_enough),
 	};
 
 	if (!fx_env("PORTER_SO") || !fx_env("PORTER_ADMIN"))
