@@ -158,13 +158,15 @@ static json_object *tokenize(struct reporter *rep, struct json_tokener *tok, con
 /* What json-c lets through: a key twice in one object (json-c keeps the
  * last, silently), invalid UTF-8 (overlong forms, surrogates), raw control
  * characters and \u0000 in strings. Run after json-c, whose syntax messages
- * admins already know; this only adds refusals. */
-static int strict_check(struct reporter *rep, const char *text, size_t len)
+ * admins already know; this only adds refusals. With `encoding_only` (run
+ * before json-c) only bad text in a string is reported, with its path. */
+static int strict_check(struct reporter *rep, const char *text, size_t len, bool encoding_only)
 {
 	struct json_error e;
 	char line[sizeof(e.path) + sizeof(e.message) + 64];
 
-	if (json_strict_check(text, len, CONFIG_JSON_DEPTH, &e) == 0)
+	if (json_strict_check(text, len, CONFIG_JSON_DEPTH, &e) == 0 ||
+	    (encoding_only && e.kind != JSON_ERROR_ENCODING))
 		return 0;
 	json_error_format(&e, line, sizeof(line));
 	if (e.kind == JSON_ERROR_DUPLICATE)
@@ -190,9 +192,15 @@ static json_object *parse_text(struct reporter *rep, const char *text, size_t le
 	/* Trailing text is checked by tokenize() to give it its own message. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
 	                                    JSON_TOKENER_VALIDATE_UTF8);
+	/* json-c refuses invalid UTF-8 too, but at "$": the strict reader
+	 * names the string's path, so bad text is its to report. */
+	if (strict_check(rep, text, len, true) < 0) {
+		json_tokener_free(tok);
+		return NULL;
+	}
 	root = tokenize(rep, tok, text, len);
 	json_tokener_free(tok);
-	if (root && strict_check(rep, text, len) < 0) {
+	if (root && strict_check(rep, text, len, false) < 0) {
 		json_object_put(root);
 		root = NULL;
 	}

@@ -20,6 +20,7 @@ struct waiter {
 	char reader_id[CONFIG_ID_MAX + 1];
 	uint32_t unlock_ms;
 	bool cancelled;
+	bool door_failed; /* its door did not open: answered once that is recorded */
 };
 
 struct pending_change {
@@ -33,6 +34,7 @@ struct pending_change {
 	size_t n_waiters;
 	struct waiter first; /* the request that made the change: no second allocation */
 	bool automatic;      /* the daily check-out: nobody waits, nobody is told */
+	bool reversal;       /* undoes a change nobody got through for; see reverse() */
 };
 
 /* Repeats answered together with one change; more are refused as "busy". */
@@ -351,6 +353,8 @@ static void submit_change(struct engine *e, struct pending_change *pc, struct pr
 
 static void unlink_in_flight(struct engine *e, struct pending_change *pc);
 static void change_free(struct pending_change *pc);
+static void answer_reversal(struct engine *e, const struct pending_change *reversal,
+                            const char *code);
 
 /*
  * The person presents again while porter is reversing a change the host gave
@@ -373,6 +377,9 @@ static int supersede_reversal(struct engine *e, struct reader_state *reader, con
 	entry->in = !reversal->item.change.in;
 	entry->has_last_change = true;
 	entry->last_change_us = now;
+	/* Requests whose door failed were still not let through; the change
+	 * they made stands because this one got through. */
+	answer_reversal(e, reversal, "door_failed");
 	change_free(reversal);
 	engine_feedback(e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK,
 	                entry->in ? "checked_in" : "checked_out",
@@ -386,11 +393,14 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 {
 	if (entry->pending && entry->pending->automatic)
 		return deny(e, reader, "busy", FT_BUSY);
-	if (entry->pending && !entry->pending->waiters)
+	if (entry->pending && entry->pending->reversal)
 		return supersede_reversal(e, reader, p, entry, now);
 	if (entry->pending)
 		return join_pending(e, reader, entry->pending, request_id);
-	if (entry->has_last_change &&
+	/* Only a toggle reader can toggle twice: at an entry or exit reader the
+	 * second presentation asks for that reader's own change, e.g. an exit
+	 * right after an entry check-in is a check-out, never "already_in". */
+	if (reader->config->direction == READER_TOGGLE && entry->has_last_change &&
 	    now - entry->last_change_us < (uint64_t)e->config->repeat_window_ms * 1000)
 		return grant_now(e, reader, p, entry->in); /* the same person again: no toggle */
 	bool in = !entry->in;
@@ -415,9 +425,22 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 	return PORTER_VERDICT_PENDING;
 }
 
+/* Is `request_id` a request porter will still complete? Linear in the
+ * changes in flight, which are a handful unless the disk stalls. */
+static bool request_pending(const struct engine *e, uint64_t request_id)
+{
+	for (const struct pending_change *pc = e->in_flight; pc; pc = pc->next)
+		for (const struct waiter *w = pc->waiters; w; w = w->next)
+			if (w->request_id == request_id && !w->cancelled)
+				return true;
+	return false;
+}
+
 int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t request_id,
                       const char *pin, size_t len)
 {
+	if (request_pending(e, request_id))
+		return -EEXIST; /* the host reused an id: porter.h, no feedback */
 	uint64_t now = e->services->now_us(e->services->host);
 	uint64_t locked = lockout_remaining(&reader->lockout, now);
 	if (locked) {
@@ -510,8 +533,7 @@ static void announce_durable(struct engine *e, struct pending_change *pc)
 			continue;
 		asked = true;
 		if (!open_door(e, w->reader_id, w->unlock_ms, pc->person_id)) {
-			complete(e, w, PORTER_VERDICT_DENY, PORTER_DIRECTION_NONE, "door_failed",
-			         pc->person_id);
+			w->door_failed = true; /* told at the door now; completed below */
 			continue;
 		}
 		const char *code = !made ? (in ? "checked_in" : "checked_out")
@@ -527,9 +549,12 @@ static void announce_durable(struct engine *e, struct pending_change *pc)
 		                &(struct feedback_values){.name = pc->name});
 	}
 	if (asked && !made) {
+		/* Their completion waits for the reversal to be durable: the
+		 * host's record of "door_failed" must never precede it. */
 		reverse(e, pc, "door_failed");
 		return;
 	}
+	answer_reversal(e, pc, "door_failed"); /* the change stands: someone got through */
 	plog(e->services, PORTER_LOG_INFO, "reader %s: %s checked %s", pc->reader_id, pc->person_id,
 	     in ? "in" : "out");
 }
@@ -547,6 +572,35 @@ static void announce_failed(struct engine *e, struct pending_change *pc, const c
 		engine_feedback(e, w->reader_id, PORTER_LED_RED, PORTER_BEEP_ERROR, "record_failed",
 		                FT_RECORD_FAILED, NULL);
 	}
+}
+
+/* Complete the requests whose door failed (cancelled ones excepted). */
+static void answer_reversal(struct engine *e, const struct pending_change *pc, const char *code)
+{
+	for (const struct waiter *w = pc->waiters; w; w = w->next)
+		if (w->door_failed && !w->cancelled)
+			complete(e, w, PORTER_VERDICT_DENY, PORTER_DIRECTION_NONE, code,
+			         pc->person_id);
+}
+
+/* The reversal takes over the requests whose door failed: they are
+ * completed when it is recorded. Returns false when out of memory. */
+static bool take_door_failed(struct pending_change *reversal, const struct pending_change *done)
+{
+	struct waiter **tail = &reversal->waiters;
+	for (const struct waiter *w = done->waiters; w; w = w->next) {
+		if (!w->door_failed || w->cancelled)
+			continue;
+		struct waiter *copy = reversal->waiters ? malloc(sizeof(*copy)) : &reversal->first;
+		if (!copy)
+			return false;
+		*copy = *w;
+		copy->next = NULL;
+		*tail = copy;
+		tail = &copy->next;
+		reversal->n_waiters++;
+	}
+	return true;
 }
 
 static bool all_cancelled(const struct pending_change *pc)
@@ -571,10 +625,14 @@ static void reverse(struct engine *e, struct pending_change *done, const char *c
 	     done->reader_id, done->person_id, done->item.change.in ? "in" : "out", cause);
 	struct pending_change *pc = change_new(e, done->person_id, done->name, done->reader_id,
 	                                       !done->item.change.in, cause);
-	if (!pc) {
+	if (!pc || !take_door_failed(pc, done)) {
 		plog(e->services, PORTER_LOG_ERROR, "out of memory recording a reverse change");
+		if (pc)
+			change_free(pc);
+		answer_reversal(e, done, "door_failed");
 		return;
 	}
+	pc->reversal = true;
 	done->entry->has_last_change = false;
 	if (!e->stopping) {
 		submit_change(e, pc, done->entry);
@@ -600,7 +658,24 @@ void engine_change_recorded(void *userdata, struct recorder_item *item, const ch
 		cutoff_recorded(e, pc, error);
 		return;
 	}
-	if (item->status < 0) {
+	if (pc->reversal) {
+		/* Its requests were told at the door already; now the host's
+		 * record. A reversal that failed leaves the change recorded:
+		 * "record_failed" says the record does not match the door. */
+		if (item->status < 0) {
+			pc->entry->in = !item->change.in;
+			plog(e->services, PORTER_LOG_ERROR,
+			     "reader %s: could not record the reverse for %s: %s; the record "
+			     "still says checked %s",
+			     pc->reader_id, pc->person_id, error ? error : "unknown error",
+			     pc->entry->in ? "in" : "out");
+		} else {
+			plog(e->services, PORTER_LOG_INFO, "reader %s: %s checked %s (%s)",
+			     pc->reader_id, pc->person_id, item->change.in ? "in" : "out",
+			     item->change.cause);
+		}
+		answer_reversal(e, pc, item->status < 0 ? "record_failed" : "door_failed");
+	} else if (item->status < 0) {
 		pc->entry->in = !item->change.in;
 		pc->entry->has_last_change = false;
 		announce_failed(e, pc, error);
@@ -619,7 +694,9 @@ void engine_cancel(struct engine *e, uint64_t request_id)
 			if (w->request_id != request_id || w->cancelled)
 				continue;
 			w->cancelled = true;
-			if (all_cancelled(pc) && recorder_withdraw(e->recorder, &pc->item)) {
+			/* A reversal is never withdrawn: the change it undoes is durable. */
+			if (!pc->reversal && all_cancelled(pc) &&
+			    recorder_withdraw(e->recorder, &pc->item)) {
 				/* Never written: as if it had not happened. */
 				unlink_in_flight(e, pc);
 				pc->entry->pending = NULL;
@@ -669,6 +746,8 @@ void engine_record_reversals(struct engine *e, struct store *store)
 		plog(e->services, PORTER_LOG_INFO,
 		     "shutdown: recorded the reverse of %zu changes nobody was let through for", n);
 	free(changes);
+	for (struct pending_change *pc = e->reversals; pc; pc = pc->next)
+		answer_reversal(e, pc, r < 0 ? "record_failed" : "door_failed");
 	while (e->reversals) {
 		struct pending_change *pc = e->reversals;
 		e->reversals = pc->next;

@@ -149,13 +149,15 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	return 0;
 }
 
-/* Copy the host's table. A table too small to hold `complete` comes from a
- * host built against no porter.h this porter knows. */
+/* Copy the host's table. Fields past its `size` are absent (NULL), so a
+ * table too small to hold `complete` is told which required service it
+ * lacks first, like a table with that service NULL. */
 static int copy_services(porter_plugin *p, const struct porter_host_services *s)
 {
-	if (!s || !PORTER_HAS_FIELD(s, struct porter_host_services, complete))
+	if (!s)
 		return -EINVAL;
-	memcpy(&p->services, s, s->size < sizeof(p->services) ? s->size : sizeof(p->services));
+	size_t n = s->size < sizeof(p->services) ? s->size : sizeof(p->services);
+	memcpy(&p->services, s, n & ~(sizeof(void *) - 1)); /* whole fields only */
 	p->services.size = sizeof(p->services);
 	return 0;
 }
@@ -280,8 +282,7 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 		return -ENOMEM;
 	int r = copy_services(p, services);
 	struct report_sink sink = {r == 0 ? &p->services : NULL, report, userdata, 0};
-	const char *missing = r < 0 ? "a table of at least the size of porter.h v1's"
-	                            : missing_service(&p->services);
+	const char *missing = r < 0 ? "a table (services is NULL)" : missing_service(&p->services);
 	if (missing) {
 		char message[160];
 		snprintf(message, sizeof(message),
@@ -358,9 +359,11 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 		return -ENOMEM;
 	int r = config_parse(json, len, next, sink_report, &sink);
 	if (r == 0 && strcmp(next->database_path, p->config.database_path) != 0) {
-		sink_error(
-		        &sink, "PORTER-RESTART", "$.local.database",
-		        "the presence database cannot change while porter runs; restart the host");
+		sink_error_fix(&sink, "PORTER-RESTART", "$.local.database",
+		               "the presence database cannot change while porter runs",
+		               "keep local.database as it was to reload the other settings, or "
+		               "restart the "
+		               "host to use the new database");
 		r = -EINVAL;
 	}
 	if (r == 0)
@@ -410,10 +413,18 @@ void plugin_cancel(porter_plugin *p, uint64_t request_id)
 		engine_cancel(&p->engine, request_id);
 }
 
+static void no_report(void *userdata, const struct porter_report *report)
+{
+	(void)userdata;
+	(void)report;
+}
+
 int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata)
 {
 	if (!p)
 		return -EINVAL;
+	if (!report) /* the count alone: porter.h */
+		report = no_report;
 	int n = diagnostics_run(&p->config, report, userdata) +
 	        diagnostics_pin_space(&p->config, directory_size(p->directory), report, userdata);
 	n += directory_watch_diagnostics(p->directory_watch, report, userdata);

@@ -59,6 +59,14 @@ extern "C" {
  * the now_us monotonic clock), not from its completion. Changes that were
  * denied, failed to record, or were reversed (cancel, door_unlock failed) do
  * not count: presenting again after them is decided afresh.
+ *
+ * Reader direction (config readers[].direction): a "toggle" reader checks
+ * in someone who is out and out someone who is in; an "entry" reader only
+ * checks in (someone already in is granted "already_in", no change); an
+ * "exit" reader only checks out (someone out: "already_out"). The repeat
+ * window applies at toggle readers only: an entry or exit reader cannot
+ * toggle twice, so it always makes its own change, e.g. an exit reader
+ * right after an entry check-in checks the person out.
  */
 /* Keep the door shut. */
 #define PORTER_VERDICT_DENY 2
@@ -99,12 +107,59 @@ struct porter_feedback {
 	/* Short, human, in the site's words (config "texts", README "Display
 	 * texts"; English by default); UTF-8, at most 255 bytes; never a PIN. */
 	const char *text;
-	/* Stable machine-readable reason for a deny ("unknown_pin",
-	 * "locked_out", "membership_expired", "visitor_pass_expired",
-	 * "door_failed", "busy", ...) or the action for a grant ("checked_in",
-	 * "checked_out", "already_in", ...). */
+	/* Stable machine-readable reason for a deny or the action for a grant,
+	 * the same word as porter_result.code when a request completes (the
+	 * whole vocabulary is listed below). */
 	const char *code;
 };
+
+/*
+ * The whole code vocabulary (feedback and porter_result). "Counts" means a
+ * failed attempt for the reader's lockout. A host may act on any of them;
+ * new codes are only added with a new porter.h.
+ *
+ * Codes:
+ *   "checked_in"    GRANT, direction IN: this request checked the person in.
+ *   "checked_out"   GRANT, direction OUT: this request checked them out.
+ *   "already_in"    GRANT, no direction: they are in and no change was made
+ *                   (repeat window, an entry reader, or answered with a
+ *                   change another request made). The door opens.
+ *   "already_out"   GRANT, no direction: the same for someone out.
+ *   "unknown_pin"   DENY: no one has this PIN. Counts.
+ *   "locked_out"    DENY: this keypad is locked after too many failed
+ *                   attempts; the text says for how long. No PIN is looked
+ *                   at while locked, and nothing counts.
+ *   "wrong_keypad"  DENY: the PIN belongs to someone this keypad does not
+ *                   take (members-only or visitors-only). Counts.
+ *   "ambiguous_pin" DENY: the PIN matches several people (the directory
+ *                   must give them distinct PINs). Counts.
+ *   "membership_not_yet_valid", "membership_expired",
+ *   "visitor_pass_not_yet_valid", "visitor_pass_expired"
+ *                   DENY: outside the person's valid_from..valid_until.
+ *                   Counts. (Someone in may always check out.)
+ *   "visitor_checkin_disabled"
+ *                   DENY: config visitor_checkin is false. Counts.
+ *   "visitor_checkin_unsupported"
+ *                   DENY: visitor check-in is blocked by a setup
+ *                   diagnostic (see diagnostics()). Counts.
+ *   "pin_too_short" DENY: fewer digits than keypad.pin_min_length. Does not
+ *                   count.
+ *   "pin_too_long"  more digits than keypad.pin_max_length: on_pin returns
+ *                   -E2BIG, on_key DENY at the overflowing key. Does not
+ *                   count (its digits are not looked at).
+ *   "invalid_pin"   a PIN with a non-digit: -EINVAL. Does not count.
+ *   "invalid_key"   on_key with a key that is not 0-9, '*' or '#': -EINVAL.
+ *   "entry_timeout" feedback only: typed digits were cleared after
+ *                   keypad.inter_key_timeout_ms without '#'.
+ *   "busy"          DENY: porter cannot take this change now (the person's
+ *                   previous change or its reversal is being written, or
+ *                   too many changes wait for the disk). Nothing changed;
+ *                   presenting again a moment later is safe.
+ *   "door_failed"   DENY: door_unlock failed; any change made for the
+ *                   request is reversed (see door_unlock).
+ *   "record_failed" DENY: the change (or the reversal after a failed door)
+ *                   could not be written; nobody was let through for it.
+ */
 
 /* ---- Completion of a pending decision --------------------------------- */
 
@@ -185,7 +240,12 @@ struct porter_host_services {
 
 	/* Required. A one-shot timer firing after `delay_us`. Returns a timer
 	 * id > 0 or a negative errno. Removing a fired or removed timer is
-	 * harmless. */
+	 * harmless. porter never depends on a timer for a decision: when
+	 * timer_add fails, the inter-key timeout and the end of a lockout are
+	 * still checked against now_us at the next event (only the
+	 * "entry_timeout" feedback and the lockout-ended log line are lost),
+	 * and the daily check-out logs an error and runs at the next start or
+	 * reload instead. */
 	int64_t (*timer_add)(void *host, uint64_t delay_us, porter_timer_fn cb, void *userdata);
 	void (*timer_remove)(void *host, int64_t timer_id);
 
@@ -208,7 +268,13 @@ struct porter_host_services {
 	 * pending request completes with DENY, code "door_failed", no
 	 * direction; and a presence change made for it is reversed (recorded
 	 * with cause "door_failed"), unless another request answered with the
-	 * same change got through a door. Record and door agree. */
+	 * same change got through a door. Record and door agree: the feedback
+	 * is shown at once, but complete(DENY, "door_failed") comes only once
+	 * the reversal is durable, so a host that dies after it was told
+	 * leaves nobody checked in who did not get through. If the reversal
+	 * cannot be recorded, the request completes DENY "record_failed" (the
+	 * record still holds the change; porter logs an error). Presenting
+	 * again after that completion is decided afresh. */
 	int (*door_unlock)(void *host, const char *reader_id, uint32_t duration_ms);
 
 	/* Required. Show text / LED / beep at a reader. The return value is
@@ -219,7 +285,13 @@ struct porter_host_services {
 	 * PORTER_VERDICT_PENDING. Called exactly once per pending request, on
 	 * the loop thread, never from inside the hook call itself and never
 	 * after cancel(). For a grant, door_unlock for the request has already
-	 * succeeded. */
+	 * succeeded.
+	 *
+	 * Re-entrancy: from inside complete() a host may call the hooks,
+	 * cancel() and diagnostics() (e.g. present the next queued request);
+	 * from inside door_unlock(), feedback(), log() or a report callback it
+	 * must not call into porter (queue the call, or use invoke). reload()
+	 * and shutdown() are never called from inside a service. */
 	void (*complete)(void *host, uint64_t request_id, const struct porter_result *result);
 };
 
@@ -229,7 +301,10 @@ struct porter_host_services {
 struct porter_pin_event {
 	uint32_t size;
 	uint32_t reserved;
-	uint64_t request_id; /* host-chosen, unique among pending requests */
+	/* Host-chosen. An id porter has not completed yet (nor had cancelled)
+	 * is refused with -EEXIST, no feedback and nothing decided; after its
+	 * complete() or cancel() the id may be used again. */
+	uint64_t request_id;
 	const char *reader_id;
 	const char *pin; /* not NUL-terminated necessarily: use pin_len */
 	size_t pin_len;
@@ -288,7 +363,8 @@ struct porter_plugin_descriptor {
 	 * problem is reported through `report`, errors and warnings alike.
 	 * Files are checked as init() checks them (key, directory, the
 	 * database's folder), as the calling user, and nothing is created.
-	 * Returns 0 when the config is usable, -EINVAL when it has errors. */
+	 * Returns 0 when the config is usable, -EINVAL when it has errors.
+	 * `report` may be NULL: only the result is returned. */
 	int (*check_config)(const char *config_json, size_t config_len, porter_report_fn report,
 	                    void *userdata);
 
@@ -303,9 +379,11 @@ struct porter_plugin_descriptor {
 	 *            database porter cannot write, or one that is missing
 	 *            although porter ran here before), or a required service
 	 *            is missing: each problem is reported;
-	 *   -EBUSY   another program holds the presence database locked;
+	 *   -EBUSY   another program holds the presence database locked: init
+	 *            waits up to 5 s for the lock first (the longest init
+	 *            blocks on a lock), then reports "PORTER-DATABASE" with a
+	 *            fix;
 	 *   -ENOSPC  the database's file system is full;
-	 *   -ENOTSUP porter is disabled here;
 	 *   -ENOMEM, or another -errno (e.g. -EIO: the database cannot be
 	 *            created or read). Database problems are reported as
 	 *            "PORTER-DATABASE". */
@@ -313,7 +391,10 @@ struct porter_plugin_descriptor {
 	            size_t config_len, porter_report_fn report, void *userdata,
 	            porter_plugin **ret_plugin);
 
-	/* Apply a new config. On any error the old config stays in force. */
+	/* Apply a new config. On any error the old config stays in force.
+	 * Everything can change by reload except local.database: a different
+	 * path is refused (-EINVAL, report "PORTER-RESTART" with its fix);
+	 * restart the host to move the database. `report` may be NULL. */
 	int (*reload)(porter_plugin *plugin, const char *config_json, size_t config_len,
 	              porter_report_fn report, void *userdata);
 
@@ -333,9 +414,11 @@ struct porter_plugin_descriptor {
 	 *      feedback: there is no reader to show it at);
 	 *   3. on_pin: pin NULL with pin_len > 0: -EINVAL;
 	 *   4. a whole PIN longer than keypad.pin_max_length: -E2BIG (its
-	 *      characters are not looked at);
+	 *      characters are not looked at, and it does not count as a
+	 *      failed attempt);
 	 *   5. non-digits or NUL in a PIN, or a key that is not a keypad key:
-	 *      -EINVAL.
+	 *      -EINVAL;
+	 *   6. a request_id still pending (see porter_pin_event): -EEXIST.
 	 * A PIN shorter than keypad.pin_min_length is well-formed: DENY,
 	 * "pin_too_short". Answers that reveal a PIN belongs to someone ("not
 	 * valid yet", "expired", "members only", "not unique") count as failed
@@ -350,14 +433,18 @@ struct porter_plugin_descriptor {
 	 * a change not yet written is withdrawn; one already durable (or being
 	 * written) is reversed, recorded with cause "host_cancelled", also when
 	 * shutdown() follows at once (shutdown writes the reversal before it
-	 * returns). Other requests answered with the same change still
+	 * returns). cancel() itself does not wait for the disk: the reversal
+	 * is durable a moment later (one recorder batch), or when shutdown()
+	 * returns. A host that dies in between leaves the change recorded
+	 * although nobody was let through for it. Other requests answered with the same change still
 	 * complete; the first of them carries its direction. A reversed change
 	 * does not count for the repeat window. Cancelling an unknown or
 	 * completed request does nothing. */
 	void (*cancel)(porter_plugin *plugin, uint64_t request_id);
 
 	/* Current setup diagnostics (e.g. an unsupported combination of
-	 * features), one report each. Returns how many were reported. */
+	 * features), one report each. Returns how many there are (`report`
+	 * may be NULL: the count alone), or -EINVAL when plugin is NULL. */
 	int (*diagnostics)(porter_plugin *plugin, porter_report_fn report, void *userdata);
 };
 

@@ -305,6 +305,20 @@ static int write_marker(const char *path, struct store_open_report *rep)
 	return 0;
 }
 
+/* SQLite waited its busy timeout (5 s) for another program's lock. */
+static int held_locked(struct store *s, struct store_open_report *rep)
+{
+	return problem(rep, -EBUSY,
+	               "close the program that holds it (an sqlite3 shell in a transaction?) "
+	               "and start again",
+	               "presence database %s stayed locked by another program for 5 s", s->path);
+}
+
+static bool is_locked(int rc)
+{
+	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
 /* Write once at start: SQLite opens a database it cannot write read-only,
  * or fails only at the first write; porter must not start on such a file. */
 static int write_test(struct store *s, struct store_open_report *rep)
@@ -325,12 +339,8 @@ static int write_test(struct store *s, struct store_open_report *rep)
 	sqlite3_finalize(st);
 	if (rc == SQLITE_OK && !sqlite3_db_readonly(s->db, "main"))
 		return 0;
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return problem(
-		        rep, -EBUSY,
-		        "close the program that holds it (an sqlite3 shell in a transaction?) "
-		        "and start again",
-		        "presence database %s stayed locked by another program for 5 s", s->path);
+	if (is_locked(rc))
+		return held_locked(s, rep);
 	if (rc == SQLITE_FULL)
 		return problem(rep, -ENOSPC, "free space on its file system",
 		               "presence database %s cannot be written: the disk is full", s->path);
@@ -400,7 +410,9 @@ static int prepare(struct store *s, struct store_open_report *rep)
 	            " ON CONFLICT(person_id) DO UPDATE SET state=excluded.state,"
 	            " since=excluded.since, last_seq=excluded.last_seq",
 	            -1, &s->upsert_presence, NULL) != SQLITE_OK)
-		return db_fail(s, rep->error, sizeof(rep->error), what);
+		return is_locked(sqlite3_errcode(s->db))
+		               ? held_locked(s, rep)
+		               : db_fail(s, rep->error, sizeof(rep->error), what);
 	return write_test(s, rep);
 }
 

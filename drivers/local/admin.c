@@ -52,8 +52,8 @@ struct options {
 
 static const char usage_text[] =
         "usage: porter-admin keygen KEYFILE\n"
-        "       porter-admin hash-pin --key KEYFILE [--config CONFIG]\n"
-        "       porter-admin add --directory FILE --key KEYFILE [--config CONFIG]\n"
+        "       porter-admin hash-pin (--key KEYFILE | --config CONFIG)\n"
+        "       porter-admin add (--directory FILE --key KEYFILE | --config CONFIG)\n"
         "                        --id ID --kind member|visitor --name NAME\n"
         "                        [--valid-from T] [--valid-until T]\n"
         "       porter-admin remove --directory FILE --id ID\n"

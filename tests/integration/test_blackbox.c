@@ -909,7 +909,6 @@ static void services_size_rules(void **state)
 static void services_small_size_names_service(void **state)
 {
 	(void)state;
-	FINDING("BB-3 a short services table: PORTER-HOST does not name the missing service");
 	const char *c = config("");
 	struct porter_host_services s = services();
 	s.size = offsetof(struct porter_host_services, complete);
@@ -1076,7 +1075,6 @@ static void denied_change_does_not_count(void **state)
 static void door_failed_record_agrees_at_complete(void **state)
 {
 	(void)state;
-	FINDING("BB-1 door_failed completes before the reversal is recorded");
 	assert_int_equal(start(""), 0);
 	H.door_fail = 1;
 	struct outcome o = present(1, PIN_ANA);
@@ -1089,7 +1087,6 @@ static void door_failed_record_agrees_at_complete(void **state)
 static void door_failed_present_again_at_once(void **state)
 {
 	(void)state;
-	FINDING("BB-2 presenting again right after door_failed is denied busy");
 	assert_int_equal(start(""), 0);
 	int busy = 0;
 	for (int i = 0; i < 20; i++) {
@@ -1906,7 +1903,6 @@ static void config_errors_reported(void **state)
 static void config_bad_text_has_path(void **state)
 {
 	(void)state;
-	FINDING("BB-4 invalid UTF-8 in a config string: the report path is $, not the string");
 	const char *cases[] = {",\"pin_collision\":\"deny\xc3\"",
 	                       ",\"pin_collision\":\"de\x01ny\""};
 	int ok = 0;
@@ -2621,8 +2617,6 @@ static void database_tightened(void **state)
 static void database_locked_by_another(void **state)
 {
 	(void)state;
-	FINDING("BB-5 init on a database another program holds locked returns -EIO after 5 s, not "
-	        "-EBUSY");
 	assert_int_equal(start(""), 0);
 	stop();
 	H.shut = false;
@@ -3051,7 +3045,6 @@ static void crash_now(uint64_t id)
 static void door_failed_then_crash(void **state)
 {
 	(void)state;
-	FINDING("BB-1 door_failed, then a crash: the person stays checked in");
 	pid_t pid = fork();
 	if (pid == 0) {
 		H.loop = pthread_self();
