@@ -16,6 +16,7 @@
  * the change; later ones are repeats that arrived while it was in flight. */
 struct waiter {
 	struct waiter *next;
+	struct waiter *index_next; /* engine->pending_requests, while its change is in flight */
 	uint64_t request_id;
 	char reader_id[CONFIG_ID_MAX + 1];
 	uint32_t unlock_ms;
@@ -287,6 +288,30 @@ static int grant_now(struct engine *e, const struct reader_state *reader, const 
 	return PORTER_VERDICT_GRANT;
 }
 
+static struct waiter **request_bucket(struct engine *e, uint64_t request_id)
+{
+	/* Fibonacci hashing: hosts often count ids up, which this spreads. */
+	uint64_t h = request_id * UINT64_C(0x9E3779B97F4A7C15);
+	return &e->pending_requests[h >> (64 - 12)];
+}
+
+static void index_add(struct engine *e, struct waiter *w)
+{
+	struct waiter **bucket = request_bucket(e, w->request_id);
+	w->index_next = *bucket;
+	*bucket = w;
+}
+
+static void index_remove(struct engine *e, struct waiter *w)
+{
+	for (struct waiter **at = request_bucket(e, w->request_id); *at; at = &(*at)->index_next)
+		if (*at == w) {
+			*at = w->index_next;
+			w->index_next = NULL;
+			return;
+		}
+}
+
 static void waiter_init(struct waiter *w, const struct reader_state *reader, uint64_t request_id)
 {
 	w->request_id = request_id;
@@ -315,6 +340,7 @@ static int join_pending(struct engine *e, struct reader_state *reader, struct pe
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = w;
+	index_add(e, w);
 	return PORTER_VERDICT_PENDING;
 }
 
@@ -339,6 +365,8 @@ static struct pending_change *change_new(struct engine *e, const char *person_id
 
 static void submit_change(struct engine *e, struct pending_change *pc, struct presence_entry *entry)
 {
+	for (struct waiter *w = pc->waiters; w; w = w->next)
+		index_add(e, w);
 	pc->entry = entry;
 	entry->in = pc->item.change.in; /* optimistic: undone if it cannot be recorded */
 	entry->since_unix_us = pc->item.change.at_unix_us;
@@ -425,14 +453,12 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 	return PORTER_VERDICT_PENDING;
 }
 
-/* Is `request_id` a request porter will still complete? Linear in the
- * changes in flight, which are a handful unless the disk stalls. */
-static bool request_pending(const struct engine *e, uint64_t request_id)
+/* Is `request_id` a request porter will still complete? */
+static bool request_pending(struct engine *e, uint64_t request_id)
 {
-	for (const struct pending_change *pc = e->in_flight; pc; pc = pc->next)
-		for (const struct waiter *w = pc->waiters; w; w = w->next)
-			if (w->request_id == request_id && !w->cancelled)
-				return true;
+	for (const struct waiter *w = *request_bucket(e, request_id); w; w = w->index_next)
+		if (w->request_id == request_id && !w->cancelled)
+			return true;
 	return false;
 }
 
@@ -489,6 +515,8 @@ static void unlink_in_flight(struct engine *e, struct pending_change *pc)
 		pc->next->prev = pc->prev;
 	pc->prev = pc->next = NULL;
 	e->n_in_flight--;
+	for (struct waiter *w = pc->waiters; w; w = w->next)
+		index_remove(e, w);
 }
 
 static void change_free(struct pending_change *pc)
@@ -825,8 +853,9 @@ static void cutoff_recorded(struct engine *e, struct pending_change *pc, const c
 	change_free(pc);
 	if (--e->cutoff_in_flight > 0)
 		return;
-	plog(e->services, PORTER_LOG_INFO, "daily check-out: %zu %s checked out%s",
-	     e->cutoff_done, e->cutoff_done == 1 ? "person" : "people", e->cutoff_failed ? " (some could not be recorded, see above)" : "");
+	plog(e->services, PORTER_LOG_INFO, "daily check-out: %zu %s checked out%s", e->cutoff_done,
+	     e->cutoff_done == 1 ? "person" : "people",
+	     e->cutoff_failed ? " (some could not be recorded, see above)" : "");
 	e->cutoff_done = e->cutoff_failed = 0;
 }
 

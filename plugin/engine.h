@@ -26,6 +26,10 @@
 #define ENGINE_MAX_IN_FLIGHT 16384
 
 struct pending_change;
+struct waiter;
+
+/* Buckets of the index of pending requests: a power of two. */
+#define ENGINE_REQUEST_BUCKETS 4096
 
 struct engine {
 	const struct porter_host_services *services;
@@ -38,6 +42,9 @@ struct engine {
 	bool visitor_checkin_blocked;     /* a diagnostic refuses visitor check-in */
 	bool stopping;                    /* shutdown: the recorder takes no more */
 	struct pending_change *in_flight; /* changes not yet durable, for cancel */
+	/* The requests of the changes in flight, by request id, so a hook can
+	 * refuse a reused id (-EEXIST) in O(1) however many wait for the disk. */
+	struct waiter *pending_requests[ENGINE_REQUEST_BUCKETS];
 	/* Reversals decided while stopping, when the recorder takes no more:
 	 * written by engine_record_reversals() once it has stopped. */
 	struct pending_change *reversals;
