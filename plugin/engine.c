@@ -349,7 +349,10 @@ static struct pending_change *change_new(struct engine *e, const char *person_id
 {
 	/* The event key is made by the recorder thread, when the change is
 	 * written: it costs more than the rest of the hook. */
-	struct pending_change *pc = calloc(1, sizeof(*pc));
+	/* From slabs, not calloc: a hook must not take first-touch page faults. */
+	if (!e->changes.object_size)
+		pool_init(&e->changes, sizeof(struct pending_change), 64);
+	struct pending_change *pc = pool_get(&e->changes);
 	if (!pc)
 		return NULL;
 	strcpy(pc->person_id, person_id);
@@ -380,7 +383,7 @@ static void submit_change(struct engine *e, struct pending_change *pc, struct pr
 }
 
 static void unlink_in_flight(struct engine *e, struct pending_change *pc);
-static void change_free(struct pending_change *pc);
+static void change_free(struct engine *e, struct pending_change *pc);
 static void answer_reversal(struct engine *e, const struct pending_change *reversal,
                             const char *code);
 
@@ -408,7 +411,7 @@ static int supersede_reversal(struct engine *e, struct reader_state *reader, con
 	/* Requests whose door failed were still not let through; the change
 	 * they made stands because this one got through. */
 	answer_reversal(e, reversal, "door_failed");
-	change_free(reversal);
+	change_free(e, reversal);
 	engine_feedback(e, reader->id, PORTER_LED_GREEN, PORTER_BEEP_OK,
 	                entry->in ? "checked_in" : "checked_out",
 	                entry->in ? FT_CHECKED_IN : FT_CHECKED_OUT,
@@ -519,7 +522,7 @@ static void unlink_in_flight(struct engine *e, struct pending_change *pc)
 		index_remove(e, w);
 }
 
-static void change_free(struct pending_change *pc)
+static void change_free(struct engine *e, struct pending_change *pc)
 {
 	while (pc->waiters) {
 		struct waiter *w = pc->waiters;
@@ -527,7 +530,7 @@ static void change_free(struct pending_change *pc)
 		if (w != &pc->first)
 			free(w);
 	}
-	free(pc);
+	pool_put(&e->changes, pc);
 }
 
 static void complete(struct engine *e, const struct waiter *w, uint32_t verdict, uint32_t direction,
@@ -656,7 +659,7 @@ static void reverse(struct engine *e, struct pending_change *done, const char *c
 	if (!pc || !take_door_failed(pc, done)) {
 		plog(e->services, PORTER_LOG_ERROR, "out of memory recording a reverse change");
 		if (pc)
-			change_free(pc);
+			change_free(e, pc);
 		answer_reversal(e, done, "door_failed");
 		return;
 	}
@@ -712,7 +715,7 @@ void engine_change_recorded(void *userdata, struct recorder_item *item, const ch
 	} else {
 		announce_durable(e, pc);
 	}
-	change_free(pc);
+	change_free(e, pc);
 }
 
 void engine_cancel(struct engine *e, uint64_t request_id)
@@ -730,7 +733,7 @@ void engine_cancel(struct engine *e, uint64_t request_id)
 				pc->entry->pending = NULL;
 				pc->entry->in = !pc->item.change.in;
 				pc->entry->has_last_change = false;
-				change_free(pc);
+				change_free(e, pc);
 			}
 			return;
 		}
@@ -779,7 +782,7 @@ void engine_record_reversals(struct engine *e, struct store *store)
 	while (e->reversals) {
 		struct pending_change *pc = e->reversals;
 		e->reversals = pc->next;
-		change_free(pc);
+		change_free(e, pc);
 	}
 }
 
@@ -788,8 +791,9 @@ void engine_release(struct engine *e)
 	while (e->in_flight) {
 		struct pending_change *pc = e->in_flight;
 		unlink_in_flight(e, pc);
-		change_free(pc);
+		change_free(e, pc);
 	}
+	pool_release(&e->changes);
 }
 
 /* ---- the daily check-out ------------------------------------------------ */
@@ -850,7 +854,7 @@ static void cutoff_recorded(struct engine *e, struct pending_change *pc, const c
 	} else {
 		e->cutoff_done++;
 	}
-	change_free(pc);
+	change_free(e, pc);
 	if (--e->cutoff_in_flight > 0)
 		return;
 	plog(e->services, PORTER_LOG_INFO, "daily check-out: %zu %s checked out%s", e->cutoff_done,

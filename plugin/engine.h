@@ -18,6 +18,7 @@
 #include "directory.h"
 #include "feedback_text.h"
 #include "pin_hash.h"
+#include "pool.h"
 #include "porter.h"
 #include "presence.h"
 #include "reader.h"
@@ -42,6 +43,7 @@ struct engine {
 	bool visitor_checkin_blocked;     /* a diagnostic refuses visitor check-in */
 	bool stopping;                    /* shutdown: the recorder takes no more */
 	struct pending_change *in_flight; /* changes not yet durable, for cancel */
+	struct pool changes;              /* where pending changes live (engine.c) */
 	/* The requests of the changes in flight, by request id, so a hook can
 	 * refuse a reused id (-EEXIST) in O(1) however many wait for the disk. */
 	struct waiter *pending_requests[ENGINE_REQUEST_BUCKETS];

@@ -5,10 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
+
 struct presence {
 	struct presence_entry **slots;
 	size_t cap; /* power of two */
 	size_t n;
+	/* Entries come from slabs: a person's first presentation must not pay
+	 * a first-touch page fault in the hook, and entries never move. */
+	struct pool entries;
 };
 
 static uint64_t id_hash(const char *s)
@@ -25,6 +30,7 @@ struct presence *presence_new(void)
 	if (!p)
 		return NULL;
 	p->cap = 64;
+	pool_init(&p->entries, sizeof(struct presence_entry), 256);
 	p->slots = calloc(p->cap, sizeof(*p->slots));
 	if (!p->slots)
 		return presence_free(p);
@@ -35,8 +41,7 @@ struct presence *presence_free(struct presence *p)
 {
 	if (!p)
 		return NULL;
-	for (size_t i = 0; p->slots && i < p->cap; i++)
-		free(p->slots[i]);
+	pool_release(&p->entries);
 	free(p->slots);
 	free(p);
 	return NULL;
@@ -77,7 +82,7 @@ struct presence_entry *presence_get(struct presence *p, const char *person_id, b
 			return NULL;
 		i = find_slot(p->slots, p->cap, person_id);
 	}
-	struct presence_entry *e = calloc(1, sizeof(*e));
+	struct presence_entry *e = pool_get(&p->entries);
 	if (!e)
 		return NULL;
 	strcpy(e->person_id, person_id);
