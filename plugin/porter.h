@@ -436,10 +436,9 @@ struct porter_plugin_descriptor {
 	 * returns). cancel() itself does not wait for the disk: the reversal
 	 * is durable a moment later (one recorder batch), or when shutdown()
 	 * returns. A host that dies in between leaves the change recorded
-	 * although nobody was let through for it. Other requests answered with the same change still
-	 * complete; the first of them carries its direction. A reversed change
-	 * does not count for the repeat window. Cancelling an unknown or
-	 * completed request does nothing. */
+	 * although nobody was let through for it. Other requests answered with the same change
+	 * still complete; the first of them carries its direction. A reversed change does not count
+	 * for the repeat window. Cancelling an unknown or completed request does nothing. */
 	void (*cancel)(porter_plugin *plugin, uint64_t request_id);
 
 	/* Current setup diagnostics (e.g. an unsupported combination of
