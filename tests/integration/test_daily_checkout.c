@@ -25,6 +25,7 @@
 
 #include "host_loop.h"
 #include "porter.h"
+#include "loaded_porter.h"
 #include "porter_fixture.h"
 
 #define PIN_ANA  "482913"
@@ -45,8 +46,6 @@ struct site {
 	size_t n_feedback;
 };
 
-static struct host_plugin plugin;
-static const struct porter_plugin_descriptor *api;
 
 static void rec_log(void *userdata, uint32_t level, const char *message)
 {
@@ -346,23 +345,6 @@ static int site_teardown(void **state)
 	host_loop_free(s->loop);
 	fx_rmrf(s->dir);
 	free(s);
-	return 0;
-}
-
-static int load_porter(void **state)
-{
-	char err[1024];
-	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	api = plugin.descriptor;
-	return 0;
-}
-
-static int unload_porter(void **state)
-{
-	host_plugin_unload(&plugin);
 	return 0;
 }
 

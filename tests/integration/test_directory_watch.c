@@ -31,6 +31,7 @@
 
 #include "host_loop.h"
 #include "porter.h"
+#include "loaded_porter.h"
 #include "porter_fixture.h"
 
 #define PIN_ANA  "482913"
@@ -70,8 +71,6 @@ struct site {
 	char violation[TEXT_MAX];
 };
 
-static struct host_plugin plugin;
-static const struct porter_plugin_descriptor *api;
 
 /* ---- recording host ------------------------------------------------------ */
 
@@ -686,23 +685,6 @@ static void without_fd_watches_porter_says_edits_need_a_reload(void **state)
 	assert_int_equal(api->reload(s->porter, s->config, strlen(s->config), NULL, NULL), 0);
 	assert_string_equal(present(s, PIN_BEN), "checked_in");
 	stop(s);
-}
-
-static int load_porter(void **state)
-{
-	char err[1024];
-	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	api = plugin.descriptor;
-	return 0;
-}
-
-static int unload_porter(void **state)
-{
-	host_plugin_unload(&plugin);
-	return 0;
 }
 
 #define CASE(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)

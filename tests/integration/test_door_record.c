@@ -30,6 +30,7 @@
 
 #include "host_loop.h"
 #include "porter.h"
+#include "loaded_porter.h"
 #include "porter_fixture.h"
 
 extern char **environ;
@@ -58,8 +59,6 @@ struct site {
 	char violation[TEXT_MAX];
 };
 
-static struct host_plugin plugin;
-static const struct porter_plugin_descriptor *api;
 
 static void violation(struct site *s, const char *what)
 {
@@ -468,23 +467,6 @@ static void porter_admin_attempts_shows_the_record_in_words(void **state)
 	                       "yesterday-ish", NULL),
 	                 2);
 	stop(s);
-}
-
-static int load_porter(void **state)
-{
-	char err[1024];
-	if (host_plugin_load(fx_env("PORTER_SO"), &plugin, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	api = plugin.descriptor;
-	return 0;
-}
-
-static int unload_porter(void **state)
-{
-	host_plugin_unload(&plugin);
-	return 0;
 }
 
 #define CASE(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
