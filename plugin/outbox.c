@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: MIT */
+/* outbox.c: delivery of durable presence changes. See outbox.h. */
+#include "outbox.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "outbox_store.h"
+
+/* A refused invoke is asked again after 1 ms, 2 ms ... at most every second. */
+#define INVOKE_RETRY_FIRST_US 1000
+#define INVOKE_RETRY_MAX_US   1000000
+/* A failed read of the outbox is tried again this long after. */
+#define READ_RETRY_US 1000000
+/* While deliveries keep failing, one warning per this many attempts. */
+#define WARN_EVERY_ATTEMPTS 10
+
+struct outbox {
+	const struct porter_host_services *services;
+	struct outbox_options options;
+	struct backend backend;
+	struct outbox_store *store; /* the thread's */
+	pthread_t thread;
+	bool thread_started;
+
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping;
+	/* loop -> thread */
+	bool load_requested;
+	int64_t load_after;
+	bool ack_pending;
+	int64_t ack_through;
+	int64_t ack_delivered_at;
+	struct outbox_dead dead[OUTBOX_WINDOW];
+	size_t n_dead;
+	/* thread -> loop */
+	bool loaded_ready, invoke_scheduled;
+	struct delivery loaded[OUTBOX_WINDOW];
+	int n_loaded;
+	int64_t loaded_backlog, loaded_dead;
+	char thread_error[256];
+	unsigned invoke_refusals;
+
+	/* loop thread only */
+	struct delivery window[OUTBOX_WINDOW];
+	size_t n, head;
+	int64_t cursor;    /* seq of the last row read */
+	bool load_pending; /* asked the thread, no answer yet */
+	bool more;         /* recorded since the last read asked */
+	bool last_full;    /* the last read filled the window */
+	bool in_flight;
+	bool begun;
+	int64_t retry_timer;
+	uint64_t rng;
+	struct outbox_status status;
+};
+
+/* ---- the thread ---------------------------------------------------------- */
+
+static void deliver_loaded(void *userdata);
+
+static void deadline_after(struct timespec *ts, uint64_t us)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(us / 1000000);
+	ts->tv_nsec += (long)(us % 1000000) * 1000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* Thread, lock held: write what the loop acknowledged. Unlocks meanwhile. */
+static void write_acks(struct outbox *o)
+{
+	struct outbox_dead dead[OUTBOX_WINDOW];
+	size_t n_dead = o->n_dead;
+	int64_t through = o->ack_through, at = o->ack_delivered_at;
+	memcpy(dead, o->dead, n_dead * sizeof(dead[0]));
+	o->n_dead = 0;
+	o->ack_pending = false;
+	o->ack_delivered_at = 0;
+	pthread_mutex_unlock(&o->lock);
+	char err[256];
+	/* A watermark that cannot be written leaves the rows to be delivered
+	 * again after a restart: the event key makes that harmless. Dead
+	 * letters are kept for the next try. */
+	int r = outbox_store_ack(o->store, through, dead, n_dead, at, err, sizeof(err));
+	pthread_mutex_lock(&o->lock);
+	if (r < 0) {
+		snprintf(o->thread_error, sizeof(o->thread_error), "%s", err);
+		for (size_t i = 0; i < n_dead && o->n_dead < OUTBOX_WINDOW; i++)
+			o->dead[o->n_dead++] = dead[i];
+	}
+}
+
+/* Thread, lock held: read the next window. Unlocks meanwhile. */
+static void read_window(struct outbox *o)
+{
+	int64_t after = o->load_after;
+	o->load_requested = false;
+	pthread_mutex_unlock(&o->lock);
+	struct delivery rows[OUTBOX_WINDOW];
+	char err[256] = "";
+	int64_t backlog = 0, dead = 0;
+	int n = outbox_store_read(o->store, after, rows, OUTBOX_WINDOW, err, sizeof(err));
+	if (n >= 0 && outbox_store_count(o->store, &backlog, &dead, err, sizeof(err)) < 0)
+		n = -EIO;
+	pthread_mutex_lock(&o->lock);
+	o->n_loaded = n < 0 ? 0 : n;
+	if (n > 0)
+		memcpy(o->loaded, rows, (size_t)n * sizeof(rows[0]));
+	if (n < 0)
+		snprintf(o->thread_error, sizeof(o->thread_error), "%s", err);
+	else
+		o->thread_error[0] = '\0';
+	o->loaded_backlog = backlog;
+	o->loaded_dead = dead;
+	o->loaded_ready = true;
+}
+
+static void *outbox_thread(void *userdata)
+{
+	struct outbox *o = userdata;
+	uint64_t backoff_us = 0; /* 0: no refused invoke to ask again */
+	struct timespec retry_at;
+	pthread_mutex_lock(&o->lock);
+	for (;;) {
+		bool retry = false;
+		while (!o->load_requested && !o->ack_pending && !o->stopping && !retry) {
+			if (!backoff_us)
+				pthread_cond_wait(&o->wake, &o->lock);
+			else
+				retry = pthread_cond_timedwait(&o->wake, &o->lock, &retry_at) ==
+				        ETIMEDOUT;
+		}
+		if (o->ack_pending)
+			write_acks(o); /* first: the count after a read includes them */
+		if (o->stopping)
+			break;
+		if (o->load_requested)
+			read_window(o);
+		if (o->loaded_ready && !o->invoke_scheduled) {
+			o->invoke_scheduled = true;
+			pthread_mutex_unlock(&o->lock);
+			int r = o->services->invoke(o->services->host, deliver_loaded, o);
+			pthread_mutex_lock(&o->lock);
+			if (r < 0) {
+				o->invoke_scheduled = false;
+				o->invoke_refusals++;
+				backoff_us = !backoff_us ? INVOKE_RETRY_FIRST_US
+				             : backoff_us * 2 > INVOKE_RETRY_MAX_US
+				                     ? INVOKE_RETRY_MAX_US
+				                     : backoff_us * 2;
+				deadline_after(&retry_at, backoff_us);
+			} else {
+				backoff_us = 0;
+			}
+		}
+	}
+	pthread_mutex_unlock(&o->lock);
+	return NULL;
+}
+
+/* ---- the loop thread ------------------------------------------------------ */
+
+static void next(struct outbox *o);
+
+static int64_t now_unix_us(const struct outbox *o)
+{
+	return o->options.wall_clock_us ? o->options.wall_clock_us() : 0;
+}
+
+static uint64_t random_u64(struct outbox *o)
+{
+	if (o->options.random)
+		return o->options.random(o->options.random_userdata);
+	/* xorshift64*: the jitter spreads retries, it guards no secret. */
+	o->rng ^= o->rng >> 12;
+	o->rng ^= o->rng << 25;
+	o->rng ^= o->rng >> 27;
+	return o->rng * 2685821657736338717ULL;
+}
+
+static void request_load(struct outbox *o)
+{
+	o->load_pending = true;
+	o->more = false;
+	pthread_mutex_lock(&o->lock);
+	o->load_requested = true;
+	o->load_after = o->cursor;
+	pthread_cond_signal(&o->wake);
+	pthread_mutex_unlock(&o->lock);
+}
+
+static void read_retry_fired(void *userdata)
+{
+	struct outbox *o = userdata;
+	o->retry_timer = 0;
+	request_load(o);
+}
+
+static void deliver_loaded(void *userdata)
+{
+	struct outbox *o = userdata;
+	char error[256];
+	pthread_mutex_lock(&o->lock);
+	o->invoke_scheduled = false;
+	o->loaded_ready = false;
+	size_t n = (size_t)o->n_loaded;
+	memcpy(o->window, o->loaded, n * sizeof(o->window[0]));
+	o->status.backlog = o->loaded_backlog;
+	o->status.dead = o->loaded_dead;
+	snprintf(error, sizeof(error), "%s", o->thread_error);
+	unsigned refusals = o->invoke_refusals;
+	o->invoke_refusals = 0;
+	pthread_mutex_unlock(&o->lock);
+	if (refusals)
+		plog(o->services, PORTER_LOG_WARNING,
+		     "outbox: the host refused porter's invoke %u times (is its queue full?)",
+		     refusals);
+	o->load_pending = false;
+	o->n = n;
+	o->head = 0;
+	o->last_full = n == OUTBOX_WINDOW;
+	if (n)
+		o->cursor = o->window[n - 1].seq;
+	if (error[0]) {
+		plog(o->services, PORTER_LOG_ERROR,
+		     "outbox: %s; presence changes stay in the database and porter tries again",
+		     error);
+		if (!n && !o->retry_timer)
+			o->retry_timer = o->services->timer_add(o->services->host, READ_RETRY_US,
+			                                        read_retry_fired, o);
+		if (!n)
+			return;
+	}
+	next(o);
+}
+
+static void acknowledge(struct outbox *o, const struct delivery *d, const char *dead_reason)
+{
+	int64_t now = now_unix_us(o);
+	pthread_mutex_lock(&o->lock);
+	o->ack_pending = true;
+	o->ack_through = d->seq;
+	if (dead_reason && o->n_dead < OUTBOX_WINDOW) {
+		struct outbox_dead *x = &o->dead[o->n_dead++];
+		x->seq = d->seq;
+		memcpy(x->event_key, d->event_key, sizeof(x->event_key));
+		snprintf(x->reason, sizeof(x->reason), "%s", dead_reason);
+		x->at_unix_us = now;
+	} else if (!dead_reason) {
+		o->ack_delivered_at = now;
+	}
+	pthread_cond_signal(&o->wake);
+	pthread_mutex_unlock(&o->lock);
+	o->head++;
+	if (o->status.backlog > 0)
+		o->status.backlog--;
+}
+
+static void retry_fired(void *userdata)
+{
+	struct outbox *o = userdata;
+	o->retry_timer = 0;
+	next(o);
+}
+
+/* Full jitter: uniform in [0, min(max, first * 2^(attempts-1))]. */
+static uint64_t backoff_us(struct outbox *o, unsigned attempts)
+{
+	uint64_t cap = o->options.retry_first_us;
+	for (unsigned i = 1; i < attempts && cap < o->options.retry_max_us; i++)
+		cap *= 2;
+	if (cap > o->options.retry_max_us)
+		cap = o->options.retry_max_us;
+	/* Scaled, not reduced modulo: unbiased, and the largest draw is the cap. */
+	return (uint64_t)(((unsigned __int128)random_u64(o) * (cap + 1)) >> 64);
+}
+
+static void delivered(void *userdata, const struct delivery_result *result)
+{
+	struct outbox *o = userdata;
+	const struct delivery *d = &o->window[o->head];
+	o->in_flight = false;
+	switch (result->outcome) {
+	case DELIVERY_DELIVERED:
+		if (o->status.failing_since_unix_us)
+			plog(o->services, PORTER_LOG_INFO,
+			     "outbox: %s takes presence changes again (after %u attempts)",
+			     o->backend.name, o->status.attempts + 1);
+		o->status.failing_since_unix_us = 0;
+		o->status.attempts = 0;
+		o->status.last_delivery_unix_us = now_unix_us(o);
+		acknowledge(o, d, NULL);
+		break;
+	case DELIVERY_REJECTED:
+		plog(o->services, PORTER_LOG_ERROR,
+		     "outbox: %s refused the check-%s of %s (event %s) for good: %s; it is kept "
+		     "as a dead letter (porter-admin outbox lists it)",
+		     o->backend.name, d->in ? "in" : "out", d->person_id, d->event_key,
+		     result->reason);
+		o->status.dead++;
+		o->status.attempts = 0;
+		acknowledge(o, d, result->reason[0] ? result->reason : "refused");
+		break;
+	default: {
+		o->status.attempts++;
+		if (!o->status.failing_since_unix_us)
+			o->status.failing_since_unix_us = now_unix_us(o);
+		snprintf(o->status.last_error, sizeof(o->status.last_error), "%s", result->reason);
+		uint64_t delay = backoff_us(o, o->status.attempts);
+		if (result->retry_after_us > delay)
+			delay = result->retry_after_us;
+		if (o->status.attempts == 1 || o->status.attempts % WARN_EVERY_ATTEMPTS == 0)
+			plog(o->services, PORTER_LOG_WARNING,
+			     "outbox: %s did not take the check-%s of %s (attempt %u): %s; kept, "
+			     "next attempt in %llu ms",
+			     o->backend.name, d->in ? "in" : "out", d->person_id,
+			     o->status.attempts, result->reason,
+			     (unsigned long long)(delay / 1000));
+		int64_t id = o->services->timer_add(o->services->host, delay ? delay : 1,
+		                                    retry_fired, o);
+		o->retry_timer = id > 0 ? id : 0;
+		if (id <= 0) /* no timer: try again when the next change is recorded */
+			plog(o->services, PORTER_LOG_WARNING,
+			     "outbox: no timer for the retry (%lld); waiting for the next change",
+			     (long long)id);
+		return;
+	}
+	}
+	next(o);
+}
+
+static void next(struct outbox *o)
+{
+	if (!o->begun || o->in_flight || o->retry_timer || o->load_pending)
+		return;
+	if (o->head == o->n) {
+		if (o->more || o->last_full)
+			request_load(o);
+		return;
+	}
+	int r = o->backend.deliver(o->backend.impl, &o->window[o->head], delivered, o);
+	if (r < 0) {
+		struct delivery_result res = {.outcome = DELIVERY_RETRY};
+		snprintf(res.reason, sizeof(res.reason), "the backend could not start: %s",
+		         strerror(-r));
+		delivered(o, &res);
+		return;
+	}
+	o->in_flight = true;
+}
+
+int outbox_start(const struct porter_host_services *services, const struct outbox_options *options,
+                 const struct backend *backend, struct outbox **ret, char *err, size_t errlen)
+{
+	struct outbox *o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->services = services;
+	o->options = *options;
+	o->backend = *backend;
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&o->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (RAND_bytes((unsigned char *)&o->rng, sizeof(o->rng)) != 1 || !o->rng)
+		o->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)time(NULL);
+	int r = outbox_store_open(options->database_path, backend->name, &o->store, err, errlen);
+	if (r == 0)
+		r = outbox_store_count(o->store, &o->status.backlog, &o->status.dead, err, errlen);
+	if (r == 0) {
+		o->cursor = outbox_store_watermark(o->store);
+		r = -pthread_create(&o->thread, NULL, outbox_thread, o);
+		o->thread_started = r == 0;
+		if (r < 0)
+			snprintf(err, errlen, "outbox: cannot start its thread: %s", strerror(-r));
+	}
+	if (r < 0) {
+		o->backend.stop = NULL; /* the caller owns the backend until we succeed */
+		outbox_stop(o);
+		return r;
+	}
+	*ret = o;
+	return 0;
+}
+
+void outbox_begin(struct outbox *o)
+{
+	if (!o || o->begun)
+		return;
+	o->begun = true;
+	if (o->status.backlog)
+		plog(o->services, PORTER_LOG_INFO, "outbox: %lld presence changes to deliver to %s",
+		     (long long)o->status.backlog, o->backend.name);
+	request_load(o);
+}
+
+void outbox_recorded(struct outbox *o)
+{
+	if (!o)
+		return;
+	o->status.backlog++;
+	o->more = true;
+	if (o->head == o->n && !o->in_flight && !o->load_pending && !o->retry_timer)
+		next(o);
+}
+
+bool outbox_full(const struct outbox *o)
+{
+	return o && o->options.max_backlog > 0 && o->status.backlog >= o->options.max_backlog;
+}
+
+void outbox_status(const struct outbox *o, struct outbox_status *ret)
+{
+	*ret = o->status;
+}
+
+static void format_utc(int64_t unix_us, char out[32])
+{
+	time_t t = (time_t)(unix_us / 1000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int outbox_diagnostics(const struct outbox *o, porter_report_fn report, void *userdata)
+{
+	if (!o)
+		return 0;
+	int n = 0;
+	char message[768], since[32];
+	if (o->status.failing_since_unix_us) {
+		format_utc(o->status.failing_since_unix_us, since);
+		snprintf(message, sizeof(message),
+		         "the %s backend has not taken presence changes since %s (%u attempts; "
+		         "last error: %s); %lld changes wait in the outbox and are kept",
+		         o->backend.name, since, o->status.attempts, o->status.last_error,
+		         (long long)o->status.backlog);
+		struct porter_report r = {
+		        .size = sizeof(r),
+		        .severity = PORTER_SEVERITY_WARNING,
+		        .code = "PORTER-D005",
+		        .message = message,
+		        .fix = "check the network and the backend's address and credentials; "
+		               "porter "
+		               "retries with backoff and delivers everything in order once it is "
+		               "reachable",
+		};
+		if (report)
+			report(userdata, &r);
+		n++;
+	}
+	if (o->status.dead) {
+		snprintf(message, sizeof(message),
+		         "%lld presence changes were refused by the %s backend for good and were "
+		         "not delivered",
+		         (long long)o->status.dead, o->backend.name);
+		struct porter_report r = {
+		        .size = sizeof(r),
+		        .severity = PORTER_SEVERITY_WARNING,
+		        .code = "PORTER-D006",
+		        .message = message,
+		        .fix = "`porter-admin outbox --config CONFIG` lists them with the "
+		               "backend's "
+		               "reason; correct the record at the backend by hand",
+		};
+		if (report)
+			report(userdata, &r);
+		n++;
+	}
+	return n;
+}
+
+struct outbox *outbox_stop(struct outbox *o)
+{
+	if (!o)
+		return NULL;
+	if (o->in_flight && o->backend.cancel)
+		o->backend.cancel(o->backend.impl);
+	if (o->retry_timer)
+		o->services->timer_remove(o->services->host, o->retry_timer);
+	if (o->thread_started) {
+		pthread_mutex_lock(&o->lock);
+		o->stopping = true; /* the thread writes pending acks first */
+		pthread_cond_signal(&o->wake);
+		pthread_mutex_unlock(&o->lock);
+		pthread_join(o->thread, NULL);
+	}
+	if (o->backend.stop)
+		o->backend.stop(o->backend.impl);
+	o->store = outbox_store_close(o->store);
+	pthread_cond_destroy(&o->wake);
+	pthread_mutex_destroy(&o->lock);
+	free(o);
+	return NULL;
+}
