@@ -142,8 +142,10 @@ static void *outbox_thread(void *userdata)
 				retry = pthread_cond_timedwait(&o->wake, &o->lock, &retry_at) ==
 				        ETIMEDOUT;
 		}
-		if (o->ack_pending)
-			write_acks(o); /* first: the count after a read includes them */
+		/* First, and until none came in meanwhile: the count after a
+		 * read includes them, and stopping must not leave one behind. */
+		while (o->ack_pending)
+			write_acks(o);
 		if (o->stopping)
 			break;
 		if (o->load_requested)
