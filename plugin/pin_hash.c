@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pin_hash.c: keyed PIN hashing and the site key file. See pin_hash.h. */
 #include "pin_hash.h"
+#include "secret_file.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -72,53 +73,10 @@ static bool key_is_zero(const uint8_t key[PIN_KEY_LEN])
 int pin_key_load(const char *path, uint8_t ret_key[PIN_KEY_LEN], char *err, size_t errlen)
 {
 	char text[2 * PIN_KEY_LEN + 4];
-	struct stat st;
-	int r = 0;
-
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "PIN key file %s: %s", path, strerror(errno));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "PIN key file %s: %s", path, strerror(errno));
+	size_t len;
+	int r = secret_file_read(path, "PIN key file", text, sizeof(text), &len, err, errlen);
+	if (r < 0)
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		snprintf(err, errlen, "PIN key file %s: not a regular file", path);
-		goto out;
-	}
-	/* Whoever owns the file can rewrite it or open it up to everyone:
-	 * only porter's own user and root may. */
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		r = -EPERM;
-		snprintf(err, errlen,
-		         "PIN key file %s: owned by uid %u, but porter runs as uid %u; refusing a "
-		         "key "
-		         "another account controls (chown %u %s)",
-		         path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
-		goto out;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		r = -EPERM;
-		snprintf(err, errlen,
-		         "PIN key file %s: mode %04o lets other users read it; refusing it "
-		         "(chmod 600 %s)",
-		         path, (unsigned)(st.st_mode & 07777), path);
-		goto out;
-	}
-	ssize_t n = read(fd, text, sizeof(text));
-	if (n < 0) {
-		r = -errno;
-		snprintf(err, errlen, "PIN key file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	size_t len = (size_t)n;
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-		len--;
 	if (len == 0) {
 		r = -EINVAL;
 		snprintf(err, errlen,
@@ -149,7 +107,6 @@ int pin_key_load(const char *path, uint8_t ret_key[PIN_KEY_LEN], char *err, size
 		OPENSSL_cleanse(ret_key, PIN_KEY_LEN);
 out:
 	OPENSSL_cleanse(text, sizeof(text));
-	close(fd);
 	return r;
 }
 
