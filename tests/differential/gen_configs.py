@@ -322,6 +322,11 @@ class Generator:
         for zone in ["America/Argentina/ComodRivadavia", "right/America/Argentina/Buenos_Aires"]:
             self.add("length/$.daily_checkout.time_zone/%d-real" % len(zone),
                      self.with_value(("daily_checkout", "time_zone"), zone))
+        # The examples: 64 characters in 70 bytes, and 22 Japanese
+        # characters in 66 bytes.
+        for label, rid in [("german-64", "Haupteingang Süd – Tastatur links neben der Tür zum Großraumbüro"),
+                           ("japanese-22", "正面玄関の左側にあるテンキー付きの読み取り機")]:
+            self.add("length/$.readers[0].id/%s" % label, self.with_value(("readers", 0, "id"), rid))
         for t in ["12:30", "1:30", "12:300", "１２:３０", "12：30"]:
             self.add("length/$.daily_checkout.time/%s" % t,
                      self.with_value(("daily_checkout", "time"), t))
