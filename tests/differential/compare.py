@@ -175,8 +175,12 @@ def porter_rule_applies(code, data):
 def compare_one(name, data, validator, schema, porter):
     """None when both sides agree, else (class, detail)."""
     rc = porter["rc"]
-    errors = [(r["code"], parse_porter_path(r["path"]))
-              for r in porter["reports"] if r["severity"] == 1]
+    try:
+        errors = [(r["code"], parse_porter_path(r["path"]))
+                  for r in porter["reports"] if r["severity"] == 1]
+    except ValueError as e:
+        return ("porter reports a path not in its notation ($, .key, [n], [\"JSON string\"])",
+                "%s: %s" % (e, ", ".join(str(r["path"]) for r in porter["reports"])))
     codes = sorted({c for c, _ in errors})
     porter_says = "rc %d %s" % (rc, ", ".join("%s %s" % (c, path_text(p)) for c, p in errors)
                                 if errors else "no errors")
@@ -267,6 +271,11 @@ def self_test(source_dir):
         if (got is None) != (expected is None) or (got and not got[0].startswith(expected)):
             print("self-test %s: expected %s, got %s" % (name, expected, got))
             failed += 1
+    bad = compare_one("x", json.dumps(ok).encode(), validator, schema,
+                      porter(-22, ("PORTER-CFG-UNKNOWN", '$["local\\x00x"]')))
+    if not bad or not bad[0].startswith("porter reports a path not in its notation"):
+        print("self-test bad path notation: got %s" % (bad,))
+        failed += 1
     assert parse_porter_path('$["with space"].a[3]') == ("with space", "a", 3)
     assert parse_porter_path('$["q\\"\\u0001"]') == ('q"\x01',)
     print("self-test: %d cases, %d failed" % (len(cases), failed))

@@ -91,17 +91,23 @@ def render(doc, indent=2):
     return text
 
 
+def has_type(schema, name):
+    """Whether `schema` allows JSON type `name` ("type" a name or a list)."""
+    t = schema.get("type")
+    return name == t or (isinstance(t, list) and name in t)
+
+
 def schema_walk(schema, path=()):
     """(path, schema) for every property the schema describes; an array's
     items at index 0."""
     for name, sub in schema.get("properties", {}).items():
         p = path + (name,)
         yield p, sub
-        if sub.get("type") == "object":
+        if has_type(sub, "object"):
             yield from schema_walk(sub, p)
-        elif sub.get("type") == "array" and isinstance(sub.get("items"), dict):
+        elif has_type(sub, "array") and isinstance(sub.get("items"), dict):
             yield p + (0,), sub["items"]
-            if sub["items"].get("type") == "object":
+            if has_type(sub["items"], "object"):
                 yield from schema_walk(sub["items"], p + (0,))
 
 
@@ -109,7 +115,7 @@ def objects(schema, path=()):
     """(path, schema) of every object level, the root included."""
     yield path, schema
     for p, sub in schema_walk(schema, path):
-        if sub.get("type") == "object":
+        if has_type(sub, "object"):
             yield p, sub
 
 
@@ -216,7 +222,7 @@ class Generator:
 
     def ranges(self):
         for path, sub in schema_walk(self.schema):
-            if sub.get("type") not in ("integer", "number"):
+            if not (has_type(sub, "integer") or has_type(sub, "number")):
                 continue
             for label, v in self.integer_values(sub.get("minimum"), sub.get("maximum")):
                 self.add("range/%s/%s" % (name_of(path), label), self.with_value(path, v))
@@ -300,7 +306,7 @@ class Generator:
     def lengths(self):
         kinds = ["ascii"] + list(MULTIBYTE)
         for path, sub in schema_walk(self.schema):
-            if sub.get("type") != "string" or "enum" in sub:
+            if not has_type(sub, "string") or "enum" in sub:
                 continue
             lo, hi = sub.get("minLength"), sub.get("maxLength")
             n = name_of(path)
