@@ -55,6 +55,9 @@ PORTER_RULES = {
     "PORTER-KEY": ("local.pin_key_file is a usable key (files are checked)", None),
     "PORTER-DIRECTORY": ("local.directory is a usable directory file", None),
     "PORTER-DATABASE": ("local.database's folder is usable", None),
+    # CONFIG_MAX_TEXT: config text over 256 KiB is refused unread (not yet
+    # written in porter.h, whose check_config returns say 0 or -EINVAL).
+    "PORTER-CFG-SIZE": ("config text is at most 256 KiB", None),
     # C strings end at NUL: a \u0000 in a string or key is refused with its
     # path (README: "a raw control character in a string is refused").
     "PORTER-CFG-SYNTAX": ("no \\u0000 inside a string or key", b"\\u0000"),

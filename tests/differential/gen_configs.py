@@ -373,6 +373,12 @@ class Generator:
                  json.dumps(self.base, indent=12, separators=(",   ", "   :   "), ensure_ascii=False))
         self.add("whitespace/leading-trailing", "\n\t \r\n" + render(self.base) + "\n\n  \t")
         self.add("whitespace/no-final-newline", render(self.base).rstrip())
+        # porter's size limit (256 KiB, CONFIG_MAX_TEXT in plugin/config.h):
+        # whitespace up to it, and one byte past it.
+        text = render(self.base)
+        limit = 256 * 1024
+        self.add("whitespace/size-at-limit", text + " " * (limit - len(text.encode())))
+        self.add("whitespace/size-over-limit", text + " " * (limit + 1 - len(text.encode())))
         # Not JSON whitespace: both sides must refuse.
         for label, ch in [("form-feed", "\f"), ("vertical-tab", "\v"), ("nbsp", "\u00a0"),
                           ("ideographic-space", "\u3000")]:
