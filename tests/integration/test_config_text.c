@@ -356,6 +356,100 @@ static void a_duplicate_key_reads_alike_in_config_and_directory(void **state)
 	free(good);
 }
 
+/* ---- check_config's return values (porter.h) --------------------------- */
+
+#define MAX_TEXT (256 * 1024) /* porter.h: the longest config text porter reads */
+
+/* The site's config padded with spaces to `len` bytes. */
+static char *padded_config(size_t len)
+{
+	char *config = config_with("");
+	size_t n = strlen(config);
+	char *text = malloc(len + 1);
+	assert_non_null(text);
+	assert_true(n <= len);
+	memcpy(text, config, n);
+	memset(text + n, ' ', len - n);
+	text[len] = '\0';
+	free(config);
+	return text;
+}
+
+static void a_usable_config_returns_0_with_or_without_a_report_function(void **state)
+{
+	(void)state;
+	struct reports rs = {0};
+	char *config = padded_config(MAX_TEXT); /* the limit itself is allowed */
+	assert_int_equal(api->check_config(config, MAX_TEXT, record_report, &rs), 0);
+	assert_int_equal(rs.n, 0);
+	assert_int_equal(api->check_config(config, MAX_TEXT, NULL, NULL), 0);
+	assert_int_equal(api->reload(site.running, config, MAX_TEXT, NULL, NULL), 0);
+	free(config);
+}
+
+static void text_over_the_size_limit_is_E2BIG_for_check_init_and_reload(void **state)
+{
+	(void)state;
+	struct reports check = {0}, init = {0}, reload = {0};
+	char *config = padded_config(MAX_TEXT + 1);
+	porter_plugin *p = NULL;
+
+	assert_int_equal(api->check_config(config, MAX_TEXT + 1, record_report, &check), -E2BIG);
+	assert_report(&check, "check_config", "PORTER-CFG-SIZE", "$", "at most 262144");
+	assert_int_equal(api->check_config(config, MAX_TEXT + 1, NULL, NULL), -E2BIG);
+
+	struct host_loop *loop = host_loop_new(NULL);
+	assert_non_null(loop);
+	int r = api->init(host_loop_services(loop), config, MAX_TEXT + 1, record_report, &init, &p);
+	if (r == 0)
+		api->shutdown(p);
+	host_loop_drop_invokes(loop);
+	host_loop_free(loop);
+	assert_int_equal(r, -E2BIG);
+	assert_report(&init, "init", "PORTER-CFG-SIZE", "$", "at most 262144");
+
+	assert_int_equal(api->reload(site.running, config, MAX_TEXT + 1, record_report, &reload),
+	                 -E2BIG);
+	assert_report(&reload, "reload", "PORTER-CFG-SIZE", "$", "at most 262144");
+	free(config);
+}
+
+static void a_wrong_config_or_no_text_is_EINVAL_with_or_without_a_report_function(void **state)
+{
+	(void)state;
+	char *config = config_with(",\"repeat_window_ms\":\"soon\"");
+	assert_int_equal(api->check_config(config, strlen(config), NULL, NULL), -EINVAL);
+	assert_int_equal(api->check_config(NULL, 10, NULL, NULL), -EINVAL);
+	assert_int_equal(api->check_config(NULL, 0, NULL, NULL), -EINVAL); /* empty text */
+	free(config);
+}
+
+/* -E2BIG is the config text's alone: a directory file with more people than
+ * porter takes is a file the config names that cannot be used, -EINVAL, as
+ * init says. */
+static void a_directory_over_its_people_limit_is_EINVAL_not_E2BIG(void **state)
+{
+	(void)state;
+	struct reports check = {0};
+	size_t people = 200001, cap = people * 64 + 64, n = 0;
+	char *text = malloc(cap);
+	char *config = config_with("");
+	assert_non_null(text);
+	n += (size_t)snprintf(text + n, cap - n, "{\"porter_directory\":1,\"people\":[");
+	for (size_t i = 0; i < people; i++)
+		n += (size_t)snprintf(text + n, cap - n,
+		                      "%s{\"id\":\"m%zu\",\"kind\":\"member\",\"name\":\"A\"}",
+		                      i ? "," : "", i);
+	snprintf(text + n, cap - n, "]}");
+	assert_int_equal(fx_write_file(site.directory, text), 0);
+	free(text);
+	assert_int_equal(api->check_config(config, strlen(config), record_report, &check), -EINVAL);
+	assert_report(&check, "check_config", "PORTER-DIRECTORY", "$.local.directory",
+	              "more than 200000");
+	assert_int_equal(fx_write_file(site.directory, site.directory_text), 0);
+	free(config);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +459,11 @@ int main(void)
 	        cmocka_unit_test(a_key_holding_u0000_is_not_read_as_its_prefix),
 	        cmocka_unit_test(directory_text_a_standard_parser_refuses_is_refused_with_its_path),
 	        cmocka_unit_test(a_duplicate_key_reads_alike_in_config_and_directory),
+	        cmocka_unit_test(a_usable_config_returns_0_with_or_without_a_report_function),
+	        cmocka_unit_test(text_over_the_size_limit_is_E2BIG_for_check_init_and_reload),
+	        cmocka_unit_test(
+	                a_wrong_config_or_no_text_is_EINVAL_with_or_without_a_report_function),
+	        cmocka_unit_test(a_directory_over_its_people_limit_is_EINVAL_not_E2BIG),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
