@@ -375,7 +375,10 @@ struct porter_plugin_descriptor {
 	 *            config_json NULL with config_len > 0, or no text at all;
 	 *   -E2BIG   the text is over 256 KiB (262144 bytes): one report,
 	 *            "PORTER-CFG-SIZE" at "$", and nothing else is read;
-	 *   -ENOMEM  memory ran out; the check is incomplete. */
+	 *   -ENOMEM  memory ran out reading the text (or at the start); the
+	 *            check is incomplete. Memory running out later (in the
+	 *            schema check, reading a file) may still be reported as an
+	 *            error, and return -EINVAL. */
 	int (*check_config)(const char *config_json, size_t config_len, porter_report_fn report,
 	                    void *userdata);
 
