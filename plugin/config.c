@@ -155,55 +155,67 @@ static json_object *tokenize(struct reporter *rep, struct json_tokener *tok, con
 	return root;
 }
 
-/* What json-c lets through: a key twice in one object (json-c keeps the
- * last, silently), invalid UTF-8 (overlong forms, surrogates), raw control
- * characters and \u0000 in strings. Run after json-c, whose syntax messages
- * admins already know; this only adds refusals. With `encoding_only` (run
- * before json-c) only bad text in a string is reported, with its path. */
-static int strict_check(struct reporter *rep, const char *text, size_t len, bool encoding_only)
+/* The strict reader first: it refuses everything RFC 8259 refuses and
+ * json-c lets through (a key twice in one object, "1.", single quotes,
+ * invalid UTF-8, ...) plus porter's rules on valid JSON (json_strict.h), and
+ * names the JSON path of each. json-c then builds the tree from text already
+ * known to be good. */
+static int strict_check(struct reporter *rep, const char *text, size_t len)
 {
 	struct json_error e;
-	char line[sizeof(e.path) + sizeof(e.message) + 64];
+	int r = json_strict_check(text, len, CONFIG_JSON_DEPTH, &e);
 
-	if (json_strict_check(text, len, CONFIG_JSON_DEPTH, &e) == 0 ||
-	    (encoding_only && e.kind != JSON_ERROR_ENCODING))
+	if (r == 0)
 		return 0;
-	json_error_format(&e, line, sizeof(line));
-	if (e.kind == JSON_ERROR_DUPLICATE)
+	switch (e.kind) {
+	case JSON_ERROR_NOMEM:
+		cfg_error(rep, "PORTER-CFG-NOMEM", "$", NULL, "out of memory reading the config");
+		return -ENOMEM;
+	case JSON_ERROR_DUPLICATE: {
+		char line[sizeof(e.path) + sizeof(e.message) + 64];
+		json_error_format(&e, line, sizeof(line));
 		cfg_error(rep, "PORTER-CFG-DUPLICATE", e.path,
 		          "keep one of them: porter does not guess which one you meant", "%s",
 		          line);
-	else
-		cfg_error(rep, "PORTER-CFG-SYNTAX", e.path,
-		          "correct the JSON text at that position", "invalid JSON at byte %zu: %s",
-		          e.offset, line);
+		break;
+	}
+	case JSON_ERROR_RULE:
+		cfg_error(rep, "PORTER-CFG-TEXT-RULE", e.path,
+		          "write the value another way (README, Configuration)",
+		          "refused at byte %zu (line %zu, column %zu): %s", e.offset, e.line,
+		          e.column, e.message);
+		break;
+	default:
+		cfg_error(
+		        rep, "PORTER-CFG-SYNTAX", e.path, "correct the JSON text at that position",
+		        "invalid JSON at byte %zu (line %zu, column %zu): %s%s", e.offset, e.line,
+		        e.column, e.message, e.kind == JSON_ERROR_TRUNCATED ? " (truncated?)" : "");
+		break;
+	}
 	return -EINVAL;
 }
 
-static json_object *parse_text(struct reporter *rep, const char *text, size_t len)
+/* NULL with *ret_error -EINVAL or -ENOMEM when the text is refused. */
+static json_object *parse_text(struct reporter *rep, const char *text, size_t len, int *ret_error)
 {
-	struct json_tokener *tok = json_tokener_new_ex(CONFIG_JSON_DEPTH);
+	struct json_tokener *tok;
 	json_object *root;
 
+	*ret_error = strict_check(rep, text, len);
+	if (*ret_error < 0)
+		return NULL;
+	tok = json_tokener_new_ex(CONFIG_JSON_DEPTH);
 	if (!tok) {
 		cfg_error(rep, "PORTER-CFG-NOMEM", "$", NULL, "out of memory parsing the config");
+		*ret_error = -ENOMEM;
 		return NULL;
 	}
 	/* Trailing text is checked by tokenize() to give it its own message. */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
 	                                    JSON_TOKENER_VALIDATE_UTF8);
-	/* json-c refuses invalid UTF-8 too, but at "$": the strict reader
-	 * names the string's path, so bad text is its to report. */
-	if (strict_check(rep, text, len, true) < 0) {
-		json_tokener_free(tok);
-		return NULL;
-	}
 	root = tokenize(rep, tok, text, len);
 	json_tokener_free(tok);
-	if (root && strict_check(rep, text, len, false) < 0) {
-		json_object_put(root);
-		root = NULL;
-	}
+	*ret_error = root ? 0 : -EINVAL;
 	return root;
 }
 
@@ -632,9 +644,9 @@ int config_parse(const char *text, size_t len, struct config *ret, porter_report
 	r = check_text(&rep, text, &len);
 	if (r < 0)
 		return r;
-	root = parse_text(&rep, text, len);
+	root = parse_text(&rep, text, len, &r);
 	if (!root)
-		return -EINVAL;
+		return r;
 	/* Built aside and copied on success: a caller reloading into its live
 	 * config keeps the old one when the new one is refused. */
 	c = calloc(1, sizeof(*c));

@@ -104,7 +104,9 @@ struct config {
  * Parse and validate `text` (`len` bytes, need not be NUL-terminated) into
  * *ret. Every error and warning is passed to `report` (may be NULL).
  * Returns 0, or -EINVAL when there was at least one error (then *ret is
- * unspecified), -E2BIG when the text is over CONFIG_MAX_TEXT.
+ * unspecified), -E2BIG when the text is over CONFIG_MAX_TEXT (reported as
+ * PORTER-CFG-SIZE at "$", nothing else read), -ENOMEM when memory ran out
+ * reading the text (porter.h's check_config returns, word for word).
  */
 int config_parse(const char *text, size_t len, struct config *ret, porter_report_fn report,
                  void *userdata);

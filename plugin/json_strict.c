@@ -11,6 +11,7 @@
 #include "json_strict.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -433,6 +434,48 @@ static bool at_delimiter(const struct json_reader *r, size_t p)
 	       r->text[p] == '}';
 }
 
+static bool starts_with(const struct json_reader *r, size_t p, const char *word)
+{
+	size_t n = strlen(word);
+	return r->len - p >= n && memcmp(r->text + p, word, n) == 0;
+}
+
+/* Says what was meant, for the forms other languages write numbers in. */
+static int not_a_number(struct json_reader *r, size_t p)
+{
+	size_t at = r->pos + (r->text[r->pos] == '-');
+	if (starts_with(r, at, "NaN") || starts_with(r, at, "Infinity"))
+		return fail(r, JSON_ERROR_SYNTAX, r->pos,
+		            "not a JSON number: JSON has no NaN or Infinity");
+	return fail(r, JSON_ERROR_SYNTAX, p,
+	            "not a JSON number: write digits, with '-' or a leading 0 only before a "
+	            "'.', digits on both sides of a '.', and an exponent after 'e' (no '+', "
+	            "no hex)");
+}
+
+/* porter's rule on valid JSON: a number must be one a double holds, or
+ * 1e400 would become infinity and 1e-400 zero, another value than the text's. */
+static int number_in_range(struct json_reader *r, size_t end)
+{
+	char small[64], *copy = small, *stop;
+	size_t n = end - r->pos;
+	if (n >= sizeof(small) && !(copy = malloc(n + 1)))
+		return fail(r, JSON_ERROR_NOMEM, r->pos, "out of memory");
+	memcpy(copy, r->text + r->pos, n);
+	copy[n] = '\0';
+	errno = 0;
+	double v = strtod(copy, &stop);
+	bool out = isinf(v) || (errno == ERANGE && v == 0);
+	if (copy != small)
+		free(copy);
+	if (!out)
+		return 0;
+	return fail(r, JSON_ERROR_RULE, r->pos,
+	            "the number %.*s%s is valid JSON but beyond what porter holds (a double: "
+	            "magnitudes up to about 1.8e308, and none so small it would read as 0)",
+	            n > 24 ? 24 : (int)n, r->text + r->pos, n > 24 ? "..." : "");
+}
+
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static int number(struct json_reader *r, size_t *ret_end)
 {
@@ -470,7 +513,27 @@ static int number(struct json_reader *r, size_t *ret_end)
 bad:
 	if (p >= r->len)
 		return fail(r, JSON_ERROR_TRUNCATED, r->len, "the text ends inside a number");
-	return fail(r, JSON_ERROR_SYNTAX, p, "not a JSON number");
+	return not_a_number(r, p);
+}
+
+/* What other languages and editors allow and JSON does not, named; else
+ * `otherwise`. */
+static int unexpected(struct json_reader *r, size_t p, const char *otherwise)
+{
+	char c = r->text[p];
+	if (p == 0 && starts_with(r, 0, "\xEF\xBB\xBF"))
+		return fail(r, JSON_ERROR_SYNTAX, p,
+		            "the text starts with a byte order mark (BOM); save it as UTF-8 "
+		            "without one");
+	if (c == '\'')
+		return fail(
+		        r, JSON_ERROR_SYNTAX, p,
+		        "single quotes are not JSON: strings and member names take double quotes");
+	if (c == '/')
+		return fail(r, JSON_ERROR_SYNTAX, p, "JSON has no comments");
+	if (c == '+' || c == '.')
+		return not_a_number(r, p);
+	return fail(r, JSON_ERROR_SYNTAX, p, "%s", otherwise);
 }
 
 static int literal(struct json_reader *r, struct json_value *ret)
@@ -495,7 +558,11 @@ static int literal(struct json_reader *r, struct json_value *ret)
 		r->pos += n;
 		return 0;
 	}
-	return fail(r, JSON_ERROR_SYNTAX, r->pos, "unexpected character");
+	if (starts_with(r, r->pos, "NaN") || starts_with(r, r->pos, "Infinity"))
+		return not_a_number(r, r->pos);
+	return unexpected(r, r->pos,
+	                  "not a JSON value: expected a \"string\", a number, an "
+	                  "object, an array, true, false or null");
 }
 
 /* ---- The reader -------------------------------------------------------- */
@@ -541,7 +608,7 @@ static void after_value(struct json_reader *r)
 static int push(struct json_reader *r, bool object)
 {
 	if (r->depth >= r->max_depth)
-		return fail(r, JSON_ERROR_DEPTH, r->pos, "nested deeper than %u levels",
+		return fail(r, JSON_ERROR_DEPTH, r->pos, "nested too deep: deeper than %u levels",
 		            r->max_depth);
 	r->frames[r->depth++] = (struct frame){
 	        .object = object,
@@ -562,6 +629,12 @@ static void pop(struct json_reader *r)
 	after_value(r);
 }
 
+/* porter's rule on valid JSON: its strings become C strings, which a NUL
+ * would end early ("local\u0000x" read as "local"). */
+#define NUL_RULE                                                                 \
+	"\\u0000 (NUL) in a string is valid JSON but porter's rule refuses it: " \
+	"porter reads strings as C text, which would end there"
+
 static int value(struct json_reader *r, struct json_value *ret)
 {
 	char c = r->text[r->pos];
@@ -580,6 +653,8 @@ static int value(struct json_reader *r, struct json_value *ret)
 		e = string(r, &ret->len);
 		if (e < 0)
 			return e;
+		if (memchr(r->buf, '\0', ret->len))
+			return fail(r, JSON_ERROR_RULE, ret->offset, NUL_RULE);
 		ret->text = r->buf;
 		after_value(r);
 		return 0;
@@ -587,6 +662,8 @@ static int value(struct json_reader *r, struct json_value *ret)
 	case '0' ... '9': {
 		size_t end = 0;
 		e = number(r, &end);
+		if (e == 0)
+			e = number_in_range(r, end);
 		if (e < 0)
 			return e;
 		ret->token = JSON_TOKEN_NUMBER;
@@ -612,6 +689,8 @@ static int key(struct json_reader *r, struct json_value *ret)
 	int e = string(r, &len);
 	if (e < 0)
 		return e;
+	if (memchr(r->buf, '\0', len))
+		return fail_at(r, JSON_ERROR_RULE, ret->offset, r->buf, len, NUL_RULE);
 	f->count++;
 	e = key_add(r, len);
 	if (e == -EEXIST)
@@ -633,6 +712,17 @@ static int key(struct json_reader *r, struct json_value *ret)
 	return 0;
 }
 
+/* Named at the array, not at an element that is not there. */
+static int trailing_comma_in_array(struct json_reader *r)
+{
+	struct frame *f = &r->frames[r->depth - 1];
+	size_t count = f->count;
+	f->count = 0; /* render_path shows no index for it */
+	int e = fail(r, JSON_ERROR_SYNTAX, r->pos, "a trailing comma before ']' is not JSON");
+	f->count = count;
+	return e;
+}
+
 int json_reader_next(struct json_reader *r, struct json_value *ret)
 {
 	*ret = (struct json_value){0};
@@ -652,11 +742,14 @@ int json_reader_next(struct json_reader *r, struct json_value *ret)
 		switch (r->expect) {
 		case EXPECT_EOF:
 			return fail(r, JSON_ERROR_SYNTAX, r->pos,
-			            "unexpected text after the end of the document");
+			            "unexpected text after the end of the JSON document");
 		case EXPECT_COMMA_OR_END:
 			if (c == ',') {
 				r->pos++;
 				r->expect = in_object ? EXPECT_KEY : EXPECT_VALUE;
+				if (in_object) /* an error now is in the object, not its last member
+				                */
+					r->frames[r->depth - 1].cur_key = SIZE_MAX;
 				continue;
 			}
 			if (c == (in_object ? '}' : ']')) {
@@ -665,8 +758,9 @@ int json_reader_next(struct json_reader *r, struct json_value *ret)
 				pop(r);
 				return 0;
 			}
-			return fail(r, JSON_ERROR_SYNTAX, r->pos, "expected ',' or '%c'",
-			            in_object ? '}' : ']');
+			return unexpected(r, r->pos,
+			                  in_object ? "expected ',' or '}'"
+			                            : "expected ',' or ']'");
 		case EXPECT_KEY_OR_OBJECT_END:
 			if (c == '}') {
 				ret->token = JSON_TOKEN_OBJECT_END;
@@ -675,9 +769,12 @@ int json_reader_next(struct json_reader *r, struct json_value *ret)
 			}
 			/* fall through */
 		case EXPECT_KEY:
-			if (c != '"')
+			if (c == '}' && r->expect == EXPECT_KEY)
 				return fail(r, JSON_ERROR_SYNTAX, r->pos,
-				            "expected a member name in double quotes");
+				            "a trailing comma before '}' is not JSON");
+			if (c != '"')
+				return unexpected(r, r->pos,
+				                  "expected a member name in double quotes");
 			return key(r, ret);
 		case EXPECT_VALUE_OR_ARRAY_END:
 			if (c == ']') {
@@ -687,6 +784,8 @@ int json_reader_next(struct json_reader *r, struct json_value *ret)
 			}
 			/* fall through */
 		case EXPECT_VALUE:
+			if (c == ']' && r->expect == EXPECT_VALUE && r->depth > 0 && !in_object)
+				return trailing_comma_in_array(r);
 			return value(r, ret);
 		}
 	}

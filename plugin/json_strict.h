@@ -14,11 +14,21 @@
  * objects open at the moment), memory is bounded by the nesting depth, the
  * keys of open objects and the longest string.
  *
- * RFC 8259 JSON, plus porter's rules: strings are valid UTF-8 (RFC 3629:
- * no overlong forms, no surrogates, nothing above U+10FFFF), hold no raw
- * control characters and no unpaired surrogate escapes. An escaped \u0000
- * is valid JSON and comes out as a NUL byte counted in `len`: a caller that
- * uses a string as a C string must check len against strlen().
+ * RFC 8259 JSON, exactly: strings are valid UTF-8 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), hold no raw control
+ * characters and no unpaired surrogate escapes; numbers follow the grammar
+ * (no "1.", ".5", "05", "+1", hex, NaN or Infinity); no single quotes,
+ * unquoted names, trailing commas, comments or byte order mark. Each of
+ * these is named in the error message.
+ *
+ * porter's rules, on text that is valid JSON (JSON_ERROR_RULE, each with its
+ * own message, refused in the config and the directory file alike):
+ *  - no \u0000 in a string or a member name: porter uses strings as C
+ *    strings, where a NUL would end them early (json-c reads the key
+ *    "local\u0000x" as "local"), so a KEY or STRING never holds a NUL;
+ *  - a number a double holds: a magnitude up to about 1.8e308 and none so
+ *    small that it would read as 0 (1e400, 1e-400 are refused), so the value
+ *    porter uses is the one the text says, to a double's precision.
  */
 #ifndef PORTER_JSON_STRICT_H
 #define PORTER_JSON_STRICT_H
@@ -45,7 +55,7 @@ enum json_token {
 struct json_value {
 	enum json_token token;
 	/* KEY, STRING: the decoded text, `len` bytes and a terminating NUL
-	 * (\u0000 gives a NUL inside `len`); valid until the next call.
+	 * (never a NUL inside: porter's rule); valid until the next call.
 	 * NUMBER: the raw text, not terminated. Otherwise NULL. */
 	const char *text;
 	size_t len;
@@ -59,6 +69,7 @@ enum json_error_kind {
 	JSON_ERROR_ENCODING,   /* bad UTF-8, raw control character, lone surrogate */
 	JSON_ERROR_DEPTH,      /* nested deeper than allowed */
 	JSON_ERROR_NOMEM,
+	JSON_ERROR_RULE, /* valid JSON that porter refuses: see the top */
 };
 
 struct json_error {

@@ -149,6 +149,16 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	return 0;
 }
 
+/* porter.h's returns for a file the config names: a key or directory file
+ * that cannot be used is a config problem like a bad setting (README step
+ * 3), -EINVAL whatever the file error was (-ENOENT, -EFBIG, the directory's
+ * -E2BIG for too many people); only -ENOMEM says something else. -E2BIG is
+ * kept for the config text alone (config_parse). */
+static int files_result(int r)
+{
+	return r < 0 && r != -ENOMEM ? -EINVAL : r;
+}
+
 /* Copy the host's table. Fields past its `size` are absent (NULL), so a
  * table too small to hold `complete` is told which required service it
  * lacks first, like a table with that service NULL. */
@@ -292,13 +302,9 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 		return -EINVAL;
 	}
 	struct local_inputs in = {0};
-	r = config_parse(json, len, &p->config, sink_report, &sink);
+	r = config_parse(json, len, &p->config, sink_report, &sink); /* porter.h's returns */
 	if (r == 0)
-		r = load_local_inputs(&p->config, &sink, &in);
-	/* A key or directory file that cannot be used is a config problem like a
-	 * bad setting (README step 3), whatever the file error was. */
-	if (r < 0 && r != -ENOMEM)
-		r = -EINVAL;
+		r = files_result(load_local_inputs(&p->config, &sink, &in));
 	p->engine.hasher = in.hasher;
 	p->directory = in.directory;
 	if (r == 0)
@@ -328,17 +334,17 @@ int plugin_check_config(const char *json, size_t len, porter_report_fn report, v
 	struct config *config = malloc(sizeof(*config));
 	if (!config)
 		return -ENOMEM;
-	int r = config_parse(json, len, config, report, userdata);
-	if (r == 0)
+	int r = config_parse(json, len, config, report, userdata); /* porter.h's returns */
+	if (r == 0) {
 		r = load_local_inputs(config, &sink, &in);
-	if (r == 0)
-		r = check_database(config->database_path, &sink);
+		if (r == 0)
+			r = check_database(config->database_path, &sink);
+		r = files_result(r);
+	}
 	in.directory = directory_free(in.directory);
 	in.hasher = pin_hasher_free(in.hasher);
 	free(config);
-	if (r == -ENOMEM || r == -E2BIG)
-		return r;
-	return r < 0 || sink.errors ? -EINVAL : 0;
+	return r == 0 && sink.errors ? -EINVAL : r;
 }
 
 static void refresh_reader(struct reader_state *reader, void *userdata)
@@ -367,7 +373,7 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 		r = -EINVAL;
 	}
 	if (r == 0)
-		r = load_local_inputs(next, &sink, &in);
+		r = files_result(load_local_inputs(next, &sink, &in));
 	if (r < 0) {
 		plog(&p->services, PORTER_LOG_ERROR,
 		     "config reload refused, the old config stays: %s", strerror(-r));

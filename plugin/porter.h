@@ -363,8 +363,22 @@ struct porter_plugin_descriptor {
 	 * problem is reported through `report`, errors and warnings alike.
 	 * Files are checked as init() checks them (key, directory, the
 	 * database's folder), as the calling user, and nothing is created.
-	 * Returns 0 when the config is usable, -EINVAL when it has errors.
-	 * `report` may be NULL: only the result is returned. */
+	 * `report` may be NULL: only the result is returned, the same one.
+	 * Returns:
+	 *    0       the config is usable (warnings may have been reported);
+	 *   -EINVAL  it has errors, each reported: text that is not JSON or
+	 *            breaks porter's rules on JSON text (README, Configuration;
+	 *            "PORTER-CFG-SYNTAX", "PORTER-CFG-DUPLICATE",
+	 *            "PORTER-CFG-TEXT-RULE", with the JSON path where), a
+	 *            setting the schema or a rule refuses, or a file it names
+	 *            that cannot be used, whatever the file's own error; also
+	 *            config_json NULL with config_len > 0, or no text at all;
+	 *   -E2BIG   the text is over 256 KiB (262144 bytes): one report,
+	 *            "PORTER-CFG-SIZE" at "$", and nothing else is read;
+	 *   -ENOMEM  memory ran out reading the text (or at the start); the
+	 *            check is incomplete. Memory running out later (in the
+	 *            schema check, reading a file) may still be reported as an
+	 *            error, and return -EINVAL. */
 	int (*check_config)(const char *config_json, size_t config_len, porter_report_fn report,
 	                    void *userdata);
 
@@ -373,7 +387,8 @@ struct porter_plugin_descriptor {
 	 * `report` when not NULL (a host that shows reports may pass NULL and
 	 * rely on the log, or the reverse: both carry the same content). Returns
 	 * 0 and *ret_plugin, or:
-	 *   -EINVAL  the config is wrong, or a file it names cannot be used (PIN
+	 *   -E2BIG, -ENOMEM  as check_config;
+	 *   -EINVAL  the config is wrong (as check_config), or a file it names cannot be used (PIN
 	 *            key file missing, unreadable, readable by others or
 	 *            malformed; directory file missing or malformed; a presence
 	 *            database porter cannot write, or one that is missing
@@ -394,7 +409,9 @@ struct porter_plugin_descriptor {
 	/* Apply a new config. On any error the old config stays in force.
 	 * Everything can change by reload except local.database: a different
 	 * path is refused (-EINVAL, report "PORTER-RESTART" with its fix);
-	 * restart the host to move the database. `report` may be NULL. */
+	 * restart the host to move the database. `report` may be NULL.
+	 * Returns 0, or -EINVAL, -E2BIG, -ENOMEM as check_config (a file the
+	 * config names that cannot be used is -EINVAL, as at init). */
 	int (*reload)(porter_plugin *plugin, const char *config_json, size_t config_len,
 	              porter_report_fn report, void *userdata);
 

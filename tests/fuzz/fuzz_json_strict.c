@@ -6,6 +6,7 @@
  * crash. And it is never more lenient than json-c: every text it accepts,
  * json-c's strict mode accepts too, with as many members in each object as
  * the reader saw keys (so a duplicate json-c would fold never gets past).
+ * A string or key it returns holds no NUL (porter's rule, json_strict.h).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -76,6 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (e == 0 && (v.token == JSON_TOKEN_KEY || v.token == JSON_TOKEN_STRING) &&
 		    v.text[v.len] != '\0')
 			abort(); /* decoded strings are terminated */
+		if (e == 0 && (v.token == JSON_TOKEN_KEY || v.token == JSON_TOKEN_STRING) &&
+		    memchr(v.text, '\0', v.len))
+			abort(); /* porter's rule: no NUL inside, a C string means it all */
 	} while (e == 0 && v.token != JSON_TOKEN_END);
 	if (e < 0) {
 		const struct json_error *err = json_reader_error(r);

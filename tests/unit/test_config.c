@@ -368,7 +368,7 @@ static void nul_escape_in_a_path_is_refused(void **state)
 	refused_once("{\"local\": {\"directory\": \"/etc/porter/dir\\u0000.json\","
 		     " \"database\": \"/var/lib/porter/porter.db\","
 		     " \"pin_key_file\": \"/etc/porter/pin.key\"}}",
-		     "PORTER-CFG-PATH", "$.local.directory");
+		     "PORTER-CFG-TEXT-RULE", "$.local.directory");
 }
 
 static void pin_min_length_above_max_is_refused(void **state)
@@ -473,7 +473,7 @@ static void empty_text_is_refused(void **state)
 static void truncated_json_is_refused(void **state)
 {
 	const struct seen *s = refused_once("{" LOCAL ", \"door\": {\"unlock_ms\":",
-					    "PORTER-CFG-SYNTAX", "$");
+					    "PORTER-CFG-SYNTAX", "$.door.unlock_ms");
 
 	(void)state;
 	assert_contains(s->message, "truncated");
@@ -482,7 +482,7 @@ static void truncated_json_is_refused(void **state)
 static void syntax_error_names_line_and_column(void **state)
 {
 	const struct seen *s = refused_once("{\n  \"door\": {\"unlock_ms\": 5000,}\n}",
-					    "PORTER-CFG-SYNTAX", "$");
+					    "PORTER-CFG-SYNTAX", "$.door");
 
 	(void)state;
 	assert_contains(s->message, "line 2");
@@ -544,7 +544,12 @@ static void deeply_nested_arrays_are_refused_without_crashing(void **state)
 	memset(text + depth, ']', depth);
 	assert_int_equal(parse_len(text, len, &c), -EINVAL);
 	assert_int_equal(reports.n, 1);
-	assert_contains(reported("PORTER-CFG-SYNTAX", "$")->message, "too deep");
+	/* Named where it got too deep: inside the 32nd array. */
+	assert_contains(reported("PORTER-CFG-SYNTAX",
+				 "$[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
+				 "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]")
+				->message,
+			"too deep");
 	free(text);
 }
 

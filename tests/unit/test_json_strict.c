@@ -46,7 +46,8 @@ static void test_well_formed_documents_are_accepted(void **state)
 	        "{\"a\":{\"b\":1},\"b\":2}",          /* a child's key is not the parent's */
 	        "{\"name\":\"Zo\xc3\xab \xf0\x9f\x98\x80 \\u00e9\\ud83d\\ude00\"}",
 	        "[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]",
-	        "{\"\":{\"\":1}}", /* an empty key is a key */
+	        "{\"\":{\"\":1}}",                              /* an empty key is a key */
+	        "[1.7e308, -1.7e308, 0e-400, 0.0e999, 1e-310]", /* a double holds each */
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		check(ok[i], 0);
@@ -153,16 +154,29 @@ static void test_bad_text_is_refused_with_kind_and_path(void **state)
 	        {"[\"\\ud800\\u0041\"]", 0, JSON_ERROR_ENCODING, "$[0]", "surrogate"},
 	        {"[\"\\udc00\"]", 0, JSON_ERROR_ENCODING, "$[0]", "surrogate"},
 	        /* What json-c's strict mode still accepts. */
-	        {"[NaN]", 0, JSON_ERROR_SYNTAX, "$[0]", "unexpected character"},
+	        {"[NaN]", 0, JSON_ERROR_SYNTAX, "$[0]", "no NaN or Infinity"},
 	        {"[1.]", 0, JSON_ERROR_SYNTAX, "$[0]", "not a JSON number"},
 	        {"[01]", 0, JSON_ERROR_SYNTAX, "$[0]", "not a JSON number"},
+	        {"[-Infinity]", 0, JSON_ERROR_SYNTAX, "$[0]", "no NaN or Infinity"},
+	        {"[+1]", 0, JSON_ERROR_SYNTAX, "$[0]", "not a JSON number"},
+	        {"[.5]", 0, JSON_ERROR_SYNTAX, "$[0]", "not a JSON number"},
+	        {"[0x10]", 0, JSON_ERROR_SYNTAX, "$[0]", "not a JSON number"},
+	        {"{'a':1}", 0, JSON_ERROR_SYNTAX, "$", "single quotes"},
+	        {"{\"a\":1 /* c */}", 0, JSON_ERROR_SYNTAX, "$.a", "no comments"},
+	        /* Valid JSON, refused by porter's rules (json_strict.h). */
+	        {"{\"a\":\"x\\u0000y\"}", 0, JSON_ERROR_RULE, "$.a", "\\u0000"},
+	        {"{\"a\\u0000b\":1}", 0, JSON_ERROR_RULE, "$[\"a\\x00b\"]", "\\u0000"},
+	        {"[1e400]", 0, JSON_ERROR_RULE, "$[0]", "beyond what porter holds"},
+	        {"[-1e400]", 0, JSON_ERROR_RULE, "$[0]", "beyond what porter holds"},
+	        {"[1e-400]", 0, JSON_ERROR_RULE, "$[0]", "beyond what porter holds"},
 	        /* Plain syntax. */
-	        {"[1,]", 0, JSON_ERROR_SYNTAX, "$[1]", "unexpected character"},
-	        {"{\"a\":1,}", 0, JSON_ERROR_SYNTAX, "$.a", "member name"},
+	        {"[1,]", 0, JSON_ERROR_SYNTAX, "$", "trailing comma"},
+	        {"{\"a\":1,}", 0, JSON_ERROR_SYNTAX, "$", "trailing comma"},
+	        {"{\"a\":1,2}", 0, JSON_ERROR_SYNTAX, "$", "member name"},
 	        {"{\"a\" 1}", 0, JSON_ERROR_SYNTAX, "$.a", "':'"},
 	        {"{\"a\":1} {}", 0, JSON_ERROR_SYNTAX, "$", "after the end"},
 	        {"[\"\\x\"]", 0, JSON_ERROR_SYNTAX, "$[0]", "invalid escape"},
-	        {"\xef\xbb\xbf{}", 0, JSON_ERROR_SYNTAX, "$", "unexpected character"},
+	        {"\xef\xbb\xbf{}", 0, JSON_ERROR_SYNTAX, "$", "byte order mark"},
 	        {"", 0, JSON_ERROR_TRUNCATED, "$", "ends early"},
 	        {"{\"a\":[1,2", 0, JSON_ERROR_TRUNCATED, "$.a[1]", "ends"},
 	        {"[\"abc", 0, JSON_ERROR_TRUNCATED, "$[0]", "inside a string"},
