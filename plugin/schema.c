@@ -204,7 +204,8 @@ static bool known_keyword(const char *key)
 	        "type",      "properties",  "required", "additionalProperties",
 	        "items",     "enum",        "minimum",  "maximum",
 	        "minLength", "maxLength",   "minItems", "maxItems",
-	        "default",   "description", "title",
+	        "default",   "description", "title",    "$schema",
+	        "examples",
 	};
 
 	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
