@@ -604,6 +604,10 @@ static int validate_document(struct reporter *rep, json_object *root, struct con
 	if (!manifest)
 		return -EINVAL;
 	rep->errors += schema_validate(schema, root, rep->report, rep->userdata);
+	/* Defaults are annotations: filled in after validation, never judged,
+	 * so the semantic rules and the copy below see one whole document. */
+	if (schema_fill_defaults(schema, root) < 0)
+		cfg_error(rep, "PORTER-CFG-NOMEM", "$", NULL, "out of memory filling in defaults");
 	json_object_put(manifest);
 	check_semantics(rep, root);
 	if (rep->errors > 0)
