@@ -856,6 +856,8 @@ static int fill(json_object *schema, json_object *inst, int depth)
 			if (!json_object_is_type(sub, json_type_object) ||
 			    !json_object_object_get_ex(sub, "default", &def))
 				continue;
+			if (!def) /* "default": null (json-c's NULL): leave it out, as null */
+				continue;
 			child = NULL;
 			if (json_object_deep_copy(def, &child, NULL) != 0 || !child)
 				return -ENOMEM;
