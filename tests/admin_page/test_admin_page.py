@@ -11,6 +11,8 @@ the DOM chromium dumps:
     description (a property without a title fails), showing the example
     config's value or else the schema's default;
   - the new reader row shows the defaults and saving gives no errors;
+  - a standard validator (python3-jsonschema, draft-07) accepts the schema
+    and the saved JSON;
   - the saved JSON, its file paths pointed at a real site made by
     examples/demo-setup.sh, passes `porter-admin check --config` (exit 0).
 
@@ -44,11 +46,12 @@ def fail(msg):
 
 
 def kill_group(proc):
-    if proc.poll() is None or True:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    """Kill proc's whole group even when proc itself has exited: chromium's
+    helper processes outlive a leader that timed out or crashed."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     proc.wait()
 
 
@@ -151,6 +154,8 @@ def main():
     if not chromium:
         print("SKIP: chromium is not installed (deps/ensure.sh browser installs it)")
         return 77
+    global jsonschema
+    import jsonschema  # python3-jsonschema (browser: tag): a standard validator
     schema = json.load(open(os.path.join(src, "plugin.json")))["config_schema"]
     example = json.load(open(os.path.join(src, "examples", "config-local.json")))
 
@@ -179,6 +184,12 @@ def main():
             fail("saving the form gave errors: %s" % report["errors"])
         saved = report["saved"]
         print("saved reader row: %s" % json.dumps(saved["readers"][added]))
+        # A standard draft-07 validator agrees with porter on the schema and
+        # on what the form saved.
+        jsonschema.Draft7Validator.check_schema(schema)
+        for e in jsonschema.Draft7Validator(schema).iter_errors(saved):
+            fail("a standard validator refuses the saved config at %s: %s"
+                 % ("/".join(map(str, e.absolute_path)), e.message))
 
         # Point the saved config's files at a real site and let porter judge it.
         site_parent = os.path.join(tmp, "site")
