@@ -9,7 +9,8 @@ the DOM chromium dumps:
   - every property of plugin.json's config_schema, nested ones and each
     reader row's included, is rendered with the schema's title and
     description (a property without a title fails), showing the example
-    config's value or else the schema's default;
+    config's value or else the schema's default, and each description with
+    a default says it ("Default: ...");
   - the new reader row shows the defaults and saving gives no errors;
   - a standard validator (python3-jsonschema, draft-07) accepts the schema
     and the saved JSON;
@@ -125,6 +126,11 @@ def walk(schema, value, path, fields, row=False):
         fail("%s has no description in plugin.json" % path)
     elif not any(f["description"] == desc for f in here):
         fail("%s: description not shown (shown: %r)" % (path, [f["description"] for f in here]))
+    # A field the config sets shows the config's value, so the default must
+    # be in the words the admin reads.
+    if desc and "default" in schema and schema.get("type") not in ("object", "array") \
+            and "Default:" not in desc:
+        fail("%s: description does not say the default" % path)
     absent = value is MISSING
     if absent:
         value = None
