@@ -525,7 +525,9 @@ static void fill_reader(struct reporter *rep, json_object *obj, struct reader_co
 	                                                    N_NAMES(direction_names));
 	reader->pin_holders = (enum pin_holders)get_enum(rep, obj, "pin_holders", holders_names,
 	                                                 N_NAMES(holders_names));
-	/* unlock_ms has no schema default: it follows door.unlock_ms */
+	/* unlock_ms left out or null (its schema default, so that a reader row
+	 * added in an admin form is valid as it stands) follows door.unlock_ms.
+	 * lookup() returns NULL for both: json-c holds a JSON null as NULL. */
 	reader->unlock_ms =
 	        lookup(obj, "unlock_ms") ? get_u32(rep, obj, "unlock_ms") : default_unlock_ms;
 }
@@ -616,6 +618,10 @@ static int validate_document(struct reporter *rep, json_object *root, struct con
 	if (!manifest)
 		return -EINVAL;
 	rep->errors += schema_validate(schema, root, rep->report, rep->userdata);
+	/* Defaults are annotations: filled in after validation, never judged,
+	 * so the semantic rules and the copy below see one whole document. */
+	if (schema_fill_defaults(schema, root) < 0)
+		cfg_error(rep, "PORTER-CFG-NOMEM", "$", NULL, "out of memory filling in defaults");
 	json_object_put(manifest);
 	check_semantics(rep, root);
 	if (rep->errors > 0)

@@ -29,7 +29,8 @@ PY
 
 mode=${1:-default}
 case "$mode" in
-default | --asan | --bench | --install) deps/ensure.sh ;;
+default) deps/ensure.sh browser ;; # chromium for tests/admin_page
+--asan | --bench | --install) deps/ensure.sh ;;
 --valgrind) deps/ensure.sh valgrind ;;
 --fuzz) deps/ensure.sh fuzz ;;
 esac

@@ -11,7 +11,7 @@
 #   5. examples/run-demo.sh, tests/run.sh and .ci/run all run the set-up step
 #      first: with a package missing and no way to install, each stops before
 #      meson
-#   6. tags: fuzz/valgrind packages only when asked for
+#   6. tags: fuzz/valgrind/browser packages only when asked for
 # Usage: test_ensure.sh SOURCE_ROOT
 set -eu
 
@@ -143,21 +143,22 @@ done
 reset
 working_apt
 stub id 'echo 0'
-export FAKE_MISSING="clang valgrind"
+export FAKE_MISSING="clang valgrind chromium"
 run "$ensure"
 [ "$rc" = 0 ] && [ ! -s "$calls" ] || fail "6: untagged run installed $(cat "$calls")"
 run "$ensure" fuzz
 grep -qx 'apt-get install -y -qq --no-install-recommends clang' "$calls" ||
 	fail "6: fuzz: $(cat "$calls")"
 reset
-for cmd in "tests/run.sh --valgrind" "tests/run.sh --fuzz 1"; do
+for cmd in "tests/run.sh --valgrind" "tests/run.sh --fuzz 1" "tests/run.sh"; do
 	reset
 	stub id 'echo 1000'
 	run "$work/tree/"$cmd
 	[ "$rc" = 1 ] || fail "6: $cmd: exit $rc, want 1"
 	case $cmd in
 	*valgrind) want=valgrind ;;
-	*) want=clang ;;
+	*fuzz*) want=clang ;;
+	*) want=chromium ;; # the default suite's browser: tag
 	esac
 	grep -q "install -y --no-install-recommends $want'" "$work/out" || fail "6: $cmd: $(cat "$work/out")"
 done

@@ -331,7 +331,7 @@ static void overlong_reader_id_is_refused(void **state)
 	(void)state;
 	snprintf(text, sizeof(text), "{" LOCAL ", \"readers\": [{\"id\": \"%065d\"}]}", 0);
 	assert_string_equal(refused_once(text, "PORTER-CFG-LENGTH", "$.readers[0].id")->message,
-			    "must have 1 to 64 bytes; got 65");
+			    "must have 1 to 64 characters; got 65");
 }
 
 static void long_bad_value_is_clipped_in_the_message(void **state)
