@@ -61,10 +61,11 @@ VISITOR_DEFAULTS = {
     "ArrivalDate": None,
     "DepartureDate": None,
 }
+# The writable fields of a check-in record. (A record the public check-in makes for a
+# visitor also carries VisitorId: mock only, the real schema has no such field.)
 CHECKIN_FIELDS = (
     "BusinessId",
     "CoworkerId",
-    "VisitorId",
     "Source",
     "FromTime",
     "ToTime",
@@ -239,6 +240,8 @@ class NexudusHandler(mockserver.Handler):
                         return jreply(404, {"Message": "No %s with Id %d." % (table[1], rid)})
                     return jreply(200, rec)
                 return self.list(table[0], table[1], query)
+        if entity == "visitors" and method == "PUT":
+            return self.visitor_put(body, rid)
         if entity != "checkins":
             return jreply(405, {"Message": "The requested resource does not support http method '%s'." % method})
         if method == "POST" and rid is None:
@@ -353,7 +356,7 @@ class NexudusHandler(mockserver.Handler):
         return {
             "Coworker": dict(COWORKER_DEFAULTS, Id=0, CreatedOn=None, UpdatedOn=None),
             "Visitor": dict(VISITOR_DEFAULTS, Id=0, CreatedOn=None, UpdatedOn=None),
-            "Checkin": dict({f: None for f in CHECKIN_FIELDS}, Id=0, CreatedOn=None, UpdatedOn=None),
+            "Checkin": dict({f: None for f in CHECKIN_FIELDS}, Id=0, VisitorId=None, CreatedOn=None, UpdatedOn=None),
             "FailedCheckin": {"Id": 0, "BusinessId": 0, "CoworkerId": 0, "Description": 0, "CreatedOn": None},
         }[entity]
 
@@ -442,13 +445,41 @@ class NexudusHandler(mockserver.Handler):
         cid = data.get("CoworkerId")
         if cid is not None and cid not in self.state.coworkers:
             errors.append(field_error("CoworkerId", "Coworker does not exist.", cid))
-        vid = data.get("VisitorId")
-        if vid is not None and vid not in self.state.visitors:
-            errors.append(field_error("VisitorId", "Visitor does not exist.", vid))
         src = data.get("Source")
         if src is not None and src not in range(6):
             errors.append(field_error("Source", "Source is not valid.", src))
         return errors
+
+    def visitor_put(self, body, rid):
+        """PUT a whole visitor back, e.g. Arrived/ArrivalDate when the visitor is at the door."""
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return jreply(400, envelope(False, "The request is invalid.", status=400))
+        with self.state.lock:
+            rid = data.get("Id", rid)
+            old = self.state.visitors.get(rid) if isinstance(rid, int) else None
+            if old is None:
+                err = [field_error("Id", "No Visitor with this Id.", rid)]
+                status = 400 if rid is None else 404
+                return jreply(status, envelope(False, "Visitor could not be updated.", errors=err, status=status))
+            errors = []
+            if not data.get("FullName"):  # (inferred) the one required field
+                errors.append(field_error("FullName", "Full Name is a required field.", data.get("FullName")))
+            cid = data.get("CoworkerId")
+            if cid is not None and cid not in self.state.coworkers:
+                errors.append(field_error("CoworkerId", "Coworker does not exist.", cid))
+            for f in ("ExpectedArrival", "ArrivalDate", "DepartureDate"):
+                if data.get(f) is not None and parse_time(data[f]) is None:
+                    errors.append(field_error(f, "%s is not a valid date." % f, data[f]))
+            if errors:
+                return jreply(400, envelope(False, "Visitor could not be updated.", errors=errors, status=400))
+            rec = {f: data.get(f, VISITOR_DEFAULTS[f]) for f in VISITOR_DEFAULTS}  # whole record
+            rec.update(Id=rid, UniqueId=old["UniqueId"], CreatedOn=old["CreatedOn"], UpdatedOn=now_iso())
+            self.state.visitors[rid] = rec
+            return jreply(200, envelope(True, "Visitor was successfully updated.", dict(rec)))
 
     # --- public check-in ----------------------------------------------------------
     def public_space(self, bare):
@@ -484,7 +515,7 @@ class NexudusHandler(mockserver.Handler):
                 return self.failed_checkin(bid, who["Id"], "No valid pass.")
             key = "VisitorId" if visitor else "CoworkerId"
             open_rec = next(
-                (r for r in self.state.checkins.values() if r[key] == who["Id"] and r["BusinessId"] == bid and r["ToTime"] is None),
+                (r for r in self.state.checkins.values() if r.get(key) == who["Id"] and r["BusinessId"] == bid and r["ToTime"] is None),
                 None,
             )
             value = {key: who["Id"], "FullName": who["FullName"], "CheckedIn": open_rec is not None}
@@ -500,7 +531,7 @@ class NexudusHandler(mockserver.Handler):
             if open_rec:
                 return jreply(200, envelope(True, "%s is already checked in." % who["FullName"], value))
             rec = {f: None for f in CHECKIN_FIELDS}
-            rec.update(BusinessId=bid, Source=2, FromTime=stamp, Id=self.state.new_id(), UniqueId=str(uuid.uuid4()))
+            rec.update(VisitorId=None, BusinessId=bid, Source=2, FromTime=stamp, Id=self.state.new_id(), UniqueId=str(uuid.uuid4()))
             rec.update(CreatedOn=stamp, UpdatedOn=stamp, BusinessName=self.state.businesses[bid]["Name"])
             rec[key] = who["Id"]
             rec["CoworkerFullName"] = None if visitor else who["FullName"]

@@ -156,6 +156,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.dispatch("PATCH")
 
     def read_body(self):
+        """The request body, by Content-Length or chunked (libcurl chunks a body of
+        unknown size)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return body
+                body += self.rfile.read(size)
+                self.rfile.readline()
         length = self.headers.get("Content-Length")
         if length is None:
             return b""

@@ -6,6 +6,7 @@ hand, it wraps itself)."""
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -255,6 +256,21 @@ class TestCheckins(MockNexudusCase):
         self.assertEqual(self.authed("DELETE", "/api/spaces/checkins/%d" % rid).status, 404)
 
 
+class TestVisitorWrites(MockNexudusCase):
+    def test_put_marks_a_visitor_arrived_and_needs_the_whole_record(self):
+        vid = self.control("seed", {"visitors": [{"FullName": "Vera", "VisitorCode": "V-1"}]})["visitors"][0]
+        rec = self.authed("GET", "/api/spaces/visitors/%d" % vid).json()
+        partial = self.authed("PUT", "/api/spaces/visitors", {"Id": vid, "Arrived": True})
+        self.assertEqual(partial.status, 400)
+        self.assertEqual(partial.json()["Errors"][0]["PropertyName"], "FullName")
+        rec.update(Arrived=True, ArrivalDate="2026-11-26T09:58:00Z")
+        reply = self.authed("PUT", "/api/spaces/visitors", rec)
+        self.assertEqual(reply.status, 200, reply)
+        stored = self.control("state", method="GET")["visitors"][0]
+        self.assertEqual((stored["Arrived"], stored["ArrivalDate"], stored["VisitorCode"]),
+                         (True, "2026-11-26T09:58:00Z", "V-1"))
+
+
 class TestPublicCheckin(MockNexudusCase):
     def public(self, body, host=None, prefix=""):
         headers = {"Host": host} if host else {}
@@ -496,6 +512,31 @@ class TestServer(MockNexudusCase):
         with self.assertRaises(ssl.SSLCertVerificationError):
             conn.request("GET", "/api/spaces/coworkers")
         conn.close()
+
+    def test_libcurl_verifies_pins_reuses_the_connection_and_may_chunk(self):
+        # The curl CLI is libcurl 7.88 with OpenSSL, the client porter embeds.
+        if not shutil.which("curl"):
+            self.skipTest("no curl CLI")
+        base = os.environ["MOCK_NEXUDUS_URL"]
+        form = urllib.parse.urlencode({"grant_type": "password", "username": os.environ["MOCK_NEXUDUS_USER"],
+                                       "password": os.environ["MOCK_NEXUDUS_PASSWORD"]})
+        # A backup pin that matches nothing, then the server's own: either may match.
+        tls = ["--cacert", os.environ["MOCK_CA"], "--pinnedpubkey",
+               "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=;" + os.environ["MOCK_PUBKEY_SHA256"]]
+        run = subprocess.run(
+            ["curl", "-sS", "-v"] + tls + ["--data", form, base + "/api/token", "--next"] + tls
+            + ["-H", "Transfer-Encoding: chunked", "-H", "Content-Type: application/json",
+               "--data", '{"coworkers":[{"Id":7,"FullName":"Chunked"}]}', base + "/_control/seed"],
+            capture_output=True, text=True, timeout=20)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        # assertTrue, not assertIn: a failure must not print the token in stdout.
+        self.assertTrue("access_token" in run.stdout, "no token in the grant's reply")
+        self.assertTrue('{"coworkers": [7]' in run.stdout, "the chunked seed was not read")
+        self.assertIn("Re-using existing connection", run.stderr)
+        wrong = subprocess.run(["curl", "-sS", "--cacert", os.environ["MOCK_CA"], "--pinnedpubkey",
+                                "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", base + "/api/token"],
+                               capture_output=True, text=True, timeout=20)
+        self.assertEqual(wrong.returncode, 90)  # CURLE_SSL_PINNEDPUBKEYNOTMATCH
 
     def test_sigterm_exits_cleanly_after_writing_the_port_file(self):
         d = os.environ["MOCK_DIR"]
