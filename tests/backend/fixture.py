@@ -66,12 +66,12 @@ def die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def start(d, name, script, args):
+def start(d, name, script, args, env):
     port_file = os.path.join(d, name + ".port")
     log = open(os.path.join(d, name + ".log"), "w")
     cmd = [PYTHON, os.path.join(HERE, script), "--cert", os.path.join(d, "server.pem"),
            "--key", os.path.join(d, "server.key"), "--port-file", port_file] + args
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent)
     log.close()
     return proc, port_file
 
@@ -131,16 +131,16 @@ def main(argv):
         started = []
         if "nexudus" in want:
             user, password = "porter@example.com", "pw-" + secrets.token_hex(8)
-            proc, pf = start(d, "nexudus", "mock_nexudus.py", ["--user", user, "--password", password] + nexudus_args)
+            env.update(MOCK_NEXUDUS_USER=user, MOCK_NEXUDUS_PASSWORD=password)
+            proc, pf = start(d, "nexudus", "mock_nexudus.py", ["--user", user] + nexudus_args, env)
             procs.append(proc)
             started.append(("nexudus", proc, pf))
-            env.update(MOCK_NEXUDUS_USER=user, MOCK_NEXUDUS_PASSWORD=password)
         if "webhook" in want:
             secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-            proc, pf = start(d, "webhook", "webhook_receiver.py", ["--secret", secret])
+            env["MOCK_WEBHOOK_SECRET"] = secret
+            proc, pf = start(d, "webhook", "webhook_receiver.py", [], env)
             procs.append(proc)
             started.append(("webhook", proc, pf))
-            env["MOCK_WEBHOOK_SECRET"] = secret
         for name, proc, pf in started:
             port = wait_port(proc, pf, name, d)
             if name == "nexudus":

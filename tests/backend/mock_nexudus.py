@@ -6,8 +6,8 @@ grant, bearer auth, paging, ?Entity_Field= filters, the write envelope, 409 +
 Retry-After when throttled) and can be told to misbehave (faults) through
 /_control/*. Behaviour nobody documented is marked (inferred) here and in README.md.
 
-    mock_nexudus.py --cert server.pem --key server.key --port-file PORT \
-        [--user U --password P] [--expires-in S] [--rate-limits on|off] [--time-scale X]
+    MOCK_NEXUDUS_PASSWORD=P mock_nexudus.py --cert server.pem --key server.key --port-file PORT \
+        [--user U] [--expires-in S] [--rate-limits on|off] [--time-scale X]
 """
 
 import argparse
@@ -695,7 +695,8 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--user", default="porter@example.com")
-    ap.add_argument("--password", default="correct horse")
+    # The password comes from the environment so it is not in `ps` output.
+    ap.add_argument("--password", default=os.environ.get("MOCK_NEXUDUS_PASSWORD", "correct horse"))
     ap.add_argument("--expires-in", type=int, default=604799)
     ap.add_argument("--business-id", type=int, default=1)
     ap.add_argument("--space", default="testspace")

@@ -10,7 +10,7 @@ Verified deliveries are recorded once per webhook-id (duplicates are counted and
 answered 2xx, as a receiver should); bad signatures get 401. Faults and the request log
 come from mockserver.py.
 
-    webhook_receiver.py --cert server.pem --key server.key --port-file PORT --secret whsec_...
+    MOCK_WEBHOOK_SECRET=whsec_... webhook_receiver.py --cert server.pem --key server.key --port-file PORT
 """
 
 import argparse
@@ -156,8 +156,12 @@ def main():
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--port-file", required=True)
-    ap.add_argument("--secret", action="append", required=True, help="whsec_<base64>; repeat for rotation")
+    ap.add_argument("--secret", action="append", help="whsec_<base64>; repeat for rotation")
     opts = ap.parse_args()
+    # Secrets come from the environment by preference, so they are not in `ps` output.
+    opts.secret = opts.secret or os.environ.get("MOCK_WEBHOOK_SECRET", "").split()
+    if not opts.secret:
+        ap.error("no secret: set MOCK_WEBHOOK_SECRET (space-separated) or give --secret")
     try:
         for s in opts.secret:
             secret_key(s)
