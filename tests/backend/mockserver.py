@@ -18,6 +18,7 @@ import struct
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 
 # Query parameters whose values are secrets (PINs, card numbers, codes, tokens):
@@ -176,7 +177,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def dispatch(self, method):
         body = self.read_body()
         if self.path.startswith("/_control/") or self.path == "/_control":
-            status, headers, payload = self.control(method, self.path, body)
+            try:
+                status, headers, payload = self.control(method, self.path, body)
+            except Exception as e:  # a bad knob is the test's mistake: say which
+                traceback.print_exc()
+                status, headers, payload = jreply(400, {"error": "control %s failed: %r" % (self.path, e)})
             self.reply(status, headers, payload)
             return
         started = time.time()
@@ -213,7 +218,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if kind == "slow" and not fault["apply_first"]:
             time.sleep(fault["delay"])
-        status, headers, payload = self.route(method, self.path, body)
+        try:
+            status, headers, payload = self.route(method, self.path, body)
+        except Exception as e:  # a bug in the mock must not look like a network fault
+            traceback.print_exc()
+            status, headers, payload = jreply(500, {"Message": "mock bug: %r" % e})
         entry["status"] = status
         if kind == "lost_reply":
             entry["status"] = "lost(%d)" % status

@@ -496,6 +496,14 @@ class TestServer(MockNexudusCase):
         for secret in (os.environ["MOCK_NEXUDUS_PASSWORD"], body["access_token"], body["refresh_token"]):
             self.assertNotIn(secret, text)
 
+    def test_bad_control_input_is_400_naming_the_problem(self):
+        reply = self.ctl.post("/_control/seed", {"coworkers": [{"Id": "seven"}]})
+        self.assertEqual(reply.status, 400)
+        self.assertIn("seven", reply.json()["error"])
+        reply = self.ctl.post("/_control/config", {"rate_limits": {"limits": {"per_second": {"count": 1}}}})
+        self.assertEqual(reply.status, 400)
+        self.assertIn("per_second", reply.json()["error"])
+
     def test_keep_alive_reuses_the_connection(self):
         self.login()
         sock = self.api.conn.sock
