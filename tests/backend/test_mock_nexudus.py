@@ -250,6 +250,20 @@ class TestCheckins(MockNexudusCase):
         q = "/api/spaces/checkins?from_Checkin_FromTime=2026-11-26T00:00:00Z&orderBy=FromTime"
         self.assertEqual(self.authed("GET", q).json()["TotalItems"], 2)
 
+    def test_changes_made_elsewhere_are_found_by_updated_on(self):
+        # How one door learns what another door (or reception) did since its last look.
+        member = self.seed_members(1)[0]
+        rec = self.checkin(CoworkerId=member).json()["Value"]
+        mark = rec["UpdatedOn"]
+        time.sleep(0.01)
+        q = "/api/spaces/checkins?from_Checkin_UpdatedOn=%s&orderBy=UpdatedOn" % mark
+        self.assertEqual([r["Id"] for r in self.authed("GET", q).json()["Records"]], [rec["Id"]])
+        rec["ToTime"] = "2026-11-26T12:00:00Z"
+        self.authed("PUT", "/api/spaces/checkins", rec)
+        later = self.authed("GET", q).json()["Records"]
+        self.assertEqual([(r["Id"], r["ToTime"]) for r in later], [(rec["Id"], "2026-11-26T12:00:00Z")])
+        self.assertGreater(later[0]["UpdatedOn"], mark)
+
     def test_delete(self):
         rid = self.checkin().json()["Value"]["Id"]
         self.assertTrue(self.authed("DELETE", "/api/spaces/checkins/%d" % rid).json()["WasSuccessful"])
