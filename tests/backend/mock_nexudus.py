@@ -11,6 +11,7 @@ Retry-After when throttled) and can be told to misbehave (faults) through
 """
 
 import argparse
+import bisect
 import datetime
 import json
 import math
@@ -154,18 +155,24 @@ class State:
             if not self.limits_on:
                 return None
             now = time.monotonic()
-            hits = self.hits.setdefault(account, [])
-            longest = max(r["window"] for r in self.limits.values()) / self.time_scale
-            while hits and hits[0][0] < now - longest:
-                hits.pop(0)
+            # Two lists per account, all requests and writes, each kept only as long as
+            # its longest window, so a long benchmark does not slow every request down.
+            lists = self.hits.setdefault(account, {False: [], True: []})
+            for writes, hits in lists.items():
+                longest = max(r["window"] for r in self.limits.values() if r["writes"] == writes) / self.time_scale
+                drop = bisect.bisect_left(hits, now - longest)
+                del hits[:drop]
             for name, rule in self.limits.items():
                 if rule["writes"] and not is_write:
                     continue
+                hits = lists[rule["writes"]]
                 window = rule["window"] / self.time_scale
-                inside = [t for t, w in hits if t >= now - window and (w or not rule["writes"])]
-                if len(inside) >= rule["count"]:
-                    return name, inside[len(inside) - rule["count"]] + window - now
-            hits.append((now, is_write))
+                inside = len(hits) - bisect.bisect_left(hits, now - window)
+                if inside >= rule["count"]:
+                    return name, hits[len(hits) - rule["count"]] + window - now
+            lists[False].append(now)
+            if is_write:
+                lists[True].append(now)
             return None
 
 
