@@ -134,6 +134,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     writes (apply-then-drop faults only make sense for those)."""
 
     protocol_version = "HTTP/1.1"
+    entry = None  # this request's log entry until it is logged
     server_version = "porter-mock"
     sys_version = ""
 
@@ -187,11 +188,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         started = time.time()
         entry = {"method": method, "path": redact_path(self.path), "time": started, "status": None, "fault": None}
         entry.update(self.log_extra())
+        self.entry = entry
         fault = self.server.faults.take(method, self.path)
         try:
             self.serve_with_fault(method, body, fault, entry)
         finally:
-            self.server.requests.add(entry)
+            self.log_once()
+
+    def log_once(self):
+        """Log the request before its reply (or reset) goes out: a client that reads
+        the log right after its reply must find the request there."""
+        if self.entry is not None:
+            self.server.requests.add(self.entry)
+            self.entry = None
 
     def serve_with_fault(self, method, body, fault, entry):
         kind = fault["kind"] if fault else None
@@ -226,6 +235,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         entry["status"] = status
         if kind == "lost_reply":
             entry["status"] = "lost(%d)" % status
+        self.log_once()
+        if kind == "lost_reply":
             self.drop()
             return
         if kind == "slow" and fault["apply_first"]:
@@ -273,6 +284,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def drop(self):
         """End the connection with a TCP reset and no reply."""
+        self.log_once()
         self.close_connection = True
         self.dropped = True
         try:
@@ -293,6 +305,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass
 
     def reply(self, status, headers, payload, content_type="application/json; charset=utf-8"):
+        self.log_once()
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)

@@ -8,6 +8,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,6 +20,17 @@ def ensure_fixture(env_var, servers):
         return
     cmd = [sys.executable, os.path.join(HERE, "fixture.py")] + servers + ["--", sys.executable] + sys.argv
     sys.exit(subprocess.call(cmd))
+
+
+def wait_for(check, timeout=5.0):
+    """check() until it is true or timeout seconds pass; its last value. For effects
+    that follow a reply the client gave up on: how soon is up to the server's thread."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
 
 
 class Reply:
