@@ -12,8 +12,9 @@
  *     one; without it a name would be resolved by a blocking
  *     getaddrinfo() on the loop thread, so the client then logs a warning
  *     and refuses (-EINVAL) every request whose host is not an IP literal.
- *   - The CA bundle is read into memory at construction, so no handshake
- *     touches the disk.
+ *   - The CA bundle is read and parsed once, at construction, into one
+ *     OpenSSL store every connection shares: no handshake touches the disk
+ *     or parses the bundle again.
  *
  * TLS is always verified (peer and host name, TLS 1.2 minimum); there is no
  * option to turn that off. Only https:// URLs are taken and redirects are
@@ -99,8 +100,9 @@ struct http_request {
  * A new client. `services` must stay valid until the client is freed and
  * must have watch_add, watch_update, watch_remove, timer_add, timer_remove
  * and now_us; without fd watches it returns -EINVAL and logs which service
- * is missing. Other -EINVAL: a bad option (logged). -EIO: the CA bundle
- * cannot be read. -ENOMEM.
+ * is missing. Other -EINVAL: a bad option, or a CA bundle without a
+ * certificate (logged). -EIO: the CA bundle cannot be read. -ENOTSUP:
+ * libcurl is not built with OpenSSL. -ENOMEM.
  */
 int http_client_new(const struct porter_host_services *services,
                     const struct http_client_options *options, struct http_client **ret);

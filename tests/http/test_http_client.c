@@ -325,6 +325,11 @@ static void test_bad_options_are_refused_with_a_reason(void **state)
 
 	assert_int_equal(http_client_new(&T.svc, &o, &c), -EIO);
 	assert_true(logged("cannot read the CA bundle /nonexistent/ca.pem"));
+	char not_pem[256];
+	snprintf(not_pem, sizeof(not_pem), "%s/pin", T.fx.dir);
+	o.ca_file = not_pem;
+	assert_int_equal(http_client_new(&T.svc, &o, &c), -EINVAL);
+	assert_true(logged("holds no PEM certificate"));
 	o.ca_file = T.fx.ca;
 	o.pinned_keys = "sha256//short";
 	assert_int_equal(http_client_new(&T.svc, &o, &c), -EINVAL);
@@ -384,6 +389,19 @@ static void test_wrong_ca_is_a_verification_failure_not_ambiguous(void **state)
 	assert_int_equal(res.outcome, HTTP_FAIL_NOT_SENT);
 	assert_int_equal(res.status, 0);
 	assert_non_null(strstr(res.error, "(not sent)"));
+	client_done(c);
+}
+
+static void test_without_a_ca_file_the_system_bundle_is_used(void **state)
+{
+	struct http_client_options o = {.ca_file = NULL};
+	struct http_client *c = client_with(&o);
+	struct result res;
+
+	/* The throwaway CA is not in the system's bundle. */
+	fetch(c, "GET", "/echo", NULL, NULL, &res);
+	assert_int_equal(res.curl, CURLE_PEER_FAILED_VERIFICATION);
+	assert_int_equal(res.outcome, HTTP_FAIL_NOT_SENT);
 	client_done(c);
 }
 
@@ -731,6 +749,8 @@ int main(void)
 	        cmocka_unit_test_setup(test_get_post_put_with_bodies_and_headers, reset_logs),
 	        cmocka_unit_test_setup(test_request_body_is_copied, reset_logs),
 	        cmocka_unit_test_setup(test_wrong_ca_is_a_verification_failure_not_ambiguous,
+	                               reset_logs),
+	        cmocka_unit_test_setup(test_without_a_ca_file_the_system_bundle_is_used,
 	                               reset_logs),
 	        cmocka_unit_test_setup(test_backup_pin_matches, reset_logs),
 	        cmocka_unit_test_setup(test_pin_mismatch_is_refused_not_ambiguous, reset_logs),
