@@ -99,7 +99,11 @@ static CURLcode global_result;
 
 /* Once per process and never undone: porter.so is linked -z nodelete, so
  * libcurl stays loaded as long as the host runs, and a curl_global_cleanup()
- * could pull OpenSSL out from under another user of it in the host. */
+ * could pull OpenSSL out from under another user of it in the host. The
+ * once guards porter's own calls; a host (or another plugin) calling
+ * curl_global_init on another thread at the same time is safe only with
+ * CURL_VERSION_THREADSAFE, which Debian 12's libcurl 7.88 has (checked in
+ * http_client_new, which says so when it is missing). */
 static void global_init(void)
 {
 	global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -619,6 +623,12 @@ int http_client_new(const struct porter_host_services *services,
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
 	guard_sigpipe(services, info);
+	if (!(info->features & CURL_VERSION_THREADSAFE))
+		plog(services, PORTER_LOG_NOTICE,
+		     "http: libcurl %s's global init is not thread-safe: another thread of the "
+		     "host "
+		     "must not initialise libcurl while porter starts",
+		     info->version);
 	if (!c->resolver_async)
 		plog(services, PORTER_LOG_WARNING,
 		     "http: libcurl %s has no asynchronous resolver: only URLs with an IP address "
