@@ -66,6 +66,7 @@ default)
 	[ -f build/build.ninja ] || meson setup build
 	ninja -C build
 	build/tests/bench/bench_hooks build/porter.so
+	build/tests/bench/bench_http
 	;;
 --install)
 	# The default run installs the default build (/usr/local, no reference
