@@ -19,7 +19,8 @@
 #include "directory.h"
 #include "directory_file.h"
 
-#define NX_ID_MAX 24 /* "nx-c-" and at most 19 digits */
+#define NX_ID_MAX        24           /* "nx-c-" and at most 19 digits */
+#define TIME_MAX_WRITTEN 253402300799 /* 9999-12-31T23:59:59Z */
 
 enum outcome {
 	KEEP,
@@ -264,6 +265,10 @@ static int add_visitor(struct nexudus_directory *d, const struct nexudus_visitor
 	}
 	e->valid_from = cutoff_previous(&d->day, v->expected_arrival);
 	e->valid_until = cutoff_next(&d->day, v->expected_arrival);
+	/* The file's times have four-digit years: the last day of 9999 ends
+	 * there, not in the year 10000. */
+	if (e->valid_until > TIME_MAX_WRITTEN)
+		e->valid_until = TIME_MAX_WRITTEN;
 	if (e->valid_until <= d->options.now) {
 		e->outcome = LEFT_EXPIRED;
 		return 0;

@@ -839,8 +839,14 @@ static int read_records(struct rd *p, enum nexudus_kind kind, nexudus_record_fn 
 			break;
 		if (v.token != JSON_TOKEN_OBJECT_BEGIN)
 			r = fail(p->err, p->errlen, -EINVAL, "Records[%zu]: must be an object", i);
-		else if ((r = read_record(p, kind, i, rec)) == 0 && (r = fn(userdata, rec)) == 0)
-			page->records++;
+		else if ((r = read_record(p, kind, i, rec)) == 0) {
+			r = fn(userdata, rec);
+			if (r < 0)
+				fail(p->err, p->errlen, r, "Records[%zu]: not taken: %s", i,
+				     strerror(-r));
+			else
+				page->records++;
+		}
 		OPENSSL_cleanse(rec, sizeof(*rec)); /* the PIN or code it held */
 	}
 	free(rec);

@@ -257,9 +257,13 @@ static void test_visitors_without_a_day_or_whose_day_is_over_are_left_out(void *
 	assert_int_equal(timestamp_parse("0001-01-01T00:00:00Z", &dotnet_min), 0);
 	add_visitor(f, 3, "3456", dotnet_min);
 	add_visitor(f, 4, "4567", NOW + 86400);
+	int64_t last_day;
+	assert_int_equal(timestamp_parse("9999-12-31T23:30:00Z", &last_day), 0);
+	add_visitor(f, 5, "5678", last_day); /* its day ends in the year 10000 */
 	struct directory *dir = write_and_load(f);
-	assert_int_equal(directory_size(dir), 1);
+	assert_int_equal(directory_size(dir), 2);
 	assert_non_null(directory_find_id(dir, "nx-v-4"));
+	assert_int_equal(directory_find_id(dir, "nx-v-5")->valid_until, 253402300799);
 	const struct nexudus_directory_stats *s = nexudus_directory_stats(f->d);
 	assert_int_equal(s->no_arrival, 1);
 	assert_int_equal(s->expired, 2);

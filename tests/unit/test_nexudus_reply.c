@@ -527,6 +527,7 @@ static void test_the_callback_can_stop_the_page(void **state)
 	                                    collect, &g, &p, err, sizeof(err)),
 	                 -ECANCELED);
 	assert_int_equal(g.n, 1);
+	assert_string_equal(err, "Records[1]: not taken: Operation canceled");
 	assert_int_equal(nexudus_page_parse(coworkers, strlen(coworkers), 7, collect, &g, &p, err,
 	                                    sizeof(err)),
 	                 -EINVAL);
