@@ -331,7 +331,8 @@ static size_t settle(struct nexudus_directory *d)
 {
 	size_t out = 0;
 	memset(&d->stats, 0, sizeof(d->stats));
-	qsort(d->entries, d->n, sizeof(*d->entries), by_person);
+	if (d->n) /* entries is NULL until the first record */
+		qsort(d->entries, d->n, sizeof(*d->entries), by_person);
 	for (size_t i = 0; i < d->n;) {
 		size_t best = i, j = i + 1;
 		for (; j < d->n && d->entries[j].kind == d->entries[i].kind &&

@@ -158,6 +158,14 @@ static void test_a_written_directory_loads_and_a_synced_pin_matches(void **state
 	assert_int_equal(f->n_warnings, 0);
 }
 
+static void test_a_sync_that_found_nobody_writes_an_empty_directory(void **state)
+{
+	struct fixture *f = *state;
+	struct directory *dir = write_and_load(f);
+	assert_int_equal(directory_size(dir), 0);
+	directory_free(dir);
+}
+
 static void test_no_pin_is_ever_written_in_clear(void **state)
 {
 	struct fixture *f = *state;
@@ -405,6 +413,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	        T(test_a_written_directory_loads_and_a_synced_pin_matches),
+	        T(test_a_sync_that_found_nobody_writes_an_empty_directory),
 	        T(test_no_pin_is_ever_written_in_clear),
 	        T(test_a_coworker_without_a_pin_is_kept_without_one),
 	        T(test_a_pin_the_keypad_cannot_take_is_left_out_with_a_warning),
