@@ -63,6 +63,25 @@ struct delivery_result {
  * from inside deliver() itself. */
 typedef void (*delivery_done_fn)(void *userdata, const struct delivery_result *result);
 
+/*
+ * What a backend may tell porter's core (loop thread). Filled by porter and
+ * handed to a backend's constructor; either member may be NULL.
+ */
+struct backend_core {
+	void *userdata;
+	/* A person's presence as the backend knows it (a check-in made at
+	 * another door, at reception or in the space's app): in or out since
+	 * `at_unix_us`. porter adopts it when it is newer than its own last
+	 * change for that person, so toggles agree across doors; it is not
+	 * recorded as a change of this door and not delivered back. */
+	void (*presence_learned)(void *userdata, const char *person_id, bool in,
+	                         int64_t at_unix_us);
+	/* The directory source is in step with the backend as of `at_unix_us`
+	 * (a sync succeeded, whether or not anything changed). The offline
+	 * policy counts from the last one. */
+	void (*directory_synced)(void *userdata, int64_t at_unix_us);
+};
+
 struct backend {
 	const char *name; /* "local", "webhook", "nexudus" */
 	void *impl;
