@@ -159,6 +159,15 @@ struct porter_feedback {
  *                   request is reversed (see door_unlock).
  *   "record_failed" DENY: the change (or the reversal after a failed door)
  *                   could not be written; nobody was let through for it.
+ *   "backlog_full"  DENY: the outbox holds outbox.max_backlog changes the
+ *                   backend has not taken yet; new check-ins and check-outs
+ *                   are refused until it drains (nothing confirmed is
+ *                   dropped). Does not count.
+ *   "directory_outdated"
+ *                   DENY: a check-in while the directory was last in step
+ *                   with the backend longer ago than offline.max_age_s
+ *                   (backend "nexudus"). Checking out still works. Does not
+ *                   count.
  */
 
 /* ---- Completion of a pending decision --------------------------------- */
