@@ -317,6 +317,12 @@ static void check_path(struct reporter *rep, json_object *root, const char *dott
 		cfg_error(rep, "PORTER-CFG-PATH", path, "write the full path, starting with \"/\"",
 		          "must be an absolute path: porter runs in the host daemon, whose "
 		          "working directory is not the admin's");
+	else if (len >= CONFIG_PATH_MAX)
+		/* maxLength counts characters (1023); the file system counts
+		 * bytes, so this is porter's own rule, not maxLength's. */
+		cfg_error(rep, "PORTER-CFG-BYTES", path, "use a shorter path",
+		          "is %zu bytes long; a path may have at most %d bytes (UTF-8)", len,
+		          CONFIG_PATH_MAX - 1);
 }
 
 /* Reader ids end up in log lines and in host calls: keep them one clean

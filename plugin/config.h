@@ -20,8 +20,11 @@
 
 #define CONFIG_MAX_TEXT    (256 * 1024) /* bytes of config JSON accepted */
 #define CONFIG_MAX_READERS 64
-#define CONFIG_ID_MAX      64 /* reader id length, bytes */
-#define CONFIG_PATH_MAX    1024
+#define CONFIG_ID_CHARS    64 /* reader id length, characters (plugin.json maxLength) */
+/* Its bytes at most: JSON Schema counts characters, and UTF-8 takes up to 4
+ * bytes for one, so every buffer holding a reader id is sized for that. */
+#define CONFIG_ID_MAX   (CONFIG_ID_CHARS * 4)
+#define CONFIG_PATH_MAX 1024
 
 enum reader_direction {
 	READER_TOGGLE = 0, /* in, then out, then in ... */

@@ -486,7 +486,9 @@ struct reader_state *plugin_reader(porter_plugin *p, const char *reader_id)
 {
 	if (!reader_id_valid(reader_id)) {
 		plog(&p->services, PORTER_LOG_NOTICE,
-		     "event refused: reader id must be 1-%d printable characters", CONFIG_ID_MAX);
+		     "event refused: reader id must be 1-%d characters of UTF-8 without control "
+		     "characters",
+		     CONFIG_ID_CHARS);
 		return NULL;
 	}
 	struct reader_state *r = readers_get(p->readers, reader_id, &p->config, &p->engine);

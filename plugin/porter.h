@@ -436,7 +436,8 @@ struct porter_plugin_descriptor {
 	 * told why through feedback where one can. Input wrong in several ways
 	 * gets the errno of the first check that fails, in this order:
 	 *   1. the event: NULL, or `size` too small for its fields: -EINVAL;
-	 *   2. the reader id: not 1-64 printable characters: -EINVAL (no
+	 *   2. the reader id: not 1-64 characters of UTF-8 without control
+	 *      characters: -EINVAL (no
 	 *      feedback: there is no reader to show it at);
 	 *   3. on_pin: pin NULL with pin_len > 0: -EINVAL;
 	 *   4. a whole PIN longer than keypad.pin_max_length: -E2BIG (its
