@@ -94,7 +94,7 @@ struct nx_worker {
 struct nexudus {
 	const struct porter_host_services *services;
 	struct backend_core core;
-	struct http_client *http;
+	struct http_client *http, *http_write;
 	struct nexudus_session *session;
 	char *cache_path;
 	int64_t business_id;

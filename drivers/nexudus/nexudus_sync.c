@@ -151,12 +151,16 @@ static void sync_end(struct nexudus *n)
 static void sync_failed(struct nexudus *n, const char *what, const char *why)
 {
 	struct nx_sync *s = &n->sync;
-	snprintf(s->last_error, sizeof(s->last_error), "%s: %s", what, why);
+	char error[NX_REASON_MAX];
+	snprintf(error, sizeof(error), "%s: %s", what, why);
+	/* One line per new reason, not one per sync interval. */
+	if (!s->failing_since_us || strcmp(error, s->last_error) != 0)
+		plog(n->services, PORTER_LOG_WARNING,
+		     "nexudus: directory sync failed (%s); the last good cache %s stays in use",
+		     error, n->cache_path);
+	memcpy(s->last_error, error, sizeof(error));
 	if (!s->failing_since_us)
 		s->failing_since_us = n->wall_clock_us();
-	plog(n->services, PORTER_LOG_WARNING,
-	     "nexudus: directory sync failed (%s); the last good cache %s stays in use",
-	     s->last_error, n->cache_path);
 	sync_end(n);
 }
 
