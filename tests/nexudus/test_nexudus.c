@@ -276,6 +276,34 @@ static bool logs_contain(const char *text)
 
 /* ---- session ------------------------------------------------------------ */
 
+/* Every token request carried this device's client id (the file porter made
+ * beside the cache). */
+static void assert_token_requests_carry_the_client_id(void)
+{
+	char path[192], id[80] = {0};
+	snprintf(path, sizeof(path), "%s/nexudus-client-id", T.dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(id, sizeof(id), f));
+	fclose(f);
+	id[strcspn(id, "\n")] = '\0';
+	assert_int_equal(strlen(id), 32);
+	json_object *root, *list;
+	assert_int_equal(mock_nexudus_call(&T.mock, "GET", "/_control/requests", NULL, &root), 200);
+	assert_true(json_object_object_get_ex(root, "requests", &list));
+	int tokens = 0;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+		if (strcmp(field(e, "path"), "/api/token") != 0)
+			continue;
+		tokens++;
+		assert_non_null(field(e, "client_id"));
+		assert_string_equal(field(e, "client_id"), id);
+	}
+	assert_true(tokens > 0);
+	json_object_put(root);
+}
+
 static void test_token_is_granted_once_then_refreshed_with_the_client_id(void **state)
 {
 	mock_nexudus_ok(&T.mock, "POST", "/_control/config", "{\"expires_in\": 2}");
@@ -295,6 +323,7 @@ static void test_token_is_granted_once_then_refreshed_with_the_client_id(void **
 	assert_int_equal(mock_nexudus_count(&T.mock, "POST", "/api/token", 400), 0);
 	assert_int_equal(mock_nexudus_count(&T.mock, NULL, "/api/spaces", 401), 0);
 	assert_int_equal(throttled(), 0);
+	assert_token_requests_carry_the_client_id();
 	stop_backend(&b);
 }
 
