@@ -503,11 +503,13 @@ void nexudus_session_cancel(struct nexudus_session *s, uint64_t id)
 	if (s->sending && s->sending->id == id) {
 		http_client_cancel(s->in_flight, s->request);
 		s->request = 0;
-		call_free(s->sending);
-		s->sending = NULL;
 		/* Counted: it may have reached the server. */
 		s->last_answer_us = now_us(s);
 		ring_push(&s->all, s->last_answer_us);
+		if (s->sending->write)
+			ring_push(&s->writes, s->last_answer_us);
+		call_free(s->sending);
+		s->sending = NULL;
 		if (s->head && !s->timer)
 			arm(s, 0);
 		return;

@@ -132,7 +132,7 @@ static void set_password(const char *password)
 
 struct opts {
 	double scale;
-	uint32_t sync_s, presence_s;
+	uint32_t sync_s, presence_s, auth_retry_s;
 };
 
 static struct backend start_backend(const struct opts *o)
@@ -153,7 +153,8 @@ static struct backend start_backend(const struct opts *o)
 	                             .presence_interval_s =
 	                                     o && o->presence_s ? o->presence_s : 3600,
 	                             .wall_clock_us = wall_us,
-	                             .pace_time_scale = o && o->scale ? o->scale : SCALE};
+	                             .pace_time_scale = o && o->scale ? o->scale : SCALE,
+	                             .auth_retry_s = o ? o->auth_retry_s : 0};
 	memcpy(no.pin_key, T.key, PIN_KEY_LEN);
 	T.synced = T.learned = 0;
 	int r = nexudus_backend_new(host_loop_services(T.loop), &no, &core, &b, err, sizeof(err));
@@ -363,14 +364,15 @@ static void collect_report(void *userdata, const struct porter_report *r)
 static void test_a_bad_password_is_one_clear_error_not_a_storm(void **state)
 {
 	set_password("wrong-password-123");
-	struct backend b = start_backend(&(struct opts){.sync_s = 1, .presence_s = 1});
+	struct backend b =
+	        start_backend(&(struct opts){.sync_s = 1, .presence_s = 1, .auth_retry_s = 4});
 	for (int i = 0; i < 3; i++) {
 		struct delivery d = change(1 + i, "nx-c-11", true, wall_us());
 		struct delivery_result r = deliver(&b, &d);
 		assert_int_equal(r.outcome, DELIVERY_RETRY);
 		assert_non_null(strstr(r.reason, T.mock.user));
 		assert_null(strstr(r.reason, "wrong-password-123"));
-		assert_true(r.retry_after_us > 60000000u); /* not before the admin can act */
+		assert_true(r.retry_after_us > 2000000u); /* not before the pause is over */
 	}
 	run_for(3000); /* syncs and polls come due meanwhile */
 	assert_int_equal(mock_nexudus_count(&T.mock, "POST", "/api/token", 0), 1);
@@ -387,6 +389,34 @@ static void test_a_bad_password_is_one_clear_error_not_a_storm(void **state)
 			errors++;
 	}
 	assert_int_equal(errors, 1);
+
+	/* The admin sets that password at Nexudus: after the pause porter asks
+	 * once more, and everything flows again. */
+	char users[256];
+	snprintf(users, sizeof(users), "{\"users\": {\"%s\": \"wrong-password-123\"}}",
+	         T.mock.user);
+	mock_nexudus_ok(&T.mock, "POST", "/_control/config", users);
+	run_until_count(&T.synced, 1, 20000);
+	assert_int_equal(T.synced, 1);
+	struct delivery d = change(9, "nx-c-11", true, wall_us());
+	assert_int_equal(deliver(&b, &d).outcome, DELIVERY_DELIVERED);
+	assert_int_equal(mock_nexudus_count(&T.mock, "POST", "/api/token", 0), 2);
+	assert_int_equal(b.diagnostics(b.impl, NULL, NULL), 0);
+	stop_backend(&b);
+}
+
+static void test_a_cancelled_delivery_never_calls_back(void **state)
+{
+	struct backend b = start_backend(NULL);
+	struct outcome o = {0};
+	struct delivery d = change(1, "nx-c-11", true, wall_us());
+	assert_int_equal(b.deliver(b.impl, &d, done_cb, &o), 0);
+	b.cancel(b.impl);
+	run_for(1500);
+	assert_false(o.done);
+	/* The next delivery goes through as usual. */
+	d = change(2, "nx-c-12", true, wall_us());
+	assert_int_equal(deliver(&b, &d).outcome, DELIVERY_DELIVERED);
 	stop_backend(&b);
 }
 
@@ -775,6 +805,7 @@ int main(void)
 	                               setup),
 	        cmocka_unit_test_setup(test_401_refreshes_the_token_and_asks_again_once, setup),
 	        cmocka_unit_test_setup(test_a_bad_password_is_one_clear_error_not_a_storm, setup),
+	        cmocka_unit_test_setup(test_a_cancelled_delivery_never_calls_back, setup),
 	        cmocka_unit_test_setup(
 	                test_checkin_then_checkout_delivered_late_are_one_record_with_the_door_times,
 	                setup),
