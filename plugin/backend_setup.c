@@ -6,7 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+
+#include "nexudus.h"
 #include "outbox.h"
+#include "pin_hash.h"
+#include "secret_file.h"
 #include "webhook.h"
 #include "webhook_message.h"
 
@@ -30,6 +36,18 @@ static int check_ca_file(const char *path, char *err, size_t errlen)
 int backend_setup_check(const struct config *c, char *err, size_t errlen, const char **ret_path)
 {
 	int r = 0;
+	if (c->backend == BACKEND_NEXUDUS) {
+		char text[1024];
+		size_t len;
+		*ret_path = "$.nexudus.credentials_file";
+		r = secret_file_read(c->nexudus_credentials_path, "Nexudus credentials file", text,
+		                     sizeof(text), &len, err, errlen);
+		OPENSSL_cleanse(text, sizeof(text));
+		if (r == 0) {
+			*ret_path = "$.nexudus.ca_file";
+			r = check_ca_file(c->nexudus_ca_path, err, errlen);
+		}
+	}
 	if (c->backend == BACKEND_WEBHOOK) {
 		struct webhook_secret secret;
 		*ret_path = "$.webhook.secret_file";
@@ -61,7 +79,6 @@ int backend_setup_start(const struct config *c, const struct porter_host_service
 	struct backend backend = {0};
 	struct backend_core core = {engine, presence_learned, directory_synced};
 	int r;
-	(void)core;
 	*ret = NULL;
 	switch (c->backend) {
 	case BACKEND_LOCAL:
@@ -78,10 +95,41 @@ int backend_setup_start(const struct config *c, const struct porter_host_service
 		r = webhook_backend_new(services, &o, &backend, err, errlen);
 		break;
 	}
+	case BACKEND_NEXUDUS: {
+		struct nexudus_options o = {
+		        .base_url = c->nexudus_url,
+		        .business_id = c->nexudus_business_id,
+		        .credentials_file = c->nexudus_credentials_path,
+		        .ca_file = c->nexudus_ca_path[0] ? c->nexudus_ca_path : NULL,
+		        .pinned_keys = c->nexudus_pins[0] ? c->nexudus_pins : NULL,
+		        .timeout_ms = c->nexudus_timeout_ms,
+		        .cache_path = c->directory_path,
+		        .pin_min_length = c->pin_min_length,
+		        .pin_max_length = c->pin_max_length,
+		        .day = &c->daily_checkout_at,
+		        .sync_interval_s = c->nexudus_sync_interval_s,
+		        .presence_interval_s = c->nexudus_presence_interval_s,
+		        .wall_clock_us = wall_clock_us};
+		*ret_path = "$.local.pin_key_file";
+		r = pin_key_load(c->pin_key_path, o.pin_key, err, errlen);
+		if (r == 0) {
+			*ret_path = "$.nexudus";
+			r = nexudus_backend_new(services, &o, &core, &backend, err, errlen);
+		}
+		OPENSSL_cleanse(o.pin_key, sizeof(o.pin_key));
+		/* The offline policy: the cache's age is how long porter has not
+		 * been in step with Nexudus (it is written on every good sync). */
+		struct stat st;
+		engine->offline_max_age_us = (int64_t)c->offline_max_age_s * 1000000;
+		engine->directory_synced_unix_us =
+		        stat(c->directory_path, &st) == 0
+		                ? (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000
+		                : 0;
+		break;
+	}
 	default:
 		*ret_path = "$.backend";
-		snprintf(err, errlen, "this porter was built without the %s backend",
-		         c->backend == BACKEND_NEXUDUS ? "nexudus" : "chosen");
+		snprintf(err, errlen, "unknown backend");
 		return -EINVAL;
 	}
 	if (r < 0)

@@ -137,6 +137,16 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	if (!ret->hasher)
 		return -ENOMEM;
 	r = directory_file_load(config->directory_path, &ret->directory, err, sizeof(err));
+	if (r == -ENOENT && config->backend == BACKEND_NEXUDUS) {
+		/* The cache of a backend that owns the people: made by the first
+		 * sync. Until then nobody is known, so nobody is let in. */
+		plog(sink->services, PORTER_LOG_INFO,
+		     "directory %s: not there yet; nobody is known until the first sync from "
+		     "Nexudus writes it",
+		     config->directory_path);
+		ret->directory = directory_new(NULL, 0);
+		r = ret->directory ? 0 : -ENOMEM;
+	}
 	if (r < 0) {
 		sink_error_fix(sink, "PORTER-DIRECTORY", "$.local.directory", err,
 		               "Correct the file (`porter-admin check --directory FILE` names the "
@@ -429,6 +439,7 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	engine_apply_retention(&p->engine);
 	readers_foreach(p->readers, refresh_reader, &p->config);
 	daily_checkout_arm(&p->daily); /* its time may have changed */
+	outbox_refresh(p->outbox);     /* a backend's directory: fetched now */
 	plog(&p->services, PORTER_LOG_INFO, "config reloaded: %zu people in the directory",
 	     directory_size(p->directory));
 	return 0;
