@@ -6,9 +6,10 @@
  * are read from stdin and stored only as HMACs) and checks a directory. The
  * other commands live beside it, one file each: check --config
  * (admin_check.c), presence (admin_presence.c), lockouts and unlock
- * (admin_lockout.c). Edits are written to a temporary file with the old
- * file's owner, group and mode, fsync'ed and renamed over the directory, so
- * porter never reads a half-written file and can still read the new one.
+ * (admin_lockout.c), outbox (admin_outbox.c). Edits are written to a
+ * temporary file with the old file's owner, group and mode, fsync'ed and
+ * renamed over the directory, so porter never reads a half-written file and
+ * can still read the new one.
  *
  * At a terminal a PIN is typed twice without echo; from a pipe (scripts) it
  * is one line. A PIN someone else already has is refused: porter would deny

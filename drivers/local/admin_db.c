@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * admin_db.c: how porter-admin's read-only commands (presence, outbox) open
- * porter's database: one place that tells a missing database from an
- * unreadable one, and that never creates or writes the file.
+ * admin_db.c: how porter-admin's read-only commands (presence, attempts,
+ * outbox) open porter's database: one place that tells a missing database
+ * from an unreadable one, and that never creates or writes the file.
  */
 #include "admin_db.h"
 

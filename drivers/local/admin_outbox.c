@@ -386,7 +386,8 @@ static void print_backend(json_object *b)
 	int64_t backlog = get_int(b, "backlog"), dead = get_int(b, "dead_letter_count");
 	const char *last = get(b, "last_delivery");
 	json_object *oldest, *list;
-	printf("%s: ", get(b, "backend"));
+	print_clean(get(b, "backend")); /* a key in porter_meta: any text */
+	printf(": ");
 	if (backlog == 0 && dead == 0) { /* the one line of an empty outbox */
 		printf("outbox empty, everything delivered (through seq %" PRId64 "); last "
 		       "delivery ",
@@ -411,7 +412,9 @@ static void print_backend(json_object *b)
 	size_t n = json_object_array_length(list);
 	if (dead == 0)
 		return;
-	if ((int64_t)n < dead)
+	if (n == 0)
+		printf("  dead letters: %" PRId64 " (--dead N lists the newest N)\n", dead);
+	else if ((int64_t)n < dead)
 		printf("  dead letters, newest %zu of %" PRId64 " (--dead N shows more):\n", n,
 		       dead);
 	else

@@ -215,6 +215,12 @@ static void dead_n_shows_the_newest_n_and_counts_them_all(void **state)
 	assert_non_null(strstr(s->run.out, "m-ana in at 2026-11-25T08:05:00.000000Z: third\n"
 	                                   "    2026-11-25T08:20:00.000000Z  seq 4 "));
 	assert_null(strstr(s->run.out, "first refusal"));
+	/* --dead 0: how many, no list. */
+	outbox(s, "--database", s->db, "--dead", "0", NULL);
+	assert_int_equal(s->run.status, 1);
+	assert_non_null(strstr(s->run.out, "\n  dead letters: 3 (--dead N lists the newest N)\n"));
+	assert_null(strstr(s->run.out, "third"));
+	outbox(s, "--database", s->db, "--dead", "2", NULL);
 	/* The last delivery is the one before: an ack of refusals only keeps it. */
 	assert_non_null(strstr(s->run.out, "  last delivery: 2026-11-25T08:11:00.000000Z\n"));
 }
@@ -449,6 +455,25 @@ static void mistakes_exit_2_with_what_was_wrong(void **state)
 	assert_non_null(strstr(s->run.out, "usage: porter-admin outbox"));
 }
 
+/* ---- the opening shared with presence and attempts (admin_db.c) ------- */
+
+static void every_reading_command_explains_a_missing_database_alike(void **state)
+{
+	struct site *s = *state;
+	static const char *const commands[] = {"outbox", "presence", "attempts"};
+
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(admin_run(s->dir, &s->run, commands[i], "--database", s->db, NULL),
+		                 0);
+		assert_int_not_equal(s->run.status, 0);
+		assert_non_null(strstr(s->run.err, s->db));
+		assert_non_null(strstr(s->run.err, "No such file or directory (porter creates it "
+		                                   "at its first start; is this its "
+		                                   "local.database?)"));
+		assert_int_equal(access(s->db, F_OK), -1);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, site_setup, site_teardown)
 
 int main(void)
@@ -464,6 +489,7 @@ int main(void)
 	        T(a_write_transaction_in_progress_does_not_hold_the_answer),
 	        T(a_database_locked_for_good_is_busy_within_the_timeout),
 	        T(mistakes_exit_2_with_what_was_wrong),
+	        T(every_reading_command_explains_a_missing_database_alike),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
