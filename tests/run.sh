@@ -75,6 +75,11 @@ default)
 	else
 		echo "bench_drain: skipped: tests/backend/fixture.py needs /usr/bin/python3 and openssl"
 	fi
+	if [ -x /usr/bin/python3 ] && command -v openssl >/dev/null; then
+		build/tests/bench/bench_nexudus || [ $? -eq 77 ]
+	else
+		echo "bench_nexudus: skipped: the mock Nexudus needs /usr/bin/python3 and openssl"
+	fi
 	;;
 --install)
 	# The default run installs the default build (/usr/local, no reference
