@@ -29,6 +29,11 @@
  * headers, body sizes and HMAC per request), one in flight, a new easy
  * handle per request over one kept-alive connection, to the same receiver.
  * Rounds alternate porter and bare so the neighbours' load hits both.
+ *
+ * Then hook latency (bench_latency): on_pin with known PINs (PENDING) and
+ * unknown PINs (DENY), paced (1 check-in per 10 wrong PINs, so the backlog
+ * drains meanwhile) and flat out, each with backend "webhook" draining a
+ * fresh backlog and then with backend "local", in the same run.
  */
 #include <dirent.h>
 #include <errno.h>
