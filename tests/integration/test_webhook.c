@@ -186,7 +186,8 @@ static int setup(void **state)
 
 /* A webhook config for the site: `url` (NULL: the receiver's), `webhook_extra`
  * inside "webhook" and `outbox_extra` inside "outbox" (each "" or starting
- * with a comma). Deliveries are retried within a second (retry_max_s 1). */
+ * with a comma), `extra` at the top level (the same). Deliveries are
+ * retried within a second (retry_max_s 1). */
 #define WEBHOOK_CONFIG                                                       \
 	"{\"backend\":\"webhook\",\"local\":{"                               \
 	"\"directory\":\"%s/directory.json\","                               \
@@ -195,16 +196,16 @@ static int setup(void **state)
 	"\"webhook\":{\"url\":\"%s\",\"secret_file\":\"%s/webhook.secret\"," \
 	"\"ca_file\":\"%s\",\"timeout_ms\":2000%s},"                         \
 	"\"outbox\":{\"retry_max_s\":1%s},"                                  \
-	"\"repeat_window_ms\":0}"
+	"\"repeat_window_ms\":0%s}"
 
 static char *webhook_config_for(struct site *s, const char *url, const char *webhook_extra,
-                                const char *outbox_extra)
+                                const char *outbox_extra, const char *extra)
 {
 	char *text = NULL;
 
 	if (asprintf(&text, WEBHOOK_CONFIG, s->dir, s->dir, s->dir,
 	             url ? url : fx_env("MOCK_WEBHOOK_URL"), s->dir, fx_env("MOCK_CA"),
-	             webhook_extra, outbox_extra) < 0)
+	             webhook_extra, outbox_extra, extra) < 0)
 		return NULL;
 	return text;
 }
@@ -219,9 +220,10 @@ static int init_with(struct site *s, const struct porter_host_services *services
 	return r;
 }
 
-static void start_webhook(struct site *s, const char *url, const char *outbox_extra)
+static void start_webhook_with(struct site *s, const char *url, const char *outbox_extra,
+                               const char *extra)
 {
-	char *config = webhook_config_for(s, url, "", outbox_extra ? outbox_extra : "");
+	char *config = webhook_config_for(s, url, "", outbox_extra, extra);
 
 	assert_non_null(config);
 	int r = init_with(s, &s->services, config);
@@ -230,6 +232,11 @@ static void start_webhook(struct site *s, const char *url, const char *outbox_ex
 		fail_msg("init with the webhook backend: %d (%s)", r,
 		         s->n_reports ? s->reports[0].message : "no report");
 	assert_non_null(s->porter);
+}
+
+static void start_webhook(struct site *s, const char *url, const char *outbox_extra)
+{
+	start_webhook_with(s, url, outbox_extra ? outbox_extra : "", "");
 }
 
 /* Present `pin` at `reader` and wait for the decision; its code. */
@@ -355,6 +362,66 @@ static void pin_journeys_land_verified_in_order_once_with_the_time_at_the_door(v
 	struct diag d;
 	assert_null(diagnostic(s, &d, "PORTER-D005"));
 	assert_null(diagnostic(s, &d, "PORTER-D006"));
+	stop(s);
+}
+
+static void sql_exec(struct site *s, const char *statement, const char *arg)
+{
+	sqlite3 *db = db_open(s->db_path);
+	sqlite3_stmt *st;
+
+	assert_non_null(db);
+	assert_int_equal(sqlite3_prepare_v2(db, statement, -1, &st, NULL), SQLITE_OK);
+	if (arg)
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* The daily check-out reaches the receiver like any change, at the cut-off
+ * (a cut-off two hours ago, missed while porter was down, is caught up at
+ * start; test_daily_checkout.c does the same on the local backend). */
+static void a_daily_checkout_lands_at_the_time_of_the_cutoff(void **state)
+{
+	struct site *s = *state;
+	char extra[160], hhmm[8], before[40];
+	int64_t cutoff = ((int64_t)time(NULL) - 7200) / 60 * 60;
+	time_t tt = (time_t)cutoff;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(hhmm, sizeof(hhmm), "%H:%M", &tm);
+	snprintf(extra, sizeof(extra),
+	         ",\"daily_checkout\":{\"enabled\":true,\"time\":\"%s\",\"time_zone\":\"UTC\"}",
+	         hhmm);
+	tt = (time_t)(cutoff - 3600);
+	gmtime_r(&tt, &tm);
+	strftime(before, sizeof(before), "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+
+	start_webhook_with(s, NULL, "", extra);
+	assert_string_equal(present(s, "front", PIN_ANA), "checked_in");
+	stop(s);
+	/* Ana came in an hour before the cut-off. */
+	sql_exec(s, "UPDATE presence SET since = ?1 WHERE person_id = 'm-ana'", before);
+	start_webhook_with(s, NULL, "", extra);
+	assert_true(wait_deliveries(s, 2, DRAIN_MS));
+	run_for(s, 300);
+	assert_receiver_holds_log(s, 0, false);
+
+	json_object *d = deliveries();
+	json_object *e = json_object_array_get_idx(member(d, "deliveries"), 1);
+	json_object *data = member(member(e, "payload"), "data");
+	char at[40];
+	tt = (time_t)cutoff;
+	gmtime_r(&tt, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+	assert_string_equal(str(data, "person_id"), "m-ana");
+	assert_string_equal(str(data, "direction"), "out");
+	assert_string_equal(str(data, "cause"), "daily_cutoff");
+	assert_string_equal(str(data, "reader_id"), "");
+	assert_string_equal(str(data, "at"), at);
+	json_object_put(d);
 	stop(s);
 }
 
@@ -669,7 +736,7 @@ static void bad_webhook_configs_are_refused_by_check_config_and_init(void **stat
 	snprintf(secret, sizeof(secret), "%s/webhook.secret", s->dir);
 
 	assert_int_equal(chmod(secret, 0644), 0);
-	c = webhook_config_for(s, NULL, "", "");
+	c = webhook_config_for(s, NULL, "", "", "");
 	assert_refused(s, c, "$.webhook.secret_file", "webhook.secret");
 	free(c);
 	assert_int_equal(chmod(secret, 0600), 0);
@@ -677,21 +744,21 @@ static void bad_webhook_configs_are_refused_by_check_config_and_init(void **stat
 	char moved[FX_PATH_MAX + 32];
 	snprintf(moved, sizeof(moved), "%s/webhook.secret.away", s->dir);
 	assert_int_equal(rename(secret, moved), 0);
-	c = webhook_config_for(s, NULL, "", "");
+	c = webhook_config_for(s, NULL, "", "", "");
 	assert_refused(s, c, "$.webhook.secret_file", "webhook.secret");
 	free(c);
 	assert_int_equal(rename(moved, secret), 0);
 
-	c = webhook_config_for(s, "http://127.0.0.1:1/hook", "", "");
+	c = webhook_config_for(s, "http://127.0.0.1:1/hook", "", "", "");
 	assert_refused(s, c, "$.webhook.url", NULL);
 	free(c);
 
-	c = webhook_config_for(s, NULL, ",\"pinned_public_keys\":[\"sha256//not-a-key\"]", "");
+	c = webhook_config_for(s, NULL, ",\"pinned_public_keys\":[\"sha256//not-a-key\"]", "", "");
 	assert_refused(s, c, "$.webhook.pinned_public_keys[0]", NULL);
 	free(c);
 
 	/* The same site with the secret back in place starts. */
-	c = webhook_config_for(s, NULL, "", "");
+	c = webhook_config_for(s, NULL, "", "", "");
 	struct reports ok = {0};
 	assert_int_equal(api->check_config(c, strlen(c), record_report, &ok), 0);
 	free(c);
@@ -704,7 +771,7 @@ static void a_host_without_fd_watches_is_refused_naming_them(void **state)
 	struct porter_host_services services = s->services;
 	struct reports init = {0};
 	porter_plugin *p = NULL;
-	char *c = webhook_config_for(s, NULL, "", "");
+	char *c = webhook_config_for(s, NULL, "", "", "");
 
 	services.watch_add = NULL;
 	services.watch_update = NULL;
@@ -722,6 +789,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, site_close)
 	        T(pin_journeys_land_verified_in_order_once_with_the_time_at_the_door),
+	        T(a_daily_checkout_lands_at_the_time_of_the_cutoff),
 	        T(receiver_failing_then_back_gets_everything_in_order_once),
 	        T(connection_refused_then_restart_at_the_receiver_delivers),
 	        T(a_429_with_retry_after_is_not_retried_before_it),
