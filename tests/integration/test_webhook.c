@@ -29,6 +29,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -784,6 +787,67 @@ static void a_host_without_fd_watches_is_refused_naming_them(void **state)
 		fail_msg("init said \"%s\", not that fd watches are missing", init.messages[0]);
 }
 
+/* ---- README.md's verification snippet -------------------------------------------- */
+
+extern char **environ;
+
+static size_t read_text(const char *path, char *out, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(out, 1, size - 1, f);
+		fclose(f);
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* README.md's Python snippet (run by tests/backend/readme_verify.py as the
+ * endpoint) accepts porter's real deliveries, and refuses them tampered. */
+static void the_readme_snippet_verifies_porters_deliveries(void **state)
+{
+	struct site *s = *state;
+	char script[FX_PATH_MAX], readme[FX_PATH_MAX], port_file[FX_PATH_MAX + 16];
+	char result_file[FX_PATH_MAX + 16], text[1024], url[128];
+	const char *src = fx_env("PORTER_SOURCE_DIR");
+	pid_t pid;
+
+	assert_non_null(src);
+	snprintf(script, sizeof(script), "%s/tests/backend/readme_verify.py", src);
+	snprintf(readme, sizeof(readme), "%s/README.md", src);
+	snprintf(port_file, sizeof(port_file), "%s/verify.port", s->dir);
+	snprintf(result_file, sizeof(result_file), "%s/verify.txt", s->dir);
+	char *argv[] = {"/usr/bin/python3", script, readme, port_file, result_file, NULL};
+	assert_int_equal(posix_spawn(&pid, argv[0], NULL, NULL, argv, environ), 0);
+	for (int i = 0; i < 200 && access(port_file, F_OK) < 0; i++)
+		usleep(50000);
+	assert_true(read_text(port_file, text, sizeof(text)) > 0);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/presence", atoi(text));
+
+	start_webhook(s, url, NULL);
+	assert_string_equal(present(s, "front", PIN_ANA), "checked_in");
+	assert_string_equal(present(s, "front", PIN_ANA), "checked_out");
+	for (int i = 0; i < 100; i++) {
+		read_text(result_file, text, sizeof(text));
+		if (strstr(text, "refused") || (strchr(text, '\n') && strchr(text, '\n')[1]))
+			break;
+		run_for(s, 100);
+	}
+	stop(s);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+
+	struct log_row rows[2];
+	char want[256];
+	assert_int_equal(db_log(s->db_path, NULL, rows, 2), 2);
+	snprintf(want, sizeof(want), "verified %s\nverified %s\n", rows[0].event_key,
+	         rows[1].event_key);
+	read_text(result_file, text, sizeof(text));
+	assert_string_equal(text, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -800,6 +864,7 @@ int main(void)
 	        T(at_the_backlog_cap_the_next_pin_is_refused_and_nothing_confirmed_is_lost),
 	        T(bad_webhook_configs_are_refused_by_check_config_and_init),
 	        T(a_host_without_fd_watches_is_refused_naming_them),
+	        T(the_readme_snippet_verifies_porters_deliveries),
 #undef T
 	};
 
