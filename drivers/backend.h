@@ -97,6 +97,10 @@ struct backend {
 	/* Abandon the delivery in flight, if any: done is not called for it. */
 	void (*cancel)(void *impl);
 
+	/* The admin reloaded porter's config: fetch the directory now rather
+	 * than at the next scheduled sync. May be NULL (nothing to fetch). */
+	void (*refresh)(void *impl);
+
 	/* Backend problems for diagnostics() (e.g. a bad password). Returns
 	 * the number reported; `report` may be NULL. May be NULL. */
 	int (*diagnostics)(void *impl, porter_report_fn report, void *userdata);

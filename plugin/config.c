@@ -11,6 +11,7 @@
  * working directory (often "/" under systemd) is not the admin's, so a
  * relative path would silently point somewhere else.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -316,6 +317,12 @@ static void check_path(struct reporter *rep, json_object *root, const char *dott
 		cfg_error(rep, "PORTER-CFG-PATH", path, "write the full path, starting with \"/\"",
 		          "must be an absolute path: porter runs in the host daemon, whose "
 		          "working directory is not the admin's");
+	else if (len >= CONFIG_PATH_MAX)
+		/* maxLength counts characters (1023); the file system counts
+		 * bytes, so this is porter's own rule, not maxLength's. */
+		cfg_error(rep, "PORTER-CFG-BYTES", path, "use a shorter path",
+		          "is %zu bytes long; a path may have at most %d bytes (UTF-8)", len,
+		          CONFIG_PATH_MAX - 1);
 }
 
 /* Reader ids end up in log lines and in host calls: keep them one clean
@@ -418,6 +425,70 @@ static void check_daily_checkout(struct reporter *rep, json_object *root)
 	free(rule);
 }
 
+/* An https:// address, one clean line: TLS is not optional. */
+static void check_url(struct reporter *rep, json_object *root, const char *dotted, const char *path)
+{
+	json_object *val = lookup(root, dotted);
+	if (!json_object_is_type(val, json_type_string))
+		return;
+	const char *s = json_object_get_string(val);
+	size_t len = (size_t)json_object_get_string_len(val);
+	bool clean = !has_control_chars(s, len) && !strchr(s, ' ');
+	if (!clean || strncmp(s, "https://", 8) != 0 || len == 8)
+		cfg_error(rep, "PORTER-CFG-URL", path, "write the full https:// address",
+		          "must be an https:// address without spaces or control characters: "
+		          "porter sends presence only over verified TLS");
+}
+
+/* "sha256//" and the base64 of 32 bytes (44 characters, one '='). */
+static void check_pins(struct reporter *rep, json_object *root, const char *dotted,
+                       const char *path)
+{
+	json_object *pins = lookup(root, dotted);
+	if (!json_object_is_type(pins, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(pins); i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(pins, i));
+		bool ok = s && strlen(s) == 52 && strncmp(s, "sha256//", 8) == 0 && s[51] == '=';
+		for (size_t k = 8; ok && k < 51; k++)
+			ok = isalnum((unsigned char)s[k]) || s[k] == '+' || s[k] == '/';
+		if (!ok) {
+			char at[80];
+			snprintf(at, sizeof(at), "%s[%zu]", path, i);
+			cfg_error(
+			        rep, "PORTER-CFG-PIN", at,
+			        "print the pin with: openssl x509 -pubkey -noout -in cert.pem | "
+			        "openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary | "
+			        "base64",
+			        "must be \"sha256//\" followed by the base64 SHA-256 of the "
+			        "server's public key");
+		}
+	}
+}
+
+/* The chosen backend's settings are there and usable (JSON Schema cannot
+ * say "required when backend is ..." with the keywords porter supports). */
+static void check_backend(struct reporter *rep, json_object *root)
+{
+	const char *backend = json_object_get_string(lookup(root, "backend"));
+	if (backend && strcmp(backend, "webhook") == 0 && !lookup(root, "webhook"))
+		cfg_error(rep, "PORTER-CFG-BACKEND", "$.webhook",
+		          "add \"webhook\": {\"url\": ..., \"secret_file\": ...}",
+		          "backend is \"webhook\" but the webhook settings are missing");
+	if (backend && strcmp(backend, "nexudus") == 0 && !lookup(root, "nexudus"))
+		cfg_error(rep, "PORTER-CFG-BACKEND", "$.nexudus",
+		          "add \"nexudus\": {\"business_id\": ..., \"credentials_file\": ...}",
+		          "backend is \"nexudus\" but the Nexudus settings are missing");
+	check_url(rep, root, "webhook.url", "$.webhook.url");
+	check_url(rep, root, "nexudus.url", "$.nexudus.url");
+	check_path(rep, root, "webhook.secret_file", "$.webhook.secret_file");
+	check_path(rep, root, "webhook.ca_file", "$.webhook.ca_file");
+	check_path(rep, root, "nexudus.credentials_file", "$.nexudus.credentials_file");
+	check_path(rep, root, "nexudus.ca_file", "$.nexudus.ca_file");
+	check_pins(rep, root, "webhook.pinned_public_keys", "$.webhook.pinned_public_keys");
+	check_pins(rep, root, "nexudus.pinned_public_keys", "$.nexudus.pinned_public_keys");
+}
+
 static void check_semantics(struct reporter *rep, json_object *root)
 {
 	check_not_greater(rep, root, "keypad.pin_min_length", "keypad.pin_max_length",
@@ -430,6 +501,7 @@ static void check_semantics(struct reporter *rep, json_object *root)
 	check_reader_ids(rep, root);
 	check_texts(rep, root);
 	check_daily_checkout(rep, root);
+	check_backend(rep, root);
 }
 
 /* ---- Copying into struct config ----------------------------------------
@@ -437,7 +509,11 @@ static void check_semantics(struct reporter *rep, json_object *root)
  * every value is there and well-typed. A failure here means plugin.json and
  * this file disagree (a build bug), and is reported as such. */
 
-static const char *const backend_names[] = {[BACKEND_LOCAL] = "local"};
+static const char *const backend_names[] = {
+        [BACKEND_LOCAL] = "local",
+        [BACKEND_WEBHOOK] = "webhook",
+        [BACKEND_NEXUDUS] = "nexudus",
+};
 static const char *const direction_names[] = {
         [READER_TOGGLE] = "toggle",
         [READER_ENTRY] = "entry",
@@ -578,6 +654,58 @@ static void fill_daily_checkout(struct reporter *rep, json_object *root, struct 
 		zone_error(rep, why);
 }
 
+/* A string the schema lets out: "" when absent. */
+static void get_optional_string(struct reporter *rep, json_object *obj, const char *dotted,
+                                char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (lookup(obj, dotted))
+		get_string(rep, obj, dotted, buf, size);
+}
+
+/* "sha256//A;sha256//B", libcurl's form, or "". */
+static void get_pins(json_object *obj, const char *dotted, char *buf, size_t size)
+{
+	json_object *pins = lookup(obj, dotted);
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; json_object_is_type(pins, json_type_array) &&
+	                   i < json_object_array_length(pins) && o < size;
+	     i++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? ";" : "",
+		                      json_object_get_string(json_object_array_get_idx(pins, i)));
+}
+
+static void fill_backend(struct reporter *rep, json_object *root, struct config *c)
+{
+	if (lookup(root, "webhook")) {
+		get_string(rep, root, "webhook.url", c->webhook_url, sizeof(c->webhook_url));
+		get_string(rep, root, "webhook.secret_file", c->webhook_secret_path,
+		           sizeof(c->webhook_secret_path));
+		get_optional_string(rep, root, "webhook.ca_file", c->webhook_ca_path,
+		                    sizeof(c->webhook_ca_path));
+		get_pins(root, "webhook.pinned_public_keys", c->webhook_pins,
+		         sizeof(c->webhook_pins));
+		c->webhook_timeout_ms = get_u32(rep, root, "webhook.timeout_ms");
+	}
+	if (lookup(root, "nexudus")) {
+		get_string(rep, root, "nexudus.url", c->nexudus_url, sizeof(c->nexudus_url));
+		c->nexudus_business_id = json_object_get_int64(lookup(root, "nexudus.business_id"));
+		get_string(rep, root, "nexudus.credentials_file", c->nexudus_credentials_path,
+		           sizeof(c->nexudus_credentials_path));
+		get_optional_string(rep, root, "nexudus.ca_file", c->nexudus_ca_path,
+		                    sizeof(c->nexudus_ca_path));
+		get_pins(root, "nexudus.pinned_public_keys", c->nexudus_pins,
+		         sizeof(c->nexudus_pins));
+		c->nexudus_timeout_ms = get_u32(rep, root, "nexudus.timeout_ms");
+		c->nexudus_sync_interval_s = get_u32(rep, root, "nexudus.sync_interval_s");
+		c->nexudus_presence_interval_s = get_u32(rep, root, "nexudus.presence_interval_s");
+	}
+	c->outbox_max_backlog = get_u32(rep, root, "outbox.max_backlog");
+	c->outbox_retry_max_s = get_u32(rep, root, "outbox.retry_max_s");
+	c->offline_max_age_s = get_u32(rep, root, "offline.max_age_s");
+}
+
 static void fill_config(struct reporter *rep, json_object *root, struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -605,6 +733,7 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 	fill_daily_checkout(rep, root, c);
 	fill_readers(rep, root, c);
 	fill_texts(rep, root, c);
+	fill_backend(rep, root, c);
 }
 
 /* ---- Entry points ------------------------------------------------------ */

@@ -20,8 +20,11 @@
 
 #define CONFIG_MAX_TEXT    (256 * 1024) /* bytes of config JSON accepted */
 #define CONFIG_MAX_READERS 64
-#define CONFIG_ID_MAX      64 /* reader id length, bytes */
-#define CONFIG_PATH_MAX    1024
+#define CONFIG_ID_CHARS    64 /* reader id length, characters (plugin.json maxLength) */
+/* Its bytes at most: JSON Schema counts characters, and UTF-8 takes up to 4
+ * bytes for one, so every buffer holding a reader id is sized for that. */
+#define CONFIG_ID_MAX   (CONFIG_ID_CHARS * 4)
+#define CONFIG_PATH_MAX 1024
 
 enum reader_direction {
 	READER_TOGGLE = 0, /* in, then out, then in ... */
@@ -44,8 +47,13 @@ enum pin_collision {
 };
 
 enum backend_kind {
-	BACKEND_LOCAL = 0,
+	BACKEND_LOCAL = 0, /* the directory file; changes stay on this box */
+	BACKEND_WEBHOOK,   /* the directory file; changes POSTed, signed */
+	BACKEND_NEXUDUS,   /* the directory synced from Nexudus; changes recorded there */
 };
+
+#define CONFIG_URL_MAX  (4 * 1000 + 1) /* 1000 characters of UTF-8 */
+#define CONFIG_PINS_MAX (2 * 52 + 2)   /* "sha256//<44>;sha256//<44>" */
 
 struct reader_config {
 	char id[CONFIG_ID_MAX + 1];
@@ -61,6 +69,28 @@ struct config {
 	char directory_path[CONFIG_PATH_MAX];
 	char database_path[CONFIG_PATH_MAX];
 	char pin_key_path[CONFIG_PATH_MAX];
+
+	/* webhook backend */
+	char webhook_url[CONFIG_URL_MAX];
+	char webhook_secret_path[CONFIG_PATH_MAX];
+	char webhook_ca_path[CONFIG_PATH_MAX]; /* "": the system's CAs */
+	char webhook_pins[CONFIG_PINS_MAX];    /* "": no pinning */
+	uint32_t webhook_timeout_ms;
+
+	/* nexudus backend */
+	char nexudus_url[CONFIG_URL_MAX];
+	int64_t nexudus_business_id;
+	char nexudus_credentials_path[CONFIG_PATH_MAX];
+	char nexudus_ca_path[CONFIG_PATH_MAX];
+	char nexudus_pins[CONFIG_PINS_MAX];
+	uint32_t nexudus_timeout_ms;
+	uint32_t nexudus_sync_interval_s;
+	uint32_t nexudus_presence_interval_s;
+
+	/* delivery of changes to a backend (outbox.h), and the offline policy */
+	uint32_t outbox_max_backlog;
+	uint32_t outbox_retry_max_s;
+	uint32_t offline_max_age_s;
 
 	/* keypad */
 	uint32_t pin_min_length;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* engine.c: who is this, in or out, allowed? See engine.h. */
 #include "engine.h"
+#include "outbox.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -444,6 +445,20 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 		     e->n_in_flight);
 		return deny(e, reader, "busy", FT_BUSY);
 	}
+	if (outbox_full(e->outbox)) {
+		plog(e->services, PORTER_LOG_ERROR,
+		     "reader %s: the outbox holds its maximum of changes the backend has not taken "
+		     "(outbox.max_backlog); refusing new check-ins and check-outs until it drains",
+		     reader->id);
+		return deny(e, reader, "backlog_full", FT_BACKLOG_FULL);
+	}
+	if (in && engine_directory_outdated(e)) {
+		plog(e->services, PORTER_LOG_WARNING,
+		     "reader %s: %s not checked in: the directory was last in step with the "
+		     "backend longer ago than offline.max_age_s",
+		     reader->id, p->id);
+		return deny(e, reader, "directory_outdated", FT_DIRECTORY_OUTDATED);
+	}
 	struct pending_change *pc = change_new(e, p->id, p->name, reader->id, in, "credential");
 	if (!pc)
 		return -ENOMEM;
@@ -683,6 +698,8 @@ void engine_change_recorded(void *userdata, struct recorder_item *item, const ch
 {
 	struct engine *e = userdata;
 	struct pending_change *pc = (struct pending_change *)item;
+	if (item->status >= 0)
+		outbox_recorded(e->outbox); /* durable: its turn to reach the backend */
 	unlink_in_flight(e, pc);
 	pc->entry->pending = NULL;
 	if (pc->automatic) {
@@ -871,4 +888,29 @@ int engine_load_since(void *userdata, const char *person_id, int64_t since_unix_
 		return -ENOMEM;
 	entry->since_unix_us = since_unix_us;
 	return 0;
+}
+
+bool engine_directory_outdated(const struct engine *e)
+{
+	if (!e->offline_max_age_us)
+		return false;
+	return e->wall_clock_us() - e->directory_synced_unix_us > e->offline_max_age_us;
+}
+
+void engine_presence_learned(struct engine *e, const char *person_id, bool in, int64_t at_unix_us)
+{
+	struct presence_entry *entry = presence_get(e->presence, person_id, true);
+	/* A change of this door not yet durable, or one made after what the
+	 * backend says, is newer: this door's own word stands. */
+	if (!entry || entry->pending || at_unix_us <= entry->since_unix_us || entry->in == in) {
+		if (entry && entry->in == in && at_unix_us > entry->since_unix_us &&
+		    !entry->pending)
+			entry->since_unix_us = at_unix_us;
+		return;
+	}
+	plog(e->services, PORTER_LOG_INFO, "%s checked %s elsewhere (the backend says so)",
+	     person_id, in ? "in" : "out");
+	entry->in = in;
+	entry->since_unix_us = at_unix_us;
+	entry->has_last_change = false; /* no repeat window for a change made elsewhere */
 }

@@ -32,6 +32,8 @@ struct waiter;
 /* Buckets of the index of pending requests: a power of two. */
 #define ENGINE_REQUEST_BUCKETS 4096
 
+struct outbox;
+
 struct engine {
 	const struct porter_host_services *services;
 	const struct config *config;
@@ -64,6 +66,15 @@ struct engine {
 	/* The person a PIN identified while admit() decides, for the record of
 	 * a refusal; NULL otherwise (an unknown PIN names nobody). */
 	const char *deciding_person_id;
+	/* Where durable changes go next (NULL: they stay local); at its
+	 * backlog cap new changes are refused ("backlog_full"). */
+	struct outbox *outbox;
+	/* Offline policy, for a backend that owns the directory: past
+	 * offline_max_age_us since the directory was last in step with the
+	 * backend, check-ins are refused ("directory_outdated"); checking out
+	 * always works. 0: no such policy. */
+	int64_t offline_max_age_us;
+	int64_t directory_synced_unix_us;
 };
 
 /* Decide on a complete PIN typed at `reader`. `pin` has been checked to be
@@ -71,6 +82,14 @@ struct engine {
  * person feedback either way. */
 int engine_submit_pin(struct engine *engine, struct reader_state *reader, uint64_t request_id,
                       const char *pin, size_t len);
+
+/* True when the offline policy refuses check-ins now. */
+bool engine_directory_outdated(const struct engine *engine);
+
+/* The backend says `person_id` is in (or out) since `at_unix_us` (a change
+ * made at another door): adopted when newer than this door's own. */
+void engine_presence_learned(struct engine *engine, const char *person_id, bool in,
+                             int64_t at_unix_us);
 
 /* The recorder's callback: a change became durable or failed. */
 void engine_change_recorded(void *engine, struct recorder_item *item, const char *error);

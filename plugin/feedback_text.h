@@ -24,7 +24,9 @@
 #include <stddef.h>
 
 /* Bytes of a site's template (plugin.json's maxLength says the same). */
-#define FEEDBACK_TEMPLATE_MAX 160
+#define FEEDBACK_TEMPLATE_CHARS 160 /* plugin.json maxLength, in characters */
+/* A template's bytes at most: up to 4 a UTF-8 character. */
+#define FEEDBACK_TEMPLATE_MAX (FEEDBACK_TEMPLATE_CHARS * 4)
 /* Bytes of a rendered text, cut on a UTF-8 character boundary. */
 #define FEEDBACK_TEXT_MAX 255
 
@@ -53,6 +55,8 @@ enum feedback_text {
 	FT_INVALID_PIN,
 	FT_INVALID_KEY,
 	FT_ENTRY_TIMEOUT,
+	FT_BACKLOG_FULL,
+	FT_DIRECTORY_OUTDATED,
 	FEEDBACK_TEXT_COUNT
 };
 

@@ -74,8 +74,37 @@ static void put(char *buf, size_t cap, size_t *n, const char *fmt, ...)
 	*n = k < 0 || (size_t)k >= cap - *n ? cap : *n + (size_t)k;
 }
 
-/* Keys in a path are outside input: printable ASCII as is, anything else as
- * \xNN, so an error message can neither break a log line nor reorder it. */
+/* One UTF-8 sequence at `s` (at most `len` bytes): its code point and
+ * length, or U+FFFD and 1 for a byte that starts no valid sequence. */
+static uint32_t next_code_point(const uint8_t *s, size_t len, size_t *ret_len)
+{
+	uint32_t cp = s[0];
+	size_t n = cp < 0x80             ? 1
+	           : (cp & 0xE0) == 0xC0 ? 2
+	           : (cp & 0xF0) == 0xE0 ? 3
+	           : (cp & 0xF8) == 0xF0 ? 4
+	                                 : 0;
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	*ret_len = 1;
+	if (n == 0 || n > len)
+		return 0xFFFD;
+	cp = n == 1 ? cp : cp & (0x7F >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0xFFFD;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0xFFFD;
+	*ret_len = n;
+	return cp;
+}
+
+/* Keys in a path are outside input. A plain name is written .name; any
+ * other key as a JSON string, ["..."], with everything but printable ASCII
+ * escaped as \uXXXX (a pair above U+FFFF), so an error message can neither
+ * break a log line nor reorder it (bidirectional controls are escaped too),
+ * and a reader parses the path back with any JSON parser. */
 static void append_key(char *buf, size_t cap, size_t *n, const char *key, size_t len)
 {
 	bool plain = len > 0;
@@ -89,14 +118,23 @@ static void append_key(char *buf, size_t cap, size_t *n, const char *key, size_t
 		return;
 	}
 	put(buf, cap, n, "[\"");
-	for (size_t i = 0; i < len && i < 48; i++) {
-		uint8_t c = (uint8_t)key[i];
-		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
-			put(buf, cap, n, "\\x%02X", c);
+	size_t i = 0;
+	for (unsigned chars = 0; i < len && chars < 48; chars++) {
+		size_t step;
+		uint32_t cp = next_code_point((const uint8_t *)key + i, len - i, &step);
+		i += step;
+		if (cp == '"' || cp == '\\')
+			put(buf, cap, n, "\\%c", (int)cp);
+		else if (cp >= 0x20 && cp <= 0x7e)
+			put(buf, cap, n, "%c", (int)cp);
+		else if (cp <= 0xFFFF)
+			put(buf, cap, n, "\\u%04X", (unsigned)cp);
 		else
-			put(buf, cap, n, "%c", c);
+			put(buf, cap, n, "\\u%04X\\u%04X",
+			    (unsigned)(0xD800 + ((cp - 0x10000) >> 10)),
+			    (unsigned)(0xDC00 + ((cp - 0x10000) & 0x3FF)));
 	}
-	put(buf, cap, n, "%s\"]", len > 48 ? "..." : "");
+	put(buf, cap, n, "%s\"]", i < len ? "..." : "");
 }
 
 /* The path of what is being read; `extra_key` (may be NULL) is a key not

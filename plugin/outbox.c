@@ -420,6 +420,12 @@ void outbox_recorded(struct outbox *o)
 		next(o);
 }
 
+void outbox_refresh(struct outbox *o)
+{
+	if (o && o->backend.refresh)
+		o->backend.refresh(o->backend.impl);
+}
+
 bool outbox_full(const struct outbox *o)
 {
 	return o && o->options.max_backlog > 0 && o->status.backlog >= o->options.max_backlog;
@@ -442,7 +448,8 @@ int outbox_diagnostics(const struct outbox *o, porter_report_fn report, void *us
 {
 	if (!o)
 		return 0;
-	int n = 0;
+	int n = o->backend.diagnostics ? o->backend.diagnostics(o->backend.impl, report, userdata)
+	                               : 0;
 	char message[768], since[32];
 	if (o->status.failing_since_unix_us) {
 		format_utc(o->status.failing_since_unix_us, since);

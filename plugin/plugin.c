@@ -17,10 +17,12 @@
 
 #include <openssl/crypto.h>
 
+#include "backend_setup.h"
 #include "diagnostics.h"
 #include "directory_file.h"
 #include "keypad.h"
 #include "log.h"
+#include "outbox.h"
 #include "pin_hash.h"
 #include "recorder.h"
 
@@ -135,6 +137,16 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	if (!ret->hasher)
 		return -ENOMEM;
 	r = directory_file_load(config->directory_path, &ret->directory, err, sizeof(err));
+	if (r == -ENOENT && config->backend == BACKEND_NEXUDUS) {
+		/* The cache of a backend that owns the people: made by the first
+		 * sync. Until then nobody is known, so nobody is let in. */
+		plog(sink->services, PORTER_LOG_INFO,
+		     "directory %s: not there yet; nobody is known until the first sync from "
+		     "Nexudus writes it",
+		     config->directory_path);
+		ret->directory = directory_new(NULL, 0);
+		r = ret->directory ? 0 : -ENOMEM;
+	}
 	if (r < 0) {
 		sink_error_fix(sink, "PORTER-DIRECTORY", "$.local.directory", err,
 		               "Correct the file (`porter-admin check --directory FILE` names the "
@@ -196,6 +208,8 @@ static const char *missing_service(const struct porter_host_services *v)
 
 static void plugin_free(porter_plugin *p)
 {
+	p->outbox = outbox_stop(p->outbox); /* after the recorder: it tells the outbox */
+	p->engine.outbox = NULL;
 	p->directory_watch = directory_watch_stop(p->directory_watch);
 	p->lockouts = lockout_control_stop(p->lockouts);
 	p->readers = readers_free(p->readers);
@@ -213,6 +227,20 @@ static int check_database(const char *path, struct report_sink *sink)
 	int r = store_check(path, &rep);
 	if (r < 0)
 		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", rep.error, rep.fix);
+	return r;
+}
+
+/* check_config's view of the backend's own files (secrets, CAs). */
+static int check_backend_files(const struct config *config, struct report_sink *sink)
+{
+	char err[1024];
+	const char *path = "$.backend";
+	int r = backend_setup_check(config, err, sizeof(err), &path);
+	if (r < 0)
+		sink_error_fix(
+		        sink, "PORTER-BACKEND", path, err,
+		        "the file must exist, be readable by porter's user alone (chmod 600) "
+		        "and hold what the setting's description says");
 	return r;
 }
 
@@ -255,6 +283,15 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 		return r;
 	e->lockout_locked = lockout_control_locked;
 	e->lockout_userdata = p->lockouts;
+	const char *path = "$.backend";
+	r = backend_setup_start(&p->config, &p->services, e, wall_clock_us, &p->outbox, err,
+	                        sizeof(err), &path);
+	if (r < 0) {
+		sink_error_fix(sink, "PORTER-BACKEND", path, err,
+		               "correct the backend's settings or its files; `porter-admin check "
+		               "--config` names every problem");
+		return r == -ENOMEM ? r : -EINVAL;
+	}
 	r = recorder_start(p->store, &p->services, engine_change_recorded, e, &e->recorder);
 	if (r < 0)
 		return r;
@@ -317,6 +354,7 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 	/* Last: nothing after it fails. Without it porter works as before. */
 	directory_watch_start(&p->services, p->config.directory_path, directory_edited, p,
 	                      &p->directory_watch);
+	outbox_begin(p->outbox);
 	plog(&p->services, PORTER_LOG_INFO,
 	     "porter started: %zu people in the directory, %zu checked in",
 	     directory_size(p->directory), presence_count_in(p->presence));
@@ -339,6 +377,8 @@ int plugin_check_config(const char *json, size_t len, porter_report_fn report, v
 		r = load_local_inputs(config, &sink, &in);
 		if (r == 0)
 			r = check_database(config->database_path, &sink);
+		if (r == 0)
+			r = check_backend_files(config, &sink);
 		r = files_result(r);
 	}
 	in.directory = directory_free(in.directory);
@@ -372,6 +412,15 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 		               "host to use the new database");
 		r = -EINVAL;
 	}
+	if (r == 0 && backend_setup_changed(&p->config, next)) {
+		sink_error_fix(
+		        &sink, "PORTER-RESTART", "$.backend",
+		        "the backend and its settings (webhook, nexudus, outbox, offline) "
+		        "cannot change while porter runs",
+		        "keep them as they were to reload the other settings, or restart the "
+		        "host to use the new ones");
+		r = -EINVAL;
+	}
 	if (r == 0)
 		r = files_result(load_local_inputs(next, &sink, &in));
 	if (r < 0) {
@@ -390,6 +439,7 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	engine_apply_retention(&p->engine);
 	readers_foreach(p->readers, refresh_reader, &p->config);
 	daily_checkout_arm(&p->daily); /* its time may have changed */
+	outbox_refresh(p->outbox);     /* a backend's directory: fetched now */
 	plog(&p->services, PORTER_LOG_INFO, "config reloaded: %zu people in the directory",
 	     directory_size(p->directory));
 	return 0;
@@ -434,6 +484,7 @@ int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata
 	int n = diagnostics_run(&p->config, report, userdata) +
 	        diagnostics_pin_space(&p->config, directory_size(p->directory), report, userdata);
 	n += directory_watch_diagnostics(p->directory_watch, report, userdata);
+	n += outbox_diagnostics(p->outbox, report, userdata);
 	if (store_gone(p->store)) {
 		if (report)
 			diagnostics_report_database_gone(p->config.database_path, report, userdata);
@@ -446,7 +497,9 @@ struct reader_state *plugin_reader(porter_plugin *p, const char *reader_id)
 {
 	if (!reader_id_valid(reader_id)) {
 		plog(&p->services, PORTER_LOG_NOTICE,
-		     "event refused: reader id must be 1-%d printable characters", CONFIG_ID_MAX);
+		     "event refused: reader id must be 1-%d characters of UTF-8 without control "
+		     "characters",
+		     CONFIG_ID_CHARS);
 		return NULL;
 	}
 	struct reader_state *r = readers_get(p->readers, reader_id, &p->config, &p->engine);

@@ -28,6 +28,7 @@ struct porter_plugin {
 	struct lockout_control *lockouts;        /* lockouts.json, unlock requests */
 	struct daily_checkout daily;             /* config daily_checkout */
 	struct directory_watch *directory_watch; /* NULL: edits need a reload */
+	struct outbox *outbox;                   /* NULL: the local backend */
 };
 
 /* Resolve a hook's reader, or log why it cannot be used (NULL). */

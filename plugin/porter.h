@@ -159,6 +159,15 @@ struct porter_feedback {
  *                   request is reversed (see door_unlock).
  *   "record_failed" DENY: the change (or the reversal after a failed door)
  *                   could not be written; nobody was let through for it.
+ *   "backlog_full"  DENY: the outbox holds outbox.max_backlog changes the
+ *                   backend has not taken yet; new check-ins and check-outs
+ *                   are refused until it drains (nothing confirmed is
+ *                   dropped). Does not count.
+ *   "directory_outdated"
+ *                   DENY: a check-in while the directory was last in step
+ *                   with the backend longer ago than offline.max_age_s
+ *                   (backend "nexudus"). Checking out still works. Does not
+ *                   count.
  */
 
 /* ---- Completion of a pending decision --------------------------------- */
@@ -427,7 +436,8 @@ struct porter_plugin_descriptor {
 	 * told why through feedback where one can. Input wrong in several ways
 	 * gets the errno of the first check that fails, in this order:
 	 *   1. the event: NULL, or `size` too small for its fields: -EINVAL;
-	 *   2. the reader id: not 1-64 printable characters: -EINVAL (no
+	 *   2. the reader id: not 1-64 characters of UTF-8 without control
+	 *      characters: -EINVAL (no
 	 *      feedback: there is no reader to show it at);
 	 *   3. on_pin: pin NULL with pin_len > 0: -EINVAL;
 	 *   4. a whole PIN longer than keypad.pin_max_length: -E2BIG (its

@@ -41,8 +41,10 @@ struct readers;
 struct readers *readers_new(void);
 struct readers *readers_free(struct readers *readers);
 
-/* True when `id` is an acceptable reader id: 1..CONFIG_ID_MAX printable
- * ASCII characters. */
+/* True when `id` is an acceptable reader id: 1..CONFIG_ID_CHARS characters
+ * of valid UTF-8 (at most CONFIG_ID_MAX bytes) without control characters
+ * (C0, DEL, C1), the same rule as readers[].id in the config: any id an
+ * admin can configure, a host can send. */
 bool reader_id_valid(const char *id);
 
 /* The state for reader `id` (must be valid), created on first use with its

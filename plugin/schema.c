@@ -264,10 +264,14 @@ static bool is_schema(json_object *val)
 
 static void check_schema(struct validator *v, json_object *schema, int depth);
 
-static void check_subschema(struct validator *v, json_object *sub, const char *fmt, const char *key,
-                            size_t index, int depth)
+/* A subschema at property `key`, at position `index` of an items array, or
+ * (key NULL, index SIZE_MAX) at every item or additional property. */
+static void check_subschema(struct validator *v, json_object *sub, const char *key, size_t index,
+                            int depth)
 {
-	size_t saved = key ? path_push_key(v, key) : path_push(v, fmt, index);
+	size_t saved = key                 ? path_push_key(v, key)
+	               : index == SIZE_MAX ? path_push(v, "[*]")
+	                                   : path_push(v, "[%zu]", index);
 
 	check_schema(v, sub, depth + 1);
 	path_pop(v, saved);
@@ -296,15 +300,15 @@ static void check_schema(struct validator *v, json_object *schema, int depth)
 		else if (strcmp(key, "properties") == 0 &&
 		         json_object_is_type(val, json_type_object)) {
 			json_object_object_foreach(val, name, sub)
-			        check_subschema(v, sub, NULL, name, 0, depth);
+			        check_subschema(v, sub, name, 0, depth);
 		} else if (strcmp(key, "additionalProperties") == 0) {
-			check_subschema(v, val, "[*]", NULL, 0, depth);
+			check_subschema(v, val, NULL, SIZE_MAX, depth);
 		} else if (strcmp(key, "items") == 0 && json_object_is_type(val, json_type_array)) {
 			for (size_t i = 0; i < json_object_array_length(val); i++)
-				check_subschema(v, json_object_array_get_idx(val, i), "[%zu]", NULL,
-				                i, depth);
+				check_subschema(v, json_object_array_get_idx(val, i), NULL, i,
+				                depth);
 		} else if (strcmp(key, "items") == 0) {
-			check_subschema(v, val, "[*]", NULL, 0, depth);
+			check_subschema(v, val, NULL, SIZE_MAX, depth);
 		}
 	}
 }

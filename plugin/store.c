@@ -525,7 +525,7 @@ int store_load_in_since(struct store *s, int (*fn)(void *, const char *, int64_t
 {
 	sqlite3_stmt *st;
 	int r = 0, rc;
-	if (sqlite3_prepare_v2(s->db, "SELECT person_id, since FROM presence WHERE state = 'in'",
+	if (sqlite3_prepare_v2(s->db, "SELECT person_id, since FROM presence",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(s, err, errlen, "loading presence");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0) {

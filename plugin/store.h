@@ -38,13 +38,14 @@ struct store_change {
 
 #define DOOR_CODE_MAX   40
 #define DOOR_DETAIL_MAX 160
-#define DOOR_ID_MAX     64 /* CONFIG_ID_MAX, PERSON_ID_MAX */
+#define DOOR_ID_MAX     64  /* PERSON_ID_MAX: ASCII */
+#define DOOR_READER_MAX 256 /* CONFIG_ID_MAX: 64 characters of up to 4 bytes */
 
 /* One row of door_events, copied by value so the loop thread can queue it
  * and forget it. Empty person_id: none identified. */
 struct store_door_event {
 	int64_t at_unix_us;
-	char reader_id[DOOR_ID_MAX + 1];
+	char reader_id[DOOR_READER_MAX + 1];
 	char code[DOOR_CODE_MAX + 1];
 	char person_id[DOOR_ID_MAX + 1];
 	char detail[DOOR_DETAIL_MAX + 1];

@@ -173,8 +173,10 @@ static int cmd_unlock(const char *dir, const struct lockout_options *o)
 		return 2;
 	}
 	if (o->reader && !reader_id_valid(o->reader)) {
-		fprintf(stderr, "porter-admin: --reader: 1-%d printable characters, no spaces\n",
-		        CONFIG_ID_MAX);
+		fprintf(stderr,
+		        "porter-admin: --reader: 1-%d characters of UTF-8 without control "
+		        "characters\n",
+		        CONFIG_ID_CHARS);
 		return 2;
 	}
 	if (unlock_request_write(dir, o->reader, path, sizeof(path), err, sizeof(err)) < 0) {

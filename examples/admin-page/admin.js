@@ -70,8 +70,15 @@ function report(editor, extra) {
   out.textContent = JSON.stringify(extra);
 }
 
+/* Settings of the backends not chosen are left out of what is saved:
+ * "webhook" and "nexudus" are only read when "backend" names them. */
+var BACKEND_SECTIONS = ["webhook", "nexudus"];
+
 function save(editor) {
   var value = editor.getValue();
+  BACKEND_SECTIONS.forEach(function (name) {
+    if (value.backend !== name) delete value[name];
+  });
   /* With an argument json-editor validates now; without, it returns the
    * result of its last change event, which may not have run yet. */
   var errors = editor.validate(value);

@@ -70,18 +70,26 @@ static int check(void *userdata, const struct nexudus_record *r)
 	return nexudus_directory_add(userdata, r);
 }
 
+static char path[64];
+
+static void remove_file(void)
+{
+	unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t key[PIN_KEY_LEN] = {7};
 	static struct cutoff_rule day = {.utc = true};
-	static char path[64];
 	char *text = malloc(size ? size : 1), err[512] = "";
 	struct nexudus_directory_options o = {
 	        .pin_min_length = 4, .pin_max_length = 8, .day = &day, .now = 1795593600};
 	struct nexudus_directory *d = nexudus_directory_new(key, &o);
 	struct nexudus_page page;
-	if (!path[0])
+	if (!path[0]) {
 		snprintf(path, sizeof(path), "/dev/shm/fuzz-nexudus-%d.json", (int)getpid());
+		atexit(remove_file); /* the cache written by the last input */
+	}
 	if (!text || !d)
 		abort();
 	memcpy(text, data, size);

@@ -1408,8 +1408,12 @@ static void errno_rules_on_pin(void **state)
 	/* size too small wins over a bad reader */
 	assert_int_equal(pin_ev(NULL, PIN_ANA, 4, 4), -EINVAL);
 
-	/* reader id: NULL, empty, 65, non-printable, high bytes: -EINVAL, no feedback */
-	const char *bad_readers[] = {NULL, "", r65, "fr\nont", "fr\x7fnt", "fr\xc3\xa9nt", "\t"};
+	/* reader id: NULL, empty, 65 characters, control characters (C0, DEL,
+	 * C1), not UTF-8 (a lone lead byte, overlong, a surrogate): -EINVAL, no
+	 * feedback */
+	const char *bad_readers[] = {
+	        NULL,           "",         r65,        "fr\nont",      "fr\x7fnt",
+	        "fr\xc2\x85nt", "fr\xc3nt", "\xc0\xaf", "\xed\xa0\x80", "\t"};
 	for (size_t i = 0; i < sizeof(bad_readers) / sizeof(bad_readers[0]); i++) {
 		assert_int_equal(
 		        pin_ev(bad_readers[i], PIN_ANA, 4, sizeof(struct porter_pin_event)),

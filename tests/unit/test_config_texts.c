@@ -170,7 +170,7 @@ static void test_empty_or_too_long_text_is_refused(void **state)
 {
 	struct config c;
 	char texts[512];
-	char long_text[FEEDBACK_TEMPLATE_MAX + 2];
+	char long_text[FEEDBACK_TEMPLATE_CHARS + 2];
 	memset(long_text, 'a', sizeof(long_text) - 1);
 	long_text[sizeof(long_text) - 1] = '\0';
 	snprintf(texts, sizeof(texts), "\"busy\": \"\", \"unknown_pin\": \"%s\"", long_text);
@@ -178,7 +178,7 @@ static void test_empty_or_too_long_text_is_refused(void **state)
 	expect("PORTER-CFG-LENGTH", "$.texts.busy");
 	expect("PORTER-CFG-LENGTH", "$.texts.unknown_pin");
 	/* At the limit is fine. */
-	long_text[FEEDBACK_TEMPLATE_MAX] = '\0';
+	long_text[FEEDBACK_TEMPLATE_CHARS] = '\0';
 	snprintf(texts, sizeof(texts), "\"unknown_pin\": \"%s\"", long_text);
 	assert_int_equal(parse_texts(texts, &c), 0);
 	assert_string_equal(c.texts[FT_UNKNOWN_PIN], long_text);

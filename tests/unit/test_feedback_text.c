@@ -289,7 +289,7 @@ static void test_plugin_json_lists_every_text_with_its_default(void **state)
 		if (!json_object_object_get_ex(props, feedback_text_key(id), &p))
 			fail_msg("plugin.json has no texts.%s", feedback_text_key(id));
 		assert_true(json_object_object_get_ex(p, "maxLength", &v));
-		assert_int_equal(json_object_get_int(v), FEEDBACK_TEMPLATE_MAX);
+		assert_int_equal(json_object_get_int(v), FEEDBACK_TEMPLATE_CHARS);
 		assert_true(json_object_object_get_ex(p, "minLength", &v));
 		assert_int_equal(json_object_get_int(v), 1);
 		assert_true(json_object_object_get_ex(p, "description", &v));

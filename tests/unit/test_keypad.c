@@ -196,7 +196,9 @@ static void test_malformed_events_are_refused(void **state)
 	struct porter_pin_event ev = {.size = 8, .reader_id = "front", .pin = "1234", .pin_len = 4};
 	assert_int_equal(keypad_on_pin(env->plugin, &ev), -EINVAL); /* size too small */
 	ev.size = sizeof(ev);
-	ev.reader_id = "front door"; /* space: not a reader id */
+	ev.reader_id = "front\tdoor"; /* a control character: not a reader id */
+	assert_int_equal(keypad_on_pin(env->plugin, &ev), -EINVAL);
+	ev.reader_id = "fr\xc3nt"; /* not UTF-8 */
 	assert_int_equal(keypad_on_pin(env->plugin, &ev), -EINVAL);
 	ev.reader_id = NULL;
 	assert_int_equal(keypad_on_pin(env->plugin, &ev), -EINVAL);

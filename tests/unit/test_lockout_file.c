@@ -60,13 +60,13 @@ static void test_lockouts_round_trip_and_are_private(void **state)
 	char err[512], path[128];
 	struct lockout_record in[2] = {
 	        {"front", 2, 6, 1764126000000000, 1764126090000000, 1764126150000000},
-	        {"side door", 0, 3, 1764126000000000, 1764126010000000, 0},
+	        {"side\tdoor", 0, 3, 1764126000000000, 1764126010000000, 0},
 	};
 	struct lockout_record *out;
 	size_t n;
 	assert_int_equal(lockout_file_write(t->dir, in, 2, 1764126100000000, err, sizeof(err)), 0);
 	assert_int_equal(lockout_file_read(t->dir, &out, &n, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "readers[1].reader")); /* a space: not a reader id */
+	assert_non_null(strstr(err, "readers[1].reader")); /* a tab: not a reader id */
 
 	snprintf(in[1].reader_id, sizeof(in[1].reader_id), "side");
 	assert_int_equal(lockout_file_write(t->dir, in, 2, 1764126100000000, err, sizeof(err)), 0);

@@ -449,7 +449,7 @@ static void test_malformed_pages_name_the_record_and_member(void **state)
 	        {NEXUDUS_COWORKERS, PAGE("{\"Id\":1,\"Active\":\"yes\"}"),
 	         "Records[0].Active: must be true or false"},
 	        {NEXUDUS_COWORKERS, PAGE("{\"Id\":1,\"AccessPincode\":\"12\\u00003\"}"),
-	         "Records[0].AccessPincode: holds a NUL"},
+	         "$.Records[0].AccessPincode: \\u0000 (NUL)"},
 	        {NEXUDUS_VISITORS, PAGE("{\"Id\":1,\"Arrived\":1}"),
 	         "Records[0].Arrived: must be true or false"},
 	        {NEXUDUS_VISITORS, PAGE("{\"Id\":1,\"ExpectedArrival\":\"2026-11-25\"}"),
