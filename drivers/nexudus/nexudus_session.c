@@ -558,6 +558,29 @@ static void free_secret(char *text)
 	}
 }
 
+int nexudus_session_set_credentials(struct nexudus_session *s, const char *username,
+                                    const char *password)
+{
+	/* Asked again at once, even with the same password: a reload is the
+	 * admin's say-so. */
+	s->blocked_until = 0;
+	if (strcmp(username, s->username) == 0 && strcmp(password, s->password) == 0)
+		return 0; /* the token in hand stays good */
+	char *u = strdup(username), *p = strdup(password);
+	if (!u || !p) {
+		free_secret(u);
+		free_secret(p);
+		return -ENOMEM;
+	}
+	free_secret(s->username);
+	free_secret(s->password);
+	s->username = u;
+	s->password = p;
+	if (!s->token_in_flight)
+		drop_token(s);
+	return 0;
+}
+
 int nexudus_session_new(const struct porter_host_services *services, struct http_client *http,
                         struct http_client *http_write, const struct nexudus_session_options *o,
                         struct nexudus_session **ret)

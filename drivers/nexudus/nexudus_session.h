@@ -72,6 +72,12 @@ struct nexudus_session *nexudus_session_free(struct nexudus_session *s);
 int nexudus_session_call(struct nexudus_session *s, const char *method, const char *path,
                          const char *json, nexudus_call_fn fn, void *userdata, uint64_t *ret_id);
 
+/* The credentials as read again (the admin reloaded porter): a refused
+ * account is asked again at the next request, once; changed credentials
+ * drop the token. Returns 0 or -ENOMEM (the old ones stay). */
+int nexudus_session_set_credentials(struct nexudus_session *s, const char *username,
+                                    const char *password);
+
 /* Drop a queued or in-flight call: its callback will not run. */
 void nexudus_session_cancel(struct nexudus_session *s, uint64_t id);
 

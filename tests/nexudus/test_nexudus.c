@@ -405,6 +405,30 @@ static void test_a_bad_password_is_one_clear_error_not_a_storm(void **state)
 	stop_backend(&b);
 }
 
+static void test_a_reload_reads_the_credentials_again_and_syncs_at_once(void **state)
+{
+	set_password("wrong-password-123");
+	struct backend b = start_backend(NULL); /* next sync in an hour, next ask in 15 min */
+	struct delivery d = change(1, "nx-c-11", true, wall_us());
+	assert_int_equal(deliver(&b, &d).outcome, DELIVERY_RETRY);
+	assert_int_equal(b.diagnostics(b.impl, NULL, NULL), 2); /* D007, D008 */
+	/* The admin fixes the file and reloads porter. */
+	set_password(T.mock.password);
+	assert_non_null(b.refresh);
+	b.refresh(b.impl);
+	run_until_count(&T.synced, 1, 20000);
+	assert_int_equal(T.synced, 1);
+	assert_int_equal(deliver(&b, &d).outcome, DELIVERY_DELIVERED);
+	assert_int_equal(b.diagnostics(b.impl, NULL, NULL), 0);
+	assert_int_equal(mock_nexudus_count(&T.mock, "POST", "/api/token", 0), 2);
+	/* A reload with nothing changed still fetches the directory now. */
+	b.refresh(b.impl);
+	run_until_count(&T.synced, 2, 20000);
+	assert_int_equal(T.synced, 2);
+	assert_int_equal(mock_nexudus_count(&T.mock, "POST", "/api/token", 0), 2);
+	stop_backend(&b);
+}
+
 static void test_a_cancelled_delivery_never_calls_back(void **state)
 {
 	struct backend b = start_backend(NULL);
@@ -817,6 +841,8 @@ int main(void)
 	                               setup),
 	        cmocka_unit_test_setup(test_401_refreshes_the_token_and_asks_again_once, setup),
 	        cmocka_unit_test_setup(test_a_bad_password_is_one_clear_error_not_a_storm, setup),
+	        cmocka_unit_test_setup(test_a_reload_reads_the_credentials_again_and_syncs_at_once,
+	                               setup),
 	        cmocka_unit_test_setup(test_a_cancelled_delivery_never_calls_back, setup),
 	        cmocka_unit_test_setup(
 	                test_checkin_then_checkout_delivered_late_are_one_record_with_the_door_times,
