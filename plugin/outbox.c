@@ -50,9 +50,12 @@ struct outbox {
 	unsigned invoke_refusals;
 
 	/* loop thread only */
-	struct delivery window[OUTBOX_WINDOW];
+	/* Rows read, head first; the next window is read while the last half
+	 * of this one is delivered, so the sink never waits for the thread. */
+	struct delivery window[2 * OUTBOX_WINDOW];
 	size_t n, head;
-	int64_t cursor;    /* seq of the last row read */
+	int64_t cursor; /* seq of the last row read */
+	int64_t loaded_last_seq;
 	bool load_pending; /* asked the thread, no answer yet */
 	bool more;         /* recorded since the last read asked */
 	bool last_full;    /* the last read filled the window */
@@ -216,7 +219,15 @@ static void deliver_loaded(void *userdata)
 	o->invoke_scheduled = false;
 	o->loaded_ready = false;
 	size_t n = (size_t)o->n_loaded;
-	memcpy(o->window, o->loaded, n * sizeof(o->window[0]));
+	/* Keep what is still to deliver (the head, maybe in flight: the sink
+	 * has its own copy), then append the rows read. */
+	size_t keep = o->n - o->head;
+	memmove(o->window, o->window + o->head, keep * sizeof(o->window[0]));
+	memcpy(o->window + keep, o->loaded, n * sizeof(o->window[0]));
+	o->head = 0;
+	o->n = keep + n;
+	if (n)
+		o->loaded_last_seq = o->loaded[n - 1].seq;
 	snprintf(error, sizeof(error), "%s", o->thread_error);
 	unsigned refusals = o->invoke_refusals;
 	o->invoke_refusals = 0;
@@ -226,11 +237,9 @@ static void deliver_loaded(void *userdata)
 		     "outbox: the host refused porter's invoke %u times (is its queue full?)",
 		     refusals);
 	o->load_pending = false;
-	o->n = n;
-	o->head = 0;
 	o->last_full = n == OUTBOX_WINDOW;
 	if (n)
-		o->cursor = o->window[n - 1].seq;
+		o->cursor = o->loaded_last_seq;
 	if (error[0]) {
 		plog(o->services, PORTER_LOG_ERROR,
 		     "outbox: %s; presence changes stay in the database and porter tries again",
@@ -348,13 +357,13 @@ static void delivered(void *userdata, const struct delivery_result *result)
 
 static void next(struct outbox *o)
 {
-	if (!o->begun || o->in_flight || o->retry_timer || o->load_pending)
+	if (!o->begun || o->in_flight || o->retry_timer)
 		return;
-	if (o->head == o->n) {
-		if (o->more || o->last_full)
-			request_load(o);
-		return;
-	}
+	/* Read ahead: half a window left, and more may be there. */
+	if (!o->load_pending && o->n - o->head <= OUTBOX_WINDOW / 2 && (o->more || o->last_full))
+		request_load(o);
+	if (o->head == o->n)
+		return; /* the read, or the next recorded change, calls again */
 	int r = o->backend.deliver(o->backend.impl, &o->window[o->head], delivered, o);
 	if (r < 0) {
 		struct delivery_result res = {.outcome = DELIVERY_RETRY};
@@ -419,7 +428,7 @@ void outbox_recorded(struct outbox *o)
 		return;
 	o->status.backlog++;
 	o->more = true;
-	if (o->head == o->n && !o->in_flight && !o->load_pending && !o->retry_timer)
+	if (!o->in_flight && !o->retry_timer)
 		next(o);
 }
 
