@@ -797,8 +797,8 @@ static void wrong_password_is_one_clear_error_and_no_retry_storm(void **state)
 
 /* ---- what drivers/nexudus does not do yet ----------------------------------------------
  *
- * Run as their own meson test (nexudus_porter_driver_gaps), marked
- * should_fail until drivers/nexudus does all of it:
+ * Each group runs as its own meson test (nexudus_porter_reload, _restart,
+ * _window), marked should_fail until drivers/nexudus does it:
  *  - A reload fetches from Nexudus at once (struct backend's refresh, NULL
  *    in the driver): what an admin does after a change at Nexudus or to the
  *    account file (PORTER-D007's fix says so). Without it the reload
@@ -988,8 +988,9 @@ static void second_check_in_within_the_window_opens_no_second_visit(void **state
 
 #define NEXUDUS_TEST(f) cmocka_unit_test_setup_teardown(f, open_site, close_sites)
 
-/* No argument: what works. "driver_gaps": what drivers/nexudus does not do
- * yet (above). A second argument runs the tests whose names match it. */
+/* No argument: what works. "reload", "restart", "window": what drivers/nexudus
+ * does not do yet (above). A second argument runs the tests whose names
+ * match it. */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1000,16 +1001,25 @@ int main(int argc, char **argv)
 	        NEXUDUS_TEST(outdated_cache_refuses_check_ins_but_lets_people_out),
 	        NEXUDUS_TEST(wrong_password_is_one_clear_error_and_no_retry_storm),
 	};
-	const struct CMUnitTest gap_tests[] = {
+	const struct CMUnitTest reload[] = {
 	        NEXUDUS_TEST(member_removed_or_inactive_at_nexudus_is_refused_after_a_reload),
 	        NEXUDUS_TEST(check_ins_work_again_once_nexudus_is_back_and_a_sync_succeeds),
 	        NEXUDUS_TEST(corrected_password_and_a_reload_are_accepted_at_once),
+	};
+	const struct CMUnitTest restart[] = {
 	        NEXUDUS_TEST(door_restarted_learns_a_check_out_made_elsewhere_meanwhile),
+	};
+	const struct CMUnitTest window[] = {
 	        NEXUDUS_TEST(second_check_in_within_the_window_opens_no_second_visit),
 	};
+	const char *group = argc > 1 ? argv[1] : "";
 	if (argc > 2)
 		cmocka_set_test_filter(argv[2]);
-	if (argc > 1 && strcmp(argv[1], "driver_gaps") == 0)
-		return cmocka_run_group_tests(gap_tests, group_setup, group_teardown);
+	if (strcmp(group, "reload") == 0)
+		return cmocka_run_group_tests(reload, group_setup, group_teardown);
+	if (strcmp(group, "restart") == 0)
+		return cmocka_run_group_tests(restart, group_setup, group_teardown);
+	if (strcmp(group, "window") == 0)
+		return cmocka_run_group_tests(window, group_setup, group_teardown);
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
