@@ -13,8 +13,9 @@
  * hook's answer, the completion) and what the space sees at Nexudus (the
  * mock's check-in records, visitors and request log).
  *
- * The mock's rate limits stay on at the published budgets: porter paces
- * itself and no test may see a 409. The mock is reset before each test.
+ * The mock's rate limits stay on at the published budgets: one door paces
+ * itself and sees no 409 (two doors on one account share the budget: see
+ * the two-door test). The mock is reset before each test.
  */
 #include <errno.h>
 #include <inttypes.h>
