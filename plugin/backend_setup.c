@@ -84,6 +84,11 @@ int backend_setup_start(const struct config *c, const struct porter_host_service
 	case BACKEND_LOCAL:
 		return 0;
 	case BACKEND_WEBHOOK: {
+		/* The secret and CA files first, so init names the setting at
+		 * fault ($.webhook.secret_file) as check_config does. */
+		r = backend_setup_check(c, err, errlen, ret_path);
+		if (r < 0)
+			return r;
 		struct webhook_options o = {
 		        .url = c->webhook_url,
 		        .secret_file = c->webhook_secret_path,

@@ -37,6 +37,7 @@ struct outbox {
 	bool load_requested;
 	int64_t load_after;
 	bool ack_pending;
+	bool ack_urgent; /* wake the thread for it (else it rides with the next read) */
 	int64_t ack_through;
 	int64_t ack_delivered_at;
 	struct outbox_dead dead[OUTBOX_WINDOW];
@@ -45,7 +46,6 @@ struct outbox {
 	bool loaded_ready, invoke_scheduled;
 	struct delivery loaded[OUTBOX_WINDOW];
 	int n_loaded;
-	int64_t loaded_backlog, loaded_dead;
 	char thread_error[256];
 	unsigned invoke_refusals;
 
@@ -87,6 +87,7 @@ static void write_acks(struct outbox *o)
 	memcpy(dead, o->dead, n_dead * sizeof(dead[0]));
 	o->n_dead = 0;
 	o->ack_pending = false;
+	o->ack_urgent = false;
 	o->ack_delivered_at = 0;
 	pthread_mutex_unlock(&o->lock);
 	char err[256];
@@ -102,7 +103,9 @@ static void write_acks(struct outbox *o)
 	}
 }
 
-/* Thread, lock held: read the next window. Unlocks meanwhile. */
+/* Thread, lock held: read the next window. Unlocks meanwhile. The backlog
+ * is not counted again here (that is O(backlog) per window): the loop
+ * keeps it from the count at start, +1 per recorded change, -1 per ack. */
 static void read_window(struct outbox *o)
 {
 	int64_t after = o->load_after;
@@ -110,10 +113,7 @@ static void read_window(struct outbox *o)
 	pthread_mutex_unlock(&o->lock);
 	struct delivery rows[OUTBOX_WINDOW];
 	char err[256] = "";
-	int64_t backlog = 0, dead = 0;
 	int n = outbox_store_read(o->store, after, rows, OUTBOX_WINDOW, err, sizeof(err));
-	if (n >= 0 && outbox_store_count(o->store, &backlog, &dead, err, sizeof(err)) < 0)
-		n = -EIO;
 	pthread_mutex_lock(&o->lock);
 	o->n_loaded = n < 0 ? 0 : n;
 	if (n > 0)
@@ -122,8 +122,6 @@ static void read_window(struct outbox *o)
 		snprintf(o->thread_error, sizeof(o->thread_error), "%s", err);
 	else
 		o->thread_error[0] = '\0';
-	o->loaded_backlog = backlog;
-	o->loaded_dead = dead;
 	o->loaded_ready = true;
 }
 
@@ -135,7 +133,7 @@ static void *outbox_thread(void *userdata)
 	pthread_mutex_lock(&o->lock);
 	for (;;) {
 		bool retry = false;
-		while (!o->load_requested && !o->ack_pending && !o->stopping && !retry) {
+		while (!o->load_requested && !o->ack_urgent && !o->stopping && !retry) {
 			if (!backoff_us)
 				pthread_cond_wait(&o->wake, &o->lock);
 			else
@@ -219,8 +217,6 @@ static void deliver_loaded(void *userdata)
 	o->loaded_ready = false;
 	size_t n = (size_t)o->n_loaded;
 	memcpy(o->window, o->loaded, n * sizeof(o->window[0]));
-	o->status.backlog = o->loaded_backlog;
-	o->status.dead = o->loaded_dead;
 	snprintf(error, sizeof(error), "%s", o->thread_error);
 	unsigned refusals = o->invoke_refusals;
 	o->invoke_refusals = 0;
@@ -263,7 +259,14 @@ static void acknowledge(struct outbox *o, const struct delivery *d, const char *
 	} else if (!dead_reason) {
 		o->ack_delivered_at = now;
 	}
-	pthread_cond_signal(&o->wake);
+	/* One transaction per window, not per delivery: the watermark is
+	 * written with the next read, or now for the window's last row and for
+	 * a dead letter. A crash in between re-sends a few changes, each with
+	 * its event key, which the backend deduplicates. */
+	if (dead_reason || o->head + 1 == o->n) {
+		o->ack_urgent = true;
+		pthread_cond_signal(&o->wake);
+	}
 	pthread_mutex_unlock(&o->lock);
 	o->head++;
 	if (o->status.backlog > 0)

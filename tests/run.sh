@@ -67,6 +67,15 @@ default)
 	ninja -C build
 	build/tests/bench/bench_hooks build/porter.so
 	build/tests/bench/bench_http
+	# Against tests/backend's HTTPS servers (python3 + openssl): skipped,
+	# saying so, when the fixture cannot run here (exit 77 is a skip too).
+	if [ -x /usr/bin/python3 ] && command -v openssl >/dev/null; then
+		tests/backend/fixture.py --webhook -- build/tests/bench/bench_drain build/porter.so ||
+			[ $? -eq 77 ]
+		build/tests/bench/bench_nexudus || [ $? -eq 77 ]
+	else
+		echo "bench_drain, bench_nexudus: skipped: tests/backend needs /usr/bin/python3 and openssl"
+	fi
 	;;
 --install)
 	# The default run installs the default build (/usr/local, no reference

@@ -6,9 +6,10 @@
  * are read from stdin and stored only as HMACs) and checks a directory. The
  * other commands live beside it, one file each: check --config
  * (admin_check.c), presence (admin_presence.c), lockouts and unlock
- * (admin_lockout.c). Edits are written to a temporary file with the old
- * file's owner, group and mode, fsync'ed and renamed over the directory, so
- * porter never reads a half-written file and can still read the new one.
+ * (admin_lockout.c), outbox (admin_outbox.c). Edits are written to a
+ * temporary file with the old file's owner, group and mode, fsync'ed and
+ * renamed over the directory, so porter never reads a half-written file and
+ * can still read the new one.
  *
  * At a terminal a PIN is typed twice without echo; from a pipe (scripts) it
  * is one line. A PIN someone else already has is refused: porter would deny
@@ -33,6 +34,7 @@
 #include "admin_attempts.h"
 #include "admin_check.h"
 #include "admin_lockout.h"
+#include "admin_outbox.h"
 #include "admin_presence.h"
 #include "config.h"
 #include "directory_file.h"
@@ -66,6 +68,7 @@ static const char usage_text[] =
         "       porter-admin lockouts --state-dir DIR | --database FILE\n"
         "       porter-admin unlock --state-dir DIR --reader ID | --all\n"
         "       porter-admin attempts --database FILE [--since DAY] [--json]\n"
+        "       porter-admin outbox --database FILE | --config CONFIG [--json] [--dead N]\n"
         "       porter-admin --help\n"
         "\n"
         "T is a UTC time like 2026-11-25T18:00:00Z.\n"
@@ -81,7 +84,9 @@ static const char usage_text[] =
         "as porter's init would, and lists every problem and diagnostic with its\n"
         "code, JSON path, reason and fix; it exits 1 when porter would refuse the\n"
         "config. Run it as porter's user. --json prints one JSON document.\n"
-        "presence shows who is in and one day's changes, in local time.\n";
+        "presence shows who is in and one day's changes, in local time.\n"
+        "outbox shows what is still to reach the backend and its dead letters; it\n"
+        "exits 1 when there are dead letters.\n";
 
 static int usage_hint(void)
 {
@@ -564,6 +569,8 @@ int main(int argc, char **argv)
 		return admin_attempts_main(argc, argv);
 	if (strcmp(cmd, "presence") == 0)
 		return admin_presence_main(argc, argv); /* its own options */
+	if (strcmp(cmd, "outbox") == 0)
+		return admin_outbox_main(argc, argv); /* its own options */
 	int c;
 	optind = 2;
 	opterr = 0; /* our own message, naming the option */

@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "admin_db.h"
 #include "directory.h"
 #include "directory_file.h"
 
@@ -288,13 +289,8 @@ int admin_attempts_main(int argc, char **argv)
 	/* Read-only: porter may be writing it right now. */
 	sqlite3 *db = NULL;
 	int status = 1;
-	if (sqlite3_open_v2(o.database, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		fprintf(stderr, "porter-admin: cannot open %s: %s\n", o.database,
-		        db ? sqlite3_errmsg(db) : "out of memory");
-	else {
-		sqlite3_busy_timeout(db, 5000);
+	if (admin_db_open(o.database, "database", 5000, &db) == 0)
 		status = list(db, &o, since, people);
-	}
 	sqlite3_close(db);
 	directory_free(people);
 	return status;

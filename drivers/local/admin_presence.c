@@ -34,6 +34,7 @@
 #include <sqlite3.h>
 
 #include "admin_check.h"
+#include "admin_db.h"
 #include "config.h"
 #include "directory_file.h"
 #include "store.h"
@@ -375,48 +376,11 @@ static int read_history(struct view *v, sqlite3 *db)
 	return rc == SQLITE_DONE ? 0 : db_error(v->o->database, db, "reading the presence log");
 }
 
-/* Why the database at `path` cannot be found: never made, or lost (porter's
- * marker says it made one), or something else. */
-static void say_missing(const char *path, int r)
-{
-	char marker[PATH_MAX + 32];
-	store_marker_path(path, marker, sizeof(marker));
-	fprintf(stderr, "porter-admin: presence database %s: %s", path, strerror(-r));
-	if (r == -ENOENT && access(marker, F_OK) == 0)
-		fprintf(stderr,
-		        " (porter made it before, its marker %s is there: restore it from "
-		        "a backup)",
-		        marker);
-	else if (r == -ENOENT)
-		fprintf(stderr, " (porter creates it at its first start; is this its "
-		                "local.database?)");
-	fprintf(stderr, "\n");
-}
-
 static int read_database(struct view *v)
 {
-	struct stat st;
 	sqlite3 *db = NULL;
 	const char *path = v->o->database;
-	if (stat(path, &st) < 0) {
-		int r = -errno;
-		say_missing(path, r);
-		return r;
-	}
-	if (access(path, R_OK) < 0) {
-		int r = -errno;
-		fprintf(stderr,
-		        "porter-admin: presence database %s: %s (run porter-admin as porter's user "
-		        "or root)\n",
-		        path, strerror(-r));
-		return r;
-	}
-	/* Read-only: a reader never creates the database, never writes it, and
-	 * never holds porter's writes back (WAL). */
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	int r = rc == SQLITE_OK ? 0 : db_error(path, db, "cannot open");
-	if (r == 0)
-		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	int r = admin_db_open(path, "presence database", BUSY_TIMEOUT_MS, &db);
 	/* One read transaction: who is in and the log agree with each other. */
 	if (r == 0 && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		r = db_error(path, db, "cannot read");

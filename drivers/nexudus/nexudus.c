@@ -497,6 +497,25 @@ static void cancel(void *impl)
 	n->job.finish_timer = 0;
 }
 
+static int read_credentials(const char *path, char *user, char *password, char *err, size_t errlen);
+
+/* The admin reloaded porter: the credentials file may have been fixed (a
+ * refused password is asked again at once), and the directory is fetched
+ * now rather than at the next interval. */
+static void refresh(void *impl)
+{
+	struct nexudus *n = impl;
+	char user[CREDENTIALS_MAX + 1], password[CREDENTIALS_MAX + 1], err[512];
+	if (read_credentials(n->credentials_file, user, password, err, sizeof(err)) < 0)
+		plog(n->services, PORTER_LOG_WARNING,
+		     "nexudus: %s; the credentials read before stay", err);
+	else if (nexudus_session_set_credentials(n->session, user, password) < 0)
+		plog(n->services, PORTER_LOG_WARNING, "nexudus: out of memory reading credentials");
+	OPENSSL_cleanse(user, sizeof(user));
+	OPENSSL_cleanse(password, sizeof(password));
+	nx_sync_now(n);
+}
+
 static const char *directory_path(void *impl)
 {
 	struct nexudus *n = impl;
@@ -544,6 +563,7 @@ static void stop(void *impl)
 	n->http_write = http_client_free(n->http_write);
 	OPENSSL_cleanse(n->pin_key, sizeof(n->pin_key));
 	free(n->cache_path);
+	free(n->credentials_file);
 	free(n);
 }
 
@@ -710,6 +730,7 @@ int nexudus_backend_new(const struct porter_host_services *services,
 	if (core)
 		n->core = *core;
 	n->cache_path = strdup(o->cache_path);
+	n->credentials_file = strdup(o->credentials_file);
 	n->business_id = o->business_id;
 	memcpy(n->pin_key, o->pin_key, PIN_KEY_LEN);
 	n->pin_min_length = o->pin_min_length;
@@ -721,7 +742,7 @@ int nexudus_backend_new(const struct porter_host_services *services,
 	n->wall_clock_us = o->wall_clock_us;
 	n->started_us = o->wall_clock_us();
 	n->ambiguous_seq = -1;
-	if (!n->cache_path) {
+	if (!n->cache_path || !n->credentials_file) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -771,6 +792,7 @@ int nexudus_backend_new(const struct porter_host_services *services,
 	                        .directory_path = directory_path,
 	                        .deliver = deliver,
 	                        .cancel = cancel,
+	                        .refresh = refresh,
 	                        .diagnostics = diagnostics,
 	                        .stop = stop};
 	r = 0;

@@ -97,6 +97,7 @@ struct nexudus {
 	struct http_client *http, *http_write;
 	struct nexudus_session *session;
 	char *cache_path;
+	char *credentials_file;
 	int64_t business_id;
 	uint8_t pin_key[PIN_KEY_LEN];
 	uint32_t pin_min_length, pin_max_length;
@@ -114,6 +115,8 @@ struct nexudus {
 /* nexudus_sync.c */
 int nx_sync_start(struct nexudus *n);
 void nx_sync_stop(struct nexudus *n);
+/* Sync the directory now, unless a sync is under way. */
+void nx_sync_now(struct nexudus *n);
 int nx_sync_diagnostics(struct nexudus *n, porter_report_fn report, void *userdata);
 
 /* "2026-11-26T08:00:00.123Z" (with milliseconds) or without the fraction. */

@@ -321,6 +321,12 @@ static void sync_schedule(struct nexudus *n, uint64_t delay_us)
 	}
 }
 
+void nx_sync_now(struct nexudus *n)
+{
+	if (n->sync.stage == NX_SYNC_IDLE)
+		sync_schedule(n, 0);
+}
+
 /* ---- presence --------------------------------------------------------------------- */
 
 static void presence_answered(void *userdata, const struct nexudus_reply *reply);

@@ -123,10 +123,31 @@ static void stop(void *impl)
 	free(w);
 }
 
+/* The loop services the HTTPS client runs on, the first one the host lacks
+ * (named in init's error, so a host author knows what to add). */
+static const char *missing_loop_service(const struct porter_host_services *s)
+{
+	return !s->now_us         ? "now_us"
+	       : !s->timer_add    ? "timer_add"
+	       : !s->timer_remove ? "timer_remove"
+	       : !s->watch_add    ? "watch_add"
+	       : !s->watch_update ? "watch_update"
+	       : !s->watch_remove ? "watch_remove"
+	                          : NULL;
+}
+
 int webhook_backend_new(const struct porter_host_services *services,
                         const struct webhook_options *options, struct backend *ret, char *err,
                         size_t errlen)
 {
+	const char *missing = missing_loop_service(services);
+	if (missing) {
+		snprintf(err, errlen,
+		         "webhook: the host provides no %s: the HTTPS client runs on the host's "
+		         "loop and needs its fd watches and timers",
+		         missing);
+		return -EINVAL;
+	}
 	struct webhook *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;

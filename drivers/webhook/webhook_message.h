@@ -11,10 +11,11 @@
  *     "data": { "event_key": "0193...",        (also the webhook-id header)
  *               "person_id": "m-1001",
  *               "direction": "in",             ("in" or "out")
- *               "reader_id": "front",
+ *               "reader_id": "front",          ("" for the daily check-out)
  *               "at": "2026-11-25T18:00:00.123456Z",
- *               "cause": "credential" } }      ("credential", "daily_checkout",
- *                                               "host_cancelled", "door_failed")
+ *               "cause": "credential" } }      ("credential", "daily_cutoff",
+ *                                               "host_cancelled", "door_failed":
+ *                                               presence_log's causes)
  *
  * and three headers:
  *   webhook-id:        the change's event_key: the same on every retry, so a

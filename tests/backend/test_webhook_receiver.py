@@ -85,10 +85,12 @@ class TestSignatures(WebhookCase):
         self.assertEqual(self.deliver(msg_id="msg_3", body=b'{"event_key":"k2"}', signature=sig).status, 401)
 
     def test_timestamps_outside_5_minutes_are_401(self):
+        # 30 s either side of the 300 s tolerance: a slow machine must not
+        # carry a request across the edge while it is being answered
         now = int(time.time())
-        self.assertEqual(self.deliver(timestamp=now - 301).status, 401)
-        self.assertEqual(self.deliver(timestamp=now + 301).status, 401)
-        self.assertEqual(self.deliver(timestamp=now - 290).status, 200)
+        self.assertEqual(self.deliver(timestamp=now - 330).status, 401)
+        self.assertEqual(self.deliver(timestamp=now + 330).status, 401)
+        self.assertEqual(self.deliver(timestamp=now - 270).status, 200)
 
     def test_missing_headers_are_401_naming_the_header(self):
         for header in ("webhook-id", "webhook-timestamp", "webhook-signature"):

@@ -36,7 +36,10 @@
  *            porter's callback runs;
  *   once     present everybody once and exit after the last answer;
  *   guess    like loop, and before each presentation a wrong PIN (9753 and
- *            four digits) at reader "side".
+ *            four digits) at reader "side";
+ *   paced    like loop, each person presented again 200 ms after their
+ *            answer (about the pace a network backend takes changes, so
+ *            deliveries are under way when the host is killed).
  * Anything unexpected is printed as a line the parent fails on. PINs are
  * never printed.
  */
@@ -57,8 +60,17 @@
 #define SAFETY_STOP_US     (60u * 1000000u)
 #define SETTLE_INVOKES     3               /* porter invokes until a reversal is written */
 #define SETTLE_FALLBACK_US (2u * 1000000u) /* or this long, if porter is idle */
+#define PACE_US            200000u         /* "paced": pause before presenting again */
 
-enum mode { MODE_LOOP, MODE_CANCEL, MODE_STOP, MODE_STOP_CANCEL_DURABLE, MODE_ONCE, MODE_GUESS };
+enum mode {
+	MODE_LOOP,
+	MODE_CANCEL,
+	MODE_STOP,
+	MODE_STOP_CANCEL_DURABLE,
+	MODE_ONCE,
+	MODE_GUESS,
+	MODE_PACED
+};
 
 struct person {
 	struct crash_host *host;
@@ -270,6 +282,8 @@ static void on_complete(void *userdata, uint64_t request_id, const struct porter
 			if (++h->n_done == h->n_people && h->mode == MODE_ONCE)
 				host_loop_quit(h->loop);
 		}
+	} else if (h->mode == MODE_PACED) {
+		host_loop_timer_add(h->loop, PACE_US, present_again, p);
 	} else {
 		host_loop_invoke(h->loop, present_again, p);
 	}
@@ -407,6 +421,7 @@ static enum mode parse_mode(const char *m)
 	       : strcmp(m, "stop") == 0                ? MODE_STOP
 	       : strcmp(m, "stop-cancel-durable") == 0 ? MODE_STOP_CANCEL_DURABLE
 	       : strcmp(m, "guess") == 0               ? MODE_GUESS
+	       : strcmp(m, "paced") == 0               ? MODE_PACED
 	                                               : MODE_LOOP;
 }
 

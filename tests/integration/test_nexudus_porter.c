@@ -796,19 +796,13 @@ static void wrong_password_is_one_clear_error_and_no_retry_storm(void **state)
 	stop(s);
 }
 
-/* ---- what drivers/nexudus does not do yet ----------------------------------------------
+/* ---- a reload fetches from Nexudus now ---------------------------------------------------
  *
- * Each group runs as its own meson test (nexudus_porter_reload, _restart,
- * _window), marked should_fail until drivers/nexudus does it:
- *  - A reload fetches from Nexudus at once (struct backend's refresh, NULL
- *    in the driver): what an admin does after a change at Nexudus or to the
- *    account file (PORTER-D007's fix says so). Without it the reload
- *    changes nothing until the next scheduled sync (sync_interval_s, at
- *    least a minute) or, after a refused password, auth_retry_s (15 min).
- *  - A door that restarts learns the check-outs made elsewhere while it was
- *    down (its first presence poll reads open check-ins only).
- *  - A check-in at a second door within the two-door window opens no
- *    second visit at Nexudus (the check-in is POSTed without a look). */
+ * What an admin does after a change at Nexudus or to the account file
+ * (PORTER-D007's fix says so): reload porter's config. The directory is
+ * synced at once, not at the next sync (sync_interval_s, at least a minute),
+ * and a refused account is asked again at once, not after auth_retry_s.
+ * Run as their own meson test, nexudus_porter_reload. */
 
 /* The reload's sync has written the cache and porter has loaded it. */
 static bool synced_and_loaded(void *arg)
@@ -920,6 +914,15 @@ static void corrected_password_and_a_reload_are_accepted_at_once(void **state)
 	stop(s);
 }
 
+/* ---- what drivers/nexudus does not do yet -------------------------------------------------
+ *
+ * Each runs as its own meson test (nexudus_porter_restart, _window), marked
+ * should_fail until drivers/nexudus does it:
+ *  - A door that restarts learns the check-outs made elsewhere while it was
+ *    down (its first presence poll reads open check-ins only).
+ *  - A check-in at a second door within the two-door window opens no
+ *    second visit at Nexudus (the check-in is POSTed without a look). */
+
 static void door_restarted_learns_a_check_out_made_elsewhere_meanwhile(void **state)
 {
 	struct site *a = *state, *b = open_door_b();
@@ -989,9 +992,9 @@ static void second_check_in_within_the_window_opens_no_second_visit(void **state
 
 #define NEXUDUS_TEST(f) cmocka_unit_test_setup_teardown(f, open_site, close_sites)
 
-/* No argument: what works. "reload", "restart", "window": what drivers/nexudus
- * does not do yet (above). A second argument runs the tests whose names
- * match it. */
+/* No argument: the tests above the reload ones. "reload": those. "restart",
+ * "window": what drivers/nexudus does not do yet. A second argument runs
+ * the tests whose names match it. */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {

@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_crash_backend.c: kill -9 while changes flow to a flapping webhook
+ * receiver; after a restart and a drain the receiver holds every change
+ * porter confirmed, exactly once, in order per person.
+ *
+ * crash_host (porter.so on host_loop, backend "webhook", mode "paced") checks
+ * 20 people in and out, each again 200 ms after their answer, printing each
+ * confirmation (a
+ * completion with GRANT and a direction). Meanwhile the receiver
+ * (tests/backend/webhook_receiver.py, under fixture.py --webhook) is told to
+ * misbehave through its control endpoint: 500s, connection resets, replies
+ * lost after it recorded the change, slow replies, or nothing, changed at
+ * the start of each round and again halfway through it. The test SIGKILLs
+ * the host at a pseudo-random moment (0.3 to 1.5 s in), several rounds on
+ * the same database; after each round every confirmed change is in
+ * presence_log, in order (as in test_crash.c). Then the faults stop, this
+ * process loads porter.so on a host_loop of its own, and runs it until the
+ * receiver holds as many deliveries as presence_log has rows. Then:
+ *   - every presence_log row was delivered, verified (the receiver rejected
+ *     nothing), with its event key as webhook-id and its person, direction,
+ *     reader, cause and time; nothing else was delivered;
+ *   - each webhook-id is recorded once: copies (after a kill, a reset or a
+ *     lost reply) only raise its count;
+ *   - per person, the deliveries arrived in presence_log's order.
+ *
+ * CRASH_SEED replays a run; the seed used is printed. CRASH_ROUNDS sets the
+ * number of rounds (a longer soak); the default keeps the test near 30 s.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "host_loop.h"
+#include "loaded_porter.h"
+#include "porter_fixture.h"
+
+extern char **environ;
+
+#define N_PEOPLE        20
+#define DEFAULT_ROUNDS  6
+#define MIN_RUN_US      300000  /* a round runs this long at least, */
+#define MAX_RUN_US      1500000 /* and at most this, then the kill */
+#define LOG_MAX         2048    /* changes per person we can hold */
+#define LINE_TIMEOUT_MS 10000
+#define STALL_MS        30000 /* the drain made no progress this long: a failure */
+
+struct crash_site {
+	char dir[FX_PATH_MAX];
+	char config_path[FX_PATH_MAX + 32];
+	char people_path[FX_PATH_MAX + 32];
+	char db_path[FX_PATH_MAX + 32];
+	pid_t child;
+	int child_out;
+	char buf[4096];
+	size_t buf_len;
+	char confirmed[N_PEOPLE][LOG_MAX + 1]; /* this round's, 'i' or 'o' */
+	unsigned total_confirmed;
+};
+
+/* ---- the receiver's control endpoint -------------------------------------------- */
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+static size_t collect(char *p, size_t size, size_t n, void *userdata)
+{
+	struct buf *b = userdata;
+	char *grown = realloc(b->data, b->len + size * n + 1);
+
+	if (!grown)
+		return 0;
+	b->data = grown;
+	memcpy(b->data + b->len, p, size * n);
+	b->len += size * n;
+	b->data[b->len] = '\0';
+	return size * n;
+}
+
+static json_object *control(const char *method, const char *path, const char *body)
+{
+	char url[1024];
+	struct buf b = {0};
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	CURL *c = curl_easy_init();
+	long status = 0;
+
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "%s%s", fx_env("MOCK_WEBHOOK_CONTROL"), path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, fx_env("MOCK_CA"));
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L); /* valgrind: the first handshake is slow */
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(headers);
+	if (rc != CURLE_OK || status != 200)
+		fail_msg("receiver control %s %s: %s, HTTP %ld", method, path,
+		         curl_easy_strerror(rc), status);
+	json_object *j = json_tokener_parse(b.data ? b.data : "");
+	free(b.data);
+	assert_non_null(j);
+	return j;
+}
+
+static json_object *member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no \"%s\" in the receiver's answer", key);
+	return v;
+}
+
+static const char *str(json_object *o, const char *key)
+{
+	return json_object_get_string(member(o, key));
+}
+
+static size_t n_deliveries(void)
+{
+	json_object *d = control("GET", "/deliveries", NULL);
+	size_t n = json_object_array_length(member(d, "deliveries"));
+
+	json_object_put(d);
+	return n;
+}
+
+/* The receiver flaps: a random fault (or none) from now on, described in
+ * `spec`. */
+static void flap(char spec[128])
+{
+	static const char *const faults[] = {
+	        NULL,
+	        "{\"kind\":\"500\",\"count\":%d}",
+	        "{\"kind\":\"reset\",\"count\":%d}",
+	        "{\"kind\":\"lost_reply\",\"count\":%d}",
+	        "{\"kind\":\"slow\",\"delay\":0.3,\"count\":%d}",
+	        "{\"kind\":\"status\",\"status\":503,\"count\":%d}",
+	};
+	const char *f = faults[rand() % (int)(sizeof(faults) / sizeof(faults[0]))];
+
+	json_object_put(control("DELETE", "/faults", NULL));
+	if (!f) {
+		snprintf(spec, 128, "none");
+		return;
+	}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(spec, 128, f, 1 + rand() % 6);
+#pragma GCC diagnostic pop
+	json_object_put(control("POST", "/faults", spec));
+}
+
+/* ---- the database ------------------------------------------------------------------- */
+
+static void person_id(int i, char ret[8])
+{
+	snprintf(ret, 8, "p%02d", i + 1);
+}
+
+static int person_index(const char *id)
+{
+	int n;
+
+	if (sscanf(id, "p%d", &n) != 1 || n < 1 || n > N_PEOPLE)
+		return -1;
+	return n - 1;
+}
+
+static sqlite3 *db_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+/* Each person's logged directions in order ("ioi"). */
+static void db_logs(const char *path, char logs[N_PEOPLE][LOG_MAX + 1])
+{
+	sqlite3 *db = db_open(path);
+	sqlite3_stmt *st = NULL;
+
+	memset(logs, 0, sizeof(char[N_PEOPLE][LOG_MAX + 1]));
+	if (!db)
+		return;
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT person_id, direction FROM presence_log "
+	                                    "ORDER BY seq",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int i = person_index((const char *)sqlite3_column_text(st, 0));
+		assert_true(i >= 0);
+		size_t n = strlen(logs[i]);
+		assert_true(n < LOG_MAX);
+		logs[i][n] = sqlite3_column_text(st, 1)[0];
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* ---- the crash host ------------------------------------------------------------------- */
+
+static void spawn_child(struct crash_site *c, const char *mode)
+{
+	posix_spawn_file_actions_t fa;
+	int out[2];
+	char *argv[] = {(char *)fx_env("CRASH_HOST"),
+	                (char *)fx_env("PORTER_SO"),
+	                c->config_path,
+	                c->people_path,
+	                (char *)mode,
+	                "1",
+	                "4294967295",
+	                NULL};
+
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	/* porter's warnings while the receiver flaps are expected: not on the
+	 * test's output */
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	int r = posix_spawn(&c->child, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	assert_int_equal(r, 0);
+	c->child_out = out[0];
+	c->buf_len = 0;
+}
+
+static int read_line(struct crash_site *c, char *line, size_t size)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->buf_len);
+		if (nl) {
+			size_t n = (size_t)(nl - c->buf);
+			snprintf(line, size, "%.*s", (int)n, c->buf);
+			memmove(c->buf, nl + 1, c->buf_len - n - 1);
+			c->buf_len -= n + 1;
+			return 1;
+		}
+		struct pollfd pfd = {.fd = c->child_out, .events = POLLIN};
+		int r = poll(&pfd, 1, LINE_TIMEOUT_MS);
+		if (r == 0)
+			fail_msg("crash_host said nothing for %d ms", LINE_TIMEOUT_MS);
+		ssize_t n = r < 0 ? 0
+		                  : read(c->child_out, c->buf + c->buf_len,
+		                         sizeof(c->buf) - c->buf_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		c->buf_len += (size_t)n;
+	}
+}
+
+/* Returns true for a confirmation (CONFIRMED: GRANT with a direction). */
+static bool take_line(struct crash_site *c, const char *line)
+{
+	char word[16], id[16], dir[32] = "";
+
+	if (sscanf(line, "%15s %15s %31s", word, id, dir) < 2)
+		fail_msg("crash_host: unexpected line \"%s\"", line);
+	int i = person_index(id);
+	if (strcmp(word, "CONFIRMED") == 0 && i >= 0) {
+		size_t n = strlen(c->confirmed[i]);
+		assert_true(n < LOG_MAX);
+		c->confirmed[i][n] = strcmp(dir, "in") == 0 ? 'i' : 'o';
+		c->total_confirmed++;
+		return true;
+	}
+	if ((strcmp(word, "ALREADY") == 0 || strcmp(word, "DENIED") == 0) && i >= 0)
+		return false; /* no change made */
+	fail_msg("crash_host: unexpected line \"%s\"", line);
+	return false;
+}
+
+static int child_wait(struct crash_site *c)
+{
+	int status = 0;
+
+	while (waitpid(c->child, &status, 0) < 0 && errno == EINTR)
+		;
+	c->child = 0;
+	close(c->child_out);
+	c->child_out = -1;
+	return status;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Take the child's lines until `until_us` (monotonic). */
+static void take_lines_until(struct crash_site *c, uint64_t until_us)
+{
+	char line[256];
+
+	for (uint64_t now; (now = now_us()) < until_us;) {
+		struct pollfd pfd = {.fd = c->child_out, .events = POLLIN};
+		if (!memchr(c->buf, '\n', c->buf_len) &&
+		    poll(&pfd, 1, (int)((until_us - now) / 1000) + 1) <= 0)
+			continue;
+		assert_int_equal(read_line(c, line, sizeof(line)), 1);
+		take_line(c, line);
+	}
+}
+
+/* One round: a paced child (changes flow while deliveries are under way),
+ * the receiver flapping at its start and halfway, SIGKILL after `run_us`. */
+static void run_until_killed(struct crash_site *c, unsigned run_us, char faults[2][128])
+{
+	char line[256];
+
+	memset(c->confirmed, 0, sizeof(c->confirmed));
+	flap(faults[0]);
+	spawn_child(c, "paced");
+	assert_int_equal(read_line(c, line, sizeof(line)), 1);
+	assert_string_equal(line, "READY");
+	uint64_t start = now_us();
+	take_lines_until(c, start + run_us / 2);
+	flap(faults[1]);
+	take_lines_until(c, start + run_us);
+	kill(c->child, SIGKILL);
+	while (read_line(c, line, sizeof(line)) == 1)
+		take_line(c, line);
+	int status = child_wait(c);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* ---- the drain: porter on a loop of this process ----------------------------------- */
+
+static void quiet_log(void *userdata, uint32_t level, const char *message)
+{
+	(void)userdata;
+	if (level <= PORTER_LOG_WARNING || getenv("CRASH_VERBOSE"))
+		fprintf(stderr, "  porter %ld: %s\n", (long)time(NULL), message);
+}
+
+static void ignore_report(void *userdata, const struct porter_report *r)
+{
+	(void)userdata;
+	fprintf(stderr, "  porter report %s: %s\n", r->code, r->message ? r->message : "");
+}
+
+static int64_t log_rows(const char *path)
+{
+	sqlite3 *db = db_open(path);
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	assert_non_null(db);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM presence_log", -1, &st, NULL),
+	                 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *text = calloc(1, 64 * 1024);
+	size_t n = 0;
+
+	assert_non_null(f);
+	assert_non_null(text);
+	n = fread(text, 1, 64 * 1024 - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+/* Start porter on the site and run it until the receiver holds `rows`
+ * deliveries, and a little longer (a surplus would show). */
+static void drain(struct crash_site *c, int64_t rows)
+{
+	struct host_loop_callbacks cb = {.log = quiet_log};
+	struct host_loop *loop = host_loop_new(&cb);
+	porter_plugin *p = NULL;
+	char *config = read_file(c->config_path);
+
+	assert_non_null(loop);
+	assert_int_equal(api->init(host_loop_services(loop), config, strlen(config), ignore_report,
+	                           NULL, &p),
+	                 0);
+	free(config);
+	/* Until it is all there, or nothing more arrived for STALL_MS (a
+	 * deadline would not do: under valgrind a delivery takes far longer). */
+	uint64_t progress_at = host_loop_now_us(loop);
+	size_t n, last = 0;
+	while ((int64_t)(n = n_deliveries()) < rows &&
+	       host_loop_now_us(loop) < progress_at + STALL_MS * 1000ull) {
+		if (n > last) {
+			last = n;
+			progress_at = host_loop_now_us(loop);
+		}
+		uint64_t until = host_loop_now_us(loop) + 100000;
+		while (host_loop_now_us(loop) < until)
+			host_loop_run_once(loop, 20);
+	}
+	uint64_t until = host_loop_now_us(loop) + 500000;
+	while (host_loop_now_us(loop) < until)
+		host_loop_run_once(loop, 20);
+	api->shutdown(p);
+	host_loop_free(loop);
+}
+
+/* ---- the test ------------------------------------------------------------------------ */
+
+static unsigned env_unsigned(const char *name, unsigned fallback)
+{
+	const char *v = fx_env(name);
+
+	return v ? (unsigned)strtoul(v, NULL, 10) : fallback;
+}
+
+static void receiver_holds_every_confirmed_change_once_in_order_after_kills(void **state)
+{
+	struct crash_site *c = *state;
+	char before[N_PEOPLE][LOG_MAX + 1], after[N_PEOPLE][LOG_MAX + 1];
+	unsigned seed =
+	        env_unsigned("CRASH_SEED", (unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
+	unsigned rounds = env_unsigned("CRASH_ROUNDS", DEFAULT_ROUNDS);
+
+	print_message("crash test (webhook) seed %u (CRASH_SEED=%u replays it)\n", seed, seed);
+	srand(seed);
+	json_object_put(control("POST", "/reset", "{}"));
+	for (unsigned round = 0; round < rounds; round++) {
+		unsigned run_us = MIN_RUN_US + (unsigned)rand() % (MAX_RUN_US - MIN_RUN_US);
+		char faults[2][128];
+		db_logs(c->db_path, before);
+		run_until_killed(c, run_us, faults);
+		db_logs(c->db_path, after);
+		for (int i = 0; i < N_PEOPLE; i++) {
+			size_t nb = strlen(before[i]), nc = strlen(c->confirmed[i]);
+			const char *logged = after[i] + nb;
+			if (strncmp(after[i], before[i], nb) != 0 ||
+			    strncmp(logged, c->confirmed[i], nc) != 0)
+				fail_msg(
+				        "round %u, p%02d: confirmed \"%s\" but the log went \"%s\" "
+				        "-> \"%s\"",
+				        round, i + 1, c->confirmed[i], before[i], after[i]);
+			assert_true(strlen(logged) <= nc + 1); /* one change in flight at most */
+		}
+		print_message("round %u: killed after %u ms; receiver: %s, then %s; %zu delivered "
+		              "so far\n",
+		              round, run_us / 1000, faults[0], faults[1], n_deliveries());
+	}
+	json_object_put(control("DELETE", "/faults", NULL));
+
+	int64_t rows = log_rows(c->db_path);
+	drain(c, rows);
+
+	/* presence_log, in order, against the receiver's deliveries. */
+	json_object *d = control("GET", "/deliveries", NULL);
+	json_object *list = member(d, "deliveries");
+	size_t n = json_object_array_length(list);
+	size_t copies = 0;
+	assert_int_equal(json_object_get_int(member(d, "rejected")), 0);
+	if ((int64_t)n != rows)
+		fail_msg("presence_log has %lld changes, the receiver %zu", (long long)rows, n);
+
+	/* Per person, the receiver's arrival order is presence_log's order. */
+	json_object *by_id = json_object_new_object();
+	int next[N_PEOPLE] = {0};
+	for (size_t k = 0; k < n; k++) {
+		json_object *e = json_object_array_get_idx(list, k);
+		json_object_object_add(by_id, str(e, "id"), json_object_get(e));
+		copies += (size_t)json_object_get_int(member(e, "count")) - 1;
+	}
+	sqlite3 *db = db_open(c->db_path);
+	sqlite3_stmt *st = NULL;
+	assert_non_null(db);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT event_key, person_id, direction, reader_id, "
+	                                    "cause, recorded_at FROM presence_log ORDER BY seq",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	/* person -> their rows' event keys in order, checked against arrivals */
+	char(*keys)[N_PEOPLE][64] = calloc((size_t)rows + 1, sizeof(*keys));
+	int count[N_PEOPLE] = {0};
+	assert_non_null(keys);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		json_object *e = NULL;
+		if (!json_object_object_get_ex(by_id, key, &e))
+			fail_msg("change %s of %s is not at the receiver", key,
+			         (const char *)sqlite3_column_text(st, 1));
+		json_object *data = member(member(e, "payload"), "data");
+		assert_string_equal(str(data, "person_id"),
+		                    (const char *)sqlite3_column_text(st, 1));
+		assert_string_equal(str(data, "direction"),
+		                    (const char *)sqlite3_column_text(st, 2));
+		assert_string_equal(str(data, "reader_id"),
+		                    (const char *)sqlite3_column_text(st, 3));
+		assert_string_equal(str(data, "cause"), (const char *)sqlite3_column_text(st, 4));
+		assert_string_equal(str(data, "at"), (const char *)sqlite3_column_text(st, 5));
+		int i = person_index((const char *)sqlite3_column_text(st, 1));
+		assert_true(i >= 0);
+		snprintf(keys[count[i]++][i], 64, "%s", key);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	for (size_t k = 0; k < n; k++) {
+		json_object *data =
+		        member(member(json_object_array_get_idx(list, k), "payload"), "data");
+		int i = person_index(str(data, "person_id"));
+		assert_true(i >= 0 && next[i] < count[i]);
+		if (strcmp(keys[next[i]][i], str(data, "event_key")) != 0)
+			fail_msg("p%02d: delivery %zu arrived out of presence_log's order", i + 1,
+			         k);
+		next[i]++;
+	}
+	free(keys);
+	json_object_put(by_id);
+	json_object_put(d);
+	print_message("%u changes confirmed, %lld recorded, all delivered once (%zu copies "
+	              "counted as duplicates)\n",
+	              c->total_confirmed, (long long)rows, copies);
+}
+
+/* ---- fixture -------------------------------------------------------------------------- */
+
+static int write_people(struct crash_site *c, const char *admin)
+{
+	char text[N_PEOPLE * 32] = "", pin[16], id[8], name[32];
+
+	for (int i = 0; i < N_PEOPLE; i++) {
+		person_id(i, id);
+		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
+		snprintf(name, sizeof(name), "Person %d", i + 1);
+		if (fx_add_person(admin, c->dir, id, "member", name, pin, NULL, NULL) != 0)
+			return -1;
+		size_t n = strlen(text);
+		snprintf(text + n, sizeof(text) - n, "%s %s\n", id, pin);
+	}
+	return fx_write_file(c->people_path, text);
+}
+
+static int site_setup(void **state)
+{
+	const char *admin = fx_env("PORTER_ADMIN");
+	struct crash_site *c = calloc(1, sizeof(*c));
+	char secret[FX_PATH_MAX + 32], *config = NULL;
+
+	if (!c || fx_mkdtemp(c->dir) < 0) {
+		free(c);
+		return -1;
+	}
+	*state = c;
+	c->child_out = -1;
+	snprintf(c->config_path, sizeof(c->config_path), "%s/config.json", c->dir);
+	snprintf(c->people_path, sizeof(c->people_path), "%s/people.txt", c->dir);
+	snprintf(c->db_path, sizeof(c->db_path), "%s/presence.db", c->dir);
+	snprintf(secret, sizeof(secret), "%s/webhook.secret", c->dir);
+	if (asprintf(&config,
+	             "{\"backend\":\"webhook\",\"local\":{\"directory\":\"%s/directory.json\","
+	             "\"database\":\"%s/presence.db\",\"pin_key_file\":\"%s/pin.key\"},"
+	             "\"webhook\":{\"url\":\"%s\",\"secret_file\":\"%s\",\"ca_file\":\"%s\","
+	             "\"timeout_ms\":5000},\"outbox\":{\"retry_max_s\":1},"
+	             "\"repeat_window_ms\":0}",
+	             c->dir, c->dir, c->dir, fx_env("MOCK_WEBHOOK_URL"), secret,
+	             fx_env("MOCK_CA")) < 0)
+		return -1;
+	int r = fx_write_file(c->config_path, config);
+	free(config);
+	if (r < 0 || fx_write_file(secret, fx_env("MOCK_WEBHOOK_SECRET")) < 0 ||
+	    fx_keygen(admin, c->dir) != 0 || write_people(c, admin) < 0) {
+		fprintf(stderr, "crash test setup failed in %s\n", c->dir);
+		return -1;
+	}
+	return load_porter(NULL);
+}
+
+static int site_teardown(void **state)
+{
+	struct crash_site *c = *state;
+
+	if (!c)
+		return 0;
+	if (c->child > 0) {
+		kill(c->child, SIGKILL);
+		child_wait(c);
+	}
+	unload_porter(NULL);
+	fx_rmrf(c->dir);
+	free(c);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(receiver_holds_every_confirmed_change_once_in_order_after_kills),
+	};
+
+	if (!fx_env("PORTER_SO") || !fx_env("PORTER_ADMIN") || !fx_env("CRASH_HOST") ||
+	    !fx_env("MOCK_WEBHOOK_URL") || !fx_env("MOCK_WEBHOOK_SECRET") || !fx_env("MOCK_CA")) {
+		fprintf(stderr, "PORTER_SO, PORTER_ADMIN, CRASH_HOST and the webhook receiver "
+		                "(tests/backend/fixture.py --webhook) are needed\n");
+		return 77; /* skipped */
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int r = cmocka_run_group_tests(tests, site_setup, site_teardown);
+	curl_global_cleanup();
+	return r;
+}
