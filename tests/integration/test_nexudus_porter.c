@@ -988,12 +988,48 @@ static void second_check_in_within_the_window_opens_no_second_visit(void **state
 	stop(b);
 }
 
+/* A reload while a sync is under way syncs again once it ends: the sync
+ * under way may have read the people before the admin's change
+ * (nexudus_porter_resync). */
+static bool one_person_loaded(void *arg)
+{
+	return logged(arg, PORTER_LOG_INFO, "directory reloaded: 1 people") >= 0;
+}
+
+static void reload_during_a_sync_syncs_again_after_it(void **state)
+{
+	struct site *s = *state;
+	struct site *v[] = {s};
+	seed_member(NORA, "Nora Nexudus", PIN_NORA);
+	seed_member(OMAR, "Omar Nexudus", PIN_OMAR);
+	write_credentials(s, mock.password);
+	start_nexudus(s, "", "");
+	wait_directory(s);
+
+	/* A sync under way (a reload's), slow on its visitors page: it has
+	 * read the members already when Nora is deleted and the admin reloads. */
+	mock_post("/_control/faults", "{\"kind\":\"slow\",\"delay\":2,\"method\":\"GET\","
+	                              "\"path\":\"^/api/spaces/visitors$\",\"count\":1}");
+	forget_logs(s);
+	reload_nexudus(s, "", "");
+	run_sites(v, 1, 1000);
+	char path[64];
+	snprintf(path, sizeof(path), "/_control/coworkers/%d", NORA);
+	mock_nexudus_ok(&mock, "DELETE", path, NULL);
+	reload_nexudus(s, "", "");
+	assert_true(run_until(v, 1, one_person_loaded, s, RELOAD_MS));
+	struct answer nora = present(s, "front", PIN_NORA);
+	assert_refused(&nora, "unknown_pin");
+	stop(s);
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
 #define NEXUDUS_TEST(f) cmocka_unit_test_setup_teardown(f, open_site, close_sites)
 
-/* No argument: the tests above the reload ones. "reload": those. "restart",
- * "window": what drivers/nexudus does not do yet. A second argument runs
+/* No argument: the tests above the reload ones. "reload": those. "resync": a
+ * reload during a sync. "restart", "window": what drivers/nexudus does not
+ * do yet. A second argument runs
  * the tests whose names match it. */
 int main(int argc, char **argv)
 {
@@ -1013,6 +1049,9 @@ int main(int argc, char **argv)
 	const struct CMUnitTest restart[] = {
 	        NEXUDUS_TEST(door_restarted_learns_a_check_out_made_elsewhere_meanwhile),
 	};
+	const struct CMUnitTest resync[] = {
+	        NEXUDUS_TEST(reload_during_a_sync_syncs_again_after_it),
+	};
 	const struct CMUnitTest window[] = {
 	        NEXUDUS_TEST(second_check_in_within_the_window_opens_no_second_visit),
 	};
@@ -1023,6 +1062,8 @@ int main(int argc, char **argv)
 		return cmocka_run_group_tests(reload, group_setup, group_teardown);
 	if (strcmp(group, "restart") == 0)
 		return cmocka_run_group_tests(restart, group_setup, group_teardown);
+	if (strcmp(group, "resync") == 0)
+		return cmocka_run_group_tests(resync, group_setup, group_teardown);
 	if (strcmp(group, "window") == 0)
 		return cmocka_run_group_tests(window, group_setup, group_teardown);
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
