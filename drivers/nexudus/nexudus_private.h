@@ -52,6 +52,7 @@ enum nx_sync_stage { NX_SYNC_IDLE, NX_SYNC_FETCH, NX_SYNC_PARSE, NX_SYNC_WRITE }
 
 struct nx_sync {
 	enum nx_sync_stage stage;
+	bool again; /* a reload asked for a sync while this one ran */
 	enum nexudus_kind kind;
 	int64_t page;
 	uint64_t call;
@@ -115,7 +116,7 @@ struct nexudus {
 /* nexudus_sync.c */
 int nx_sync_start(struct nexudus *n);
 void nx_sync_stop(struct nexudus *n);
-/* Sync the directory now, unless a sync is under way. */
+/* Sync the directory now, or again as soon as the sync under way ends. */
 void nx_sync_now(struct nexudus *n);
 int nx_sync_diagnostics(struct nexudus *n, porter_report_fn report, void *userdata);
 

@@ -145,7 +145,8 @@ static void sync_end(struct nexudus *n)
 	s->dir = nexudus_directory_free(s->dir);
 	s->stage = NX_SYNC_IDLE;
 	s->call = 0;
-	sync_schedule(n, n->sync_interval_us);
+	sync_schedule(n, s->again ? 0 : n->sync_interval_us);
+	s->again = false;
 }
 
 static void sync_failed(struct nexudus *n, const char *what, const char *why)
@@ -325,6 +326,8 @@ void nx_sync_now(struct nexudus *n)
 {
 	if (n->sync.stage == NX_SYNC_IDLE)
 		sync_schedule(n, 0);
+	else
+		n->sync.again = true;
 }
 
 /* ---- presence --------------------------------------------------------------------- */
