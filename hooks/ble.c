@@ -24,3 +24,8 @@ int ble_on_event(porter_plugin *plugin, const struct porter_ble_event *ev)
 	}
 	return PORTER_VERDICT_NO_OPINION;
 }
+
+void ble_from_driver(porter_plugin *plugin, const struct porter_ble_event *event)
+{
+	(void)ble_on_event(plugin, event);
+}

@@ -13,4 +13,10 @@
 
 int ble_on_event(porter_plugin *plugin, const struct porter_ble_event *event);
 
+/* An advert seen by porter's own BLE driver (loop thread), in the same
+ * normalised form: it takes the hook's path from here on. There is no host
+ * request: `request_id` is ignored and complete() is never called for it;
+ * the person is answered by feedback and the door alone. */
+void ble_from_driver(porter_plugin *plugin, const struct porter_ble_event *event);
+
 #endif

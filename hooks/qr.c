@@ -22,3 +22,8 @@ int qr_on_scan(porter_plugin *plugin, const struct porter_qr_event *ev)
 	}
 	return PORTER_VERDICT_NO_OPINION;
 }
+
+void qr_from_driver(porter_plugin *plugin, const struct porter_qr_event *event)
+{
+	(void)qr_on_scan(plugin, event);
+}

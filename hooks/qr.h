@@ -13,4 +13,10 @@
 
 int qr_on_scan(porter_plugin *plugin, const struct porter_qr_event *event);
 
+/* A scan read by porter's own scanner driver (loop thread), in the same
+ * normalised form: it takes the hook's path from here on. There is no host
+ * request: `request_id` is ignored and complete() is never called for it;
+ * the person is answered by feedback and the door alone. */
+void qr_from_driver(porter_plugin *plugin, const struct porter_qr_event *event);
+
 #endif
