@@ -356,6 +356,12 @@ struct porter_ble_event {
 	const uint8_t *service_data;
 	size_t service_data_len;
 	const char *service_uuid; /* UUID of service_data, or NULL */
+	/* Appended: every service UUID the advert lists ("0000fd6f-0000-1000-
+	 * 8000-00805f9b34fb" form, lower case), for a credential carried in a
+	 * 128-bit UUID, which is what a foreground iOS app can advertise. A host
+	 * built against an older header leaves these out (size tells). */
+	const char *const *service_uuids;
+	size_t n_service_uuids;
 };
 
 /* ---- The plugin ------------------------------------------------------- */
