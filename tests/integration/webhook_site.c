@@ -17,7 +17,7 @@
 
 /* ---- the site ------------------------------------------------------------------- */
 
-int webhook_site_setup(void **state)
+int webhook_site_open(void **state, bool holdable_invokes)
 {
 	if (!fx_env("MOCK_WEBHOOK_URL") || !fx_env("MOCK_WEBHOOK_SECRET") || !fx_env("MOCK_CA")) {
 		fprintf(stderr, "run under tests/backend/fixture.py --webhook\n");
@@ -25,7 +25,8 @@ int webhook_site_setup(void **state)
 	}
 	receiver_reset(); /* before the site: a failed setup has no teardown */
 	if (site_open(state, &(struct site_options){.people = FX_ANA | FX_BEN,
-	                                            .echo_level = PORTER_LOG_ERROR}) < 0)
+	                                            .echo_level = PORTER_LOG_ERROR,
+	                                            .holdable_invokes = holdable_invokes}) < 0)
 		return -1;
 	struct site *s = *state;
 	char path[FX_PATH_MAX + 32];
@@ -34,6 +35,11 @@ int webhook_site_setup(void **state)
 	if (fx_write_file(path, fx_env("MOCK_WEBHOOK_SECRET")) < 0)
 		return -1;
 	return 0;
+}
+
+int webhook_site_setup(void **state)
+{
+	return webhook_site_open(state, false);
 }
 
 /* A webhook config for the site: `url` (NULL: the receiver's), `webhook_extra`
@@ -62,8 +68,8 @@ char *webhook_config_for(struct site *s, const char *url, const char *webhook_ex
 	return text;
 }
 
-static int init_with(struct site *s, const struct porter_host_services *services,
-                     const char *config)
+int webhook_init_with(struct site *s, const struct porter_host_services *services,
+                      const char *config)
 {
 	s->shut_down = false;
 	s->in_call = true;
@@ -78,7 +84,7 @@ void start_webhook_with(struct site *s, const char *url, const char *outbox_extr
 	char *config = webhook_config_for(s, url, "", outbox_extra, extra);
 
 	assert_non_null(config);
-	int r = init_with(s, &s->services, config);
+	int r = webhook_init_with(s, &s->services, config);
 	free(config);
 	if (r != 0)
 		fail_msg("init with the webhook backend: %d (%s)", r,

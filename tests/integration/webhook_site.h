@@ -20,6 +20,8 @@
 /* cmocka setup: a fresh receiver, then a site with Ana and Ben and the
  * receiver's secret in DIR/webhook.secret. Teardown is site_close. */
 int webhook_site_setup(void **state);
+/* The same, with porter's invokes holdable (hold_invokes) or not. */
+int webhook_site_open(void **state, bool holdable_invokes);
 
 /* A webhook config for the site: `url` (NULL: the receiver's), `webhook_extra`
  * inside "webhook" and `outbox_extra` inside "outbox" (each "" or starting
@@ -27,7 +29,11 @@ int webhook_site_setup(void **state);
  * retried within a second (retry_max_s 1). malloc'd. */
 char *webhook_config_for(struct site *s, const char *url, const char *webhook_extra,
                          const char *outbox_extra, const char *extra);
-/* init() with that config through the site's services; must succeed. */
+/* init() with `config` through `services`; what init() returned. */
+int webhook_init_with(struct site *s, const struct porter_host_services *services,
+                      const char *config);
+/* init() with webhook_config_for()'s config through the site's services;
+ * must succeed. */
 void start_webhook_with(struct site *s, const char *url, const char *outbox_extra,
                         const char *extra);
 /* The same, `outbox_extra` NULL for none. */
