@@ -15,12 +15,9 @@ static void digits(char *p, int64_t v, int n)
 		p[i] = (char)('0' + v % 10);
 }
 
-/*
- * Days since 1970-01-01 to a proleptic Gregorian date: Howard Hinnant's
- * civil_from_days, counting in 400-year eras that start on 1 March so the
- * leap day is the last day of its year.
- */
-static void civil_from_days(int64_t days, int64_t *year, int *month, int *day)
+/* Howard Hinnant's civil_from_days, counting in 400-year eras that start on
+ * 1 March so the leap day is the last day of its year. */
+void utc_time_civil_from_days(int64_t days, int64_t *year, int *month, int *day)
 {
 	days += 719468;
 	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
@@ -43,7 +40,7 @@ static void format_second(int64_t unix_s, char *p)
 	}
 	int64_t year;
 	int month, day;
-	civil_from_days(days, &year, &month, &day);
+	utc_time_civil_from_days(days, &year, &month, &day);
 	digits(p, year, 4);
 	p[4] = '-';
 	digits(p + 5, month, 2);

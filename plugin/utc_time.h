@@ -31,4 +31,8 @@ int utc_time_format_us(int64_t unix_us, char ret[UTC_TIME_US_LEN + 1]);
  * Returns UTC_TIME_S_LEN. */
 int utc_time_format_s(int64_t unix_s, char ret[UTC_TIME_S_LEN + 1]);
 
+/* Days since 1970-01-01 (negative before) to a proleptic Gregorian date;
+ * tzfile.c finds the year of a time zone rule with it too. */
+void utc_time_civil_from_days(int64_t days, int64_t *year, int *month, int *day);
+
 #endif
