@@ -261,14 +261,16 @@ static int look_checkin(struct nexudus *n)
 	return call_step(n, NX_LOOK_CHECKIN, "GET", path, NULL);
 }
 
-static int find_open(struct nexudus *n)
+/* The coworker's newest open check-in: read before a check-out (the record
+ * it closes) and before every check-in (one open already: no second). */
+static int open_checkin(struct nexudus *n, enum nx_step step)
 {
 	char path[256];
 	snprintf(path, sizeof(path),
 	         "/api/spaces/checkins?Checkin_Coworker=%" PRId64
 	         "&Checkin_ToTime=null&orderBy=FromTime&dir=-1&size=1",
 	         n->job.nexudus_id);
-	return call_step(n, NX_FIND_OPEN, "GET", path, NULL);
+	return call_step(n, step, "GET", path, NULL);
 }
 
 static int find_closed(struct nexudus *n)
@@ -354,6 +356,30 @@ static void step_answered(void *userdata, const struct nexudus_reply *reply)
 	char err[160], reason[DELIVERY_REASON_MAX], at[40];
 	n->job.call = 0;
 	switch (n->job.step) {
+	case NX_LOOK_OPEN:
+		if (!answer_ok(n, reply, "looking for an open check-in"))
+			return;
+		if (read_first(reply->http, NEXUDUS_CHECKINS, &f, err, sizeof(err)) < 0) {
+			snprintf(reason, sizeof(reason), "looking for an open check-in: %s", err);
+			job_finish(n, DELIVERY_RETRY, 0, reason);
+		} else if (f.found) {
+			/* In already (another door within the two-door window, reception,
+			 * the app, or this change's own write that landed): Nexudus has
+			 * them in, and their check-out closes that visit. */
+			nx_format_time(f.record.checkin.from_time * 1000000, false, at);
+			plog(n->services, PORTER_LOG_INFO,
+			     "nexudus: %s is checked in at Nexudus already (since %s): change "
+			     "%" PRId64 " opens no second visit",
+			     n->job.d.person_id, at, n->job.d.seq);
+			if (n->ambiguous_seq == n->job.d.seq)
+				n->ambiguous_seq = -1;
+			job_finish(n, DELIVERY_DELIVERED, 0, "");
+		} else if (n->job.look) {
+			queue_failed(n, look_checkin(n));
+		} else {
+			queue_failed(n, post_checkin(n));
+		}
+		return;
 	case NX_LOOK_CHECKIN:
 		if (!answer_ok(n, reply, "looking for the check-in"))
 			return;
@@ -465,16 +491,14 @@ static int deliver(void *impl, const struct delivery *d, delivery_done_fn done, 
 		return r;
 	}
 	/* A change recorded before this run may have been written by it: look. */
-	bool look = d->at_unix_us < n->started_us || d->seq == n->ambiguous_seq;
+	n->job.look = d->at_unix_us < n->started_us || d->seq == n->ambiguous_seq;
 	int r;
 	if (n->job.visitor)
 		r = get_visitor(n);
 	else if (!d->in)
-		r = find_open(n); /* a check-out always reads the record it closes */
-	else if (look)
-		r = look_checkin(n);
+		r = open_checkin(n, NX_FIND_OPEN); /* a check-out reads the record it closes */
 	else
-		r = post_checkin(n);
+		r = open_checkin(n, NX_LOOK_OPEN); /* a check-in never opens a second visit */
 	if (r < 0)
 		n->job.busy = false;
 	return r;

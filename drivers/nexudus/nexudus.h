@@ -26,6 +26,12 @@
  * coworker with this FromTime, a check-in closed at or after the check-out,
  * a visitor already marked arrived or departed then: DELIVERED.
  *
+ * Before every check-in porter also reads the coworker's open check-in: one
+ * open already (made at another door inside the two-door window, at
+ * reception, in the app) means Nexudus has them in, so no second visit is
+ * opened (DELIVERED, logged at info), and their check-out closes that one.
+ * The read costs a request of the budget, not a write.
+ *
  * Requests go through one paced queue (nexudus_session.h): one request at a
  * time, inside the published budgets with a margin, so in normal operation
  * Nexudus never answers 409; a 409 pauses the queue for Retry-After.

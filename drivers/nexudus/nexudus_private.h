@@ -26,6 +26,7 @@
 struct nexudus;
 
 enum nx_step {
+	NX_LOOK_OPEN,    /* before every check-in: is the coworker in at Nexudus already? */
 	NX_LOOK_CHECKIN, /* a record with this FromTime already there? */
 	NX_POST_CHECKIN,
 	NX_FIND_OPEN,   /* the coworker's newest open check-in */
@@ -39,6 +40,7 @@ struct nx_job {
 	bool busy;
 	struct delivery d;
 	bool visitor;
+	bool look;          /* this change may have been written before: look for its record */
 	int64_t nexudus_id; /* CoworkerId or the visitor's Id */
 	enum nx_step step;
 	uint64_t call; /* session call in flight; 0: none */
