@@ -806,6 +806,9 @@ int nexudus_backend_new(const struct porter_host_services *services,
 		snprintf(err, errlen, "nexudus: %s", strerror(-r));
 		goto fail;
 	}
+	r = nx_meta_open(n, o->database_path, err, errlen);
+	if (r < 0)
+		goto fail;
 	r = nx_sync_start(n);
 	if (r < 0) {
 		snprintf(err, errlen, "nexudus: cannot start the sync (%s)", strerror(-r));

@@ -70,6 +70,10 @@ struct nexudus_options {
 	double pace_time_scale;
 	/* After a refused password porter asks again after this long; 0: 900. */
 	uint32_t auth_retry_s;
+	/* porter's database (made by store_open): porter_meta keeps the newest
+	 * check-in change seen, so a restarted door reads what changed while it
+	 * was down. NULL: a restart reads a day back. */
+	const char *database_path;
 };
 
 /* Fill `ret` with a Nexudus backend; the first directory sync and presence
