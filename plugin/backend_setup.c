@@ -115,7 +115,8 @@ int backend_setup_start(const struct config *c, const struct porter_host_service
 		        .sync_interval_s = c->nexudus_sync_interval_s,
 		        .presence_interval_s = c->nexudus_presence_interval_s,
 		        .wall_clock_us = wall_clock_us,
-		        .database_path = c->database_path};
+		        .database_path = c->database_path,
+		        .doors_sharing_account = c->nexudus_doors_sharing_account};
 		*ret_path = "$.local.pin_key_file";
 		r = pin_key_load(c->pin_key_path, o.pin_key, err, errlen);
 		if (r == 0) {
@@ -175,6 +176,7 @@ bool backend_setup_changed(const struct config *a, const struct config *b)
 	       a->nexudus_timeout_ms != b->nexudus_timeout_ms ||
 	       a->nexudus_sync_interval_s != b->nexudus_sync_interval_s ||
 	       a->nexudus_presence_interval_s != b->nexudus_presence_interval_s ||
+	       a->nexudus_doors_sharing_account != b->nexudus_doors_sharing_account ||
 	       a->outbox_max_backlog != b->outbox_max_backlog ||
 	       a->outbox_retry_max_s != b->outbox_retry_max_s ||
 	       a->offline_max_age_s != b->offline_max_age_s;

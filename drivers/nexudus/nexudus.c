@@ -800,6 +800,7 @@ int nexudus_backend_new(const struct porter_host_services *services,
 	                                     .timeout_ms = o->timeout_ms,
 	                                     .time_scale = o->pace_time_scale,
 	                                     .auth_retry_s = o->auth_retry_s,
+	                                     .doors = o->doors_sharing_account,
 	                                     .wall_clock_us = o->wall_clock_us};
 	r = nexudus_session_new(services, n->http, n->http_write, &so, &n->session);
 	if (r < 0) {

@@ -74,6 +74,9 @@ struct nexudus_options {
 	 * check-in change seen, so a restarted door reads what changed while it
 	 * was down. NULL: a restart reads a day back. */
 	const char *database_path;
+	/* Porters (doors) using this account: Nexudus's budgets are per
+	 * account, so each keeps to 1/doors of them. 0: 1. */
+	uint32_t doors_sharing_account;
 };
 
 /* Fill `ret` with a Nexudus backend; the first directory sync and presence
