@@ -256,7 +256,7 @@ static int look_checkin(struct nexudus *n)
 	second_range(n->job.d.at_unix_us, from, to);
 	snprintf(path, sizeof(path),
 	         "/api/spaces/checkins?Checkin_Coworker=%" PRId64
-	         "&from_Checkin_FromTime=%s&to_Checkin_FromTime=%s&size=1",
+	         "&from_Checkin_FromTime=%s&to_Checkin_FromTime=%s&size=20",
 	         n->job.nexudus_id, from, to);
 	return call_step(n, NX_LOOK_CHECKIN, "GET", path, NULL);
 }
@@ -308,6 +308,35 @@ static void put_record(struct nexudus *n, enum nx_step step, const char *path,
 static int64_t second_of(int64_t at_us)
 {
 	return at_us >= 0 ? at_us / 1000000 : (at_us - 999999) / 1000000;
+}
+
+/* A record's time (second, milliseconds or -1) against a change's: -1, 0
+ * or 1. Without milliseconds (a server that drops them) the second decides,
+ * so two changes in one second cannot be told apart. */
+static int compare_at(int64_t s, int32_t ms, int64_t at_us)
+{
+	int64_t at_s = second_of(at_us);
+	int32_t at_ms = (int32_t)((at_us - at_s * 1000000) / 1000);
+	if (s != at_s)
+		return s < at_s ? -1 : 1;
+	if (ms < 0 || ms == at_ms)
+		return 0;
+	return ms < at_ms ? -1 : 1;
+}
+
+/* NX_LOOK_CHECKIN: is one of the records this very check-in? (The earlier
+ * visit of someone in and out within a second shares its second.) */
+struct look_at {
+	int64_t at_us;
+	bool found;
+};
+
+static int match_from_time(void *userdata, const struct nexudus_record *record)
+{
+	struct look_at *l = userdata;
+	if (compare_at(record->checkin.from_time, record->checkin.from_ms, l->at_us) == 0)
+		l->found = true;
+	return 0;
 }
 
 static void visitor_found(struct nexudus *n, const struct http_response *h)
@@ -380,13 +409,16 @@ static void step_answered(void *userdata, const struct nexudus_reply *reply)
 			queue_failed(n, post_checkin(n));
 		}
 		return;
-	case NX_LOOK_CHECKIN:
+	case NX_LOOK_CHECKIN: {
+		struct look_at l = {.at_us = n->job.d.at_unix_us};
+		struct nexudus_page page;
 		if (!answer_ok(n, reply, "looking for the check-in"))
 			return;
-		if (read_first(reply->http, NEXUDUS_CHECKINS, &f, err, sizeof(err)) < 0) {
+		if (nexudus_page_parse(reply->http->body, reply->http->body_len, NEXUDUS_CHECKINS,
+		                       match_from_time, &l, &page, err, sizeof(err)) < 0) {
 			snprintf(reason, sizeof(reason), "looking for the check-in: %s", err);
 			job_finish(n, DELIVERY_RETRY, 0, reason);
-		} else if (f.found) {
+		} else if (l.found) {
 			if (n->ambiguous_seq == n->job.d.seq)
 				n->ambiguous_seq = -1;
 			job_finish(n, DELIVERY_DELIVERED, 0, "");
@@ -394,6 +426,7 @@ static void step_answered(void *userdata, const struct nexudus_reply *reply)
 			queue_failed(n, post_checkin(n));
 		}
 		return;
+	}
 	case NX_POST_CHECKIN:
 		if (answer_ok(n, reply, "writing the check-in"))
 			write_answered(n, reply, "writing the check-in");
@@ -424,7 +457,8 @@ static void step_answered(void *userdata, const struct nexudus_reply *reply)
 			snprintf(reason, sizeof(reason), "looking for the closed check-in: %s",
 			         err);
 			job_finish(n, DELIVERY_RETRY, 0, reason);
-		} else if (f.found) {
+		} else if (f.found && compare_at(f.record.checkin.to_time, f.record.checkin.to_ms,
+		                                 n->job.d.at_unix_us) >= 0) {
 			/* Closed at or after this check-out (this one landed before, or
 			 * the person was checked out elsewhere): nothing to do. */
 			if (n->ambiguous_seq == n->job.d.seq)
