@@ -8,7 +8,9 @@
  *     as porter's own directory file at cache_path (nexudus_directory.h);
  *     porter's directory watch loads it. A failed sync keeps the last good
  *     file. Check-ins made elsewhere (other doors, reception, the app) are
- *     polled every presence_interval_s and told to core->presence_learned.
+ *     polled every presence_interval_s and told to core->presence_learned;
+ *     the first poll after a start also reads what changed since the last
+ *     run's newest change (porter_meta, see nexudus_sync.c).
  *   - the presence sink: each change becomes a check-in record
  *     (/api/spaces/checkins) carrying the time at the door, or a visitor's
  *     arrival / departure (the visitor record put back whole).
