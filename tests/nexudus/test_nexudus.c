@@ -320,7 +320,10 @@ static void test_token_is_granted_once_then_refreshed_with_the_client_id(void **
 	d = change(2, "nx-c-11", false, now + 1000000);
 	struct delivery_result r = deliver(&b, &d);
 	assert_int_equal(r.outcome, DELIVERY_DELIVERED);
-	assert_int_equal(mock_nexudus_count(&T.mock, "POST", "/api/token", 200), 2);
+	/* A refresh at least (more when the run is slow enough, e.g. under
+	 * valgrind, for the 2 s token to run out again); the password would
+	 * have been refused (400), so every later token was a refresh. */
+	assert_true(mock_nexudus_count(&T.mock, "POST", "/api/token", 200) >= 2);
 	assert_int_equal(mock_nexudus_count(&T.mock, "POST", "/api/token", 400), 0);
 	assert_int_equal(mock_nexudus_count(&T.mock, NULL, "/api/spaces", 401), 0);
 	assert_int_equal(throttled(), 0);
