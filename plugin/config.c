@@ -701,6 +701,8 @@ static void fill_backend(struct reporter *rep, json_object *root, struct config 
 		c->nexudus_timeout_ms = get_u32(rep, root, "nexudus.timeout_ms");
 		c->nexudus_sync_interval_s = get_u32(rep, root, "nexudus.sync_interval_s");
 		c->nexudus_presence_interval_s = get_u32(rep, root, "nexudus.presence_interval_s");
+		c->nexudus_doors_sharing_account =
+		        get_u32(rep, root, "nexudus.doors_sharing_account");
 	}
 	c->outbox_max_backlog = get_u32(rep, root, "outbox.max_backlog");
 	c->outbox_retry_max_s = get_u32(rep, root, "outbox.retry_max_s");

@@ -87,6 +87,7 @@ struct config {
 	uint32_t nexudus_timeout_ms;
 	uint32_t nexudus_sync_interval_s;
 	uint32_t nexudus_presence_interval_s;
+	uint32_t nexudus_doors_sharing_account;
 
 	/* delivery of changes to a backend (outbox.h), and the offline policy */
 	uint32_t outbox_max_backlog;

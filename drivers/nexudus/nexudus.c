@@ -256,19 +256,21 @@ static int look_checkin(struct nexudus *n)
 	second_range(n->job.d.at_unix_us, from, to);
 	snprintf(path, sizeof(path),
 	         "/api/spaces/checkins?Checkin_Coworker=%" PRId64
-	         "&from_Checkin_FromTime=%s&to_Checkin_FromTime=%s&size=1",
+	         "&from_Checkin_FromTime=%s&to_Checkin_FromTime=%s&size=20",
 	         n->job.nexudus_id, from, to);
 	return call_step(n, NX_LOOK_CHECKIN, "GET", path, NULL);
 }
 
-static int find_open(struct nexudus *n)
+/* The coworker's newest open check-in: read before a check-out (the record
+ * it closes) and before every check-in (one open already: no second). */
+static int open_checkin(struct nexudus *n, enum nx_step step)
 {
 	char path[256];
 	snprintf(path, sizeof(path),
 	         "/api/spaces/checkins?Checkin_Coworker=%" PRId64
 	         "&Checkin_ToTime=null&orderBy=FromTime&dir=-1&size=1",
 	         n->job.nexudus_id);
-	return call_step(n, NX_FIND_OPEN, "GET", path, NULL);
+	return call_step(n, step, "GET", path, NULL);
 }
 
 static int find_closed(struct nexudus *n)
@@ -306,6 +308,35 @@ static void put_record(struct nexudus *n, enum nx_step step, const char *path,
 static int64_t second_of(int64_t at_us)
 {
 	return at_us >= 0 ? at_us / 1000000 : (at_us - 999999) / 1000000;
+}
+
+/* A record's time (second, milliseconds or -1) against a change's: -1, 0
+ * or 1. Without milliseconds (a server that drops them) the second decides,
+ * so two changes in one second cannot be told apart. */
+static int compare_at(int64_t s, int32_t ms, int64_t at_us)
+{
+	int64_t at_s = second_of(at_us);
+	int32_t at_ms = (int32_t)((at_us - at_s * 1000000) / 1000);
+	if (s != at_s)
+		return s < at_s ? -1 : 1;
+	if (ms < 0 || ms == at_ms)
+		return 0;
+	return ms < at_ms ? -1 : 1;
+}
+
+/* NX_LOOK_CHECKIN: is one of the records this very check-in? (The earlier
+ * visit of someone in and out within a second shares its second.) */
+struct look_at {
+	int64_t at_us;
+	bool found;
+};
+
+static int match_from_time(void *userdata, const struct nexudus_record *record)
+{
+	struct look_at *l = userdata;
+	if (compare_at(record->checkin.from_time, record->checkin.from_ms, l->at_us) == 0)
+		l->found = true;
+	return 0;
 }
 
 static void visitor_found(struct nexudus *n, const struct http_response *h)
@@ -354,13 +385,40 @@ static void step_answered(void *userdata, const struct nexudus_reply *reply)
 	char err[160], reason[DELIVERY_REASON_MAX], at[40];
 	n->job.call = 0;
 	switch (n->job.step) {
-	case NX_LOOK_CHECKIN:
-		if (!answer_ok(n, reply, "looking for the check-in"))
+	case NX_LOOK_OPEN:
+		if (!answer_ok(n, reply, "looking for an open check-in"))
 			return;
 		if (read_first(reply->http, NEXUDUS_CHECKINS, &f, err, sizeof(err)) < 0) {
-			snprintf(reason, sizeof(reason), "looking for the check-in: %s", err);
+			snprintf(reason, sizeof(reason), "looking for an open check-in: %s", err);
 			job_finish(n, DELIVERY_RETRY, 0, reason);
 		} else if (f.found) {
+			/* In already (another door within the two-door window, reception,
+			 * the app, or this change's own write that landed): Nexudus has
+			 * them in, and their check-out closes that visit. */
+			nx_format_time(f.record.checkin.from_time * 1000000, false, at);
+			plog(n->services, PORTER_LOG_INFO,
+			     "nexudus: %s is checked in at Nexudus already (since %s): change "
+			     "%" PRId64 " opens no second visit",
+			     n->job.d.person_id, at, n->job.d.seq);
+			if (n->ambiguous_seq == n->job.d.seq)
+				n->ambiguous_seq = -1;
+			job_finish(n, DELIVERY_DELIVERED, 0, "");
+		} else if (n->job.look) {
+			queue_failed(n, look_checkin(n));
+		} else {
+			queue_failed(n, post_checkin(n));
+		}
+		return;
+	case NX_LOOK_CHECKIN: {
+		struct look_at l = {.at_us = n->job.d.at_unix_us};
+		struct nexudus_page page;
+		if (!answer_ok(n, reply, "looking for the check-in"))
+			return;
+		if (nexudus_page_parse(reply->http->body, reply->http->body_len, NEXUDUS_CHECKINS,
+		                       match_from_time, &l, &page, err, sizeof(err)) < 0) {
+			snprintf(reason, sizeof(reason), "looking for the check-in: %s", err);
+			job_finish(n, DELIVERY_RETRY, 0, reason);
+		} else if (l.found) {
 			if (n->ambiguous_seq == n->job.d.seq)
 				n->ambiguous_seq = -1;
 			job_finish(n, DELIVERY_DELIVERED, 0, "");
@@ -368,6 +426,7 @@ static void step_answered(void *userdata, const struct nexudus_reply *reply)
 			queue_failed(n, post_checkin(n));
 		}
 		return;
+	}
 	case NX_POST_CHECKIN:
 		if (answer_ok(n, reply, "writing the check-in"))
 			write_answered(n, reply, "writing the check-in");
@@ -398,7 +457,8 @@ static void step_answered(void *userdata, const struct nexudus_reply *reply)
 			snprintf(reason, sizeof(reason), "looking for the closed check-in: %s",
 			         err);
 			job_finish(n, DELIVERY_RETRY, 0, reason);
-		} else if (f.found) {
+		} else if (f.found && compare_at(f.record.checkin.to_time, f.record.checkin.to_ms,
+		                                 n->job.d.at_unix_us) >= 0) {
 			/* Closed at or after this check-out (this one landed before, or
 			 * the person was checked out elsewhere): nothing to do. */
 			if (n->ambiguous_seq == n->job.d.seq)
@@ -465,16 +525,14 @@ static int deliver(void *impl, const struct delivery *d, delivery_done_fn done, 
 		return r;
 	}
 	/* A change recorded before this run may have been written by it: look. */
-	bool look = d->at_unix_us < n->started_us || d->seq == n->ambiguous_seq;
+	n->job.look = d->at_unix_us < n->started_us || d->seq == n->ambiguous_seq;
 	int r;
 	if (n->job.visitor)
 		r = get_visitor(n);
 	else if (!d->in)
-		r = find_open(n); /* a check-out always reads the record it closes */
-	else if (look)
-		r = look_checkin(n);
+		r = open_checkin(n, NX_FIND_OPEN); /* a check-out reads the record it closes */
 	else
-		r = post_checkin(n);
+		r = open_checkin(n, NX_LOOK_OPEN); /* a check-in never opens a second visit */
 	if (r < 0)
 		n->job.busy = false;
 	return r;
@@ -776,12 +834,16 @@ int nexudus_backend_new(const struct porter_host_services *services,
 	                                     .timeout_ms = o->timeout_ms,
 	                                     .time_scale = o->pace_time_scale,
 	                                     .auth_retry_s = o->auth_retry_s,
+	                                     .doors = o->doors_sharing_account,
 	                                     .wall_clock_us = o->wall_clock_us};
 	r = nexudus_session_new(services, n->http, n->http_write, &so, &n->session);
 	if (r < 0) {
 		snprintf(err, errlen, "nexudus: %s", strerror(-r));
 		goto fail;
 	}
+	r = nx_meta_open(n, o->database_path, err, errlen);
+	if (r < 0)
+		goto fail;
 	r = nx_sync_start(n);
 	if (r < 0) {
 		snprintf(err, errlen, "nexudus: cannot start the sync (%s)", strerror(-r));

@@ -8,7 +8,9 @@
  *     as porter's own directory file at cache_path (nexudus_directory.h);
  *     porter's directory watch loads it. A failed sync keeps the last good
  *     file. Check-ins made elsewhere (other doors, reception, the app) are
- *     polled every presence_interval_s and told to core->presence_learned.
+ *     polled every presence_interval_s and told to core->presence_learned;
+ *     the first poll after a start also reads what changed since the last
+ *     run's newest change (porter_meta, see nexudus_sync.c).
  *   - the presence sink: each change becomes a check-in record
  *     (/api/spaces/checkins) carrying the time at the door, or a visitor's
  *     arrival / departure (the visitor record put back whole).
@@ -25,6 +27,12 @@
  * sent it), porter looks before it writes: a check-in record of this
  * coworker with this FromTime, a check-in closed at or after the check-out,
  * a visitor already marked arrived or departed then: DELIVERED.
+ *
+ * Before every check-in porter also reads the coworker's open check-in: one
+ * open already (made at another door inside the two-door window, at
+ * reception, in the app) means Nexudus has them in, so no second visit is
+ * opened (DELIVERED, logged at info), and their check-out closes that one.
+ * The read costs a request of the budget, not a write.
  *
  * Requests go through one paced queue (nexudus_session.h): one request at a
  * time, inside the published budgets with a margin, so in normal operation
@@ -64,6 +72,13 @@ struct nexudus_options {
 	double pace_time_scale;
 	/* After a refused password porter asks again after this long; 0: 900. */
 	uint32_t auth_retry_s;
+	/* porter's database (made by store_open): porter_meta keeps the newest
+	 * check-in change seen, so a restarted door reads what changed while it
+	 * was down. NULL: a restart reads a day back. */
+	const char *database_path;
+	/* Porters (doors) using this account: Nexudus's budgets are per
+	 * account, so each keeps to 1/doors of them. 0: 1. */
+	uint32_t doors_sharing_account;
 };
 
 /* Fill `ret` with a Nexudus backend; the first directory sync and presence

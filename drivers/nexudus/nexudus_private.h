@@ -26,6 +26,7 @@
 struct nexudus;
 
 enum nx_step {
+	NX_LOOK_OPEN,    /* before every check-in: is the coworker in at Nexudus already? */
 	NX_LOOK_CHECKIN, /* a record with this FromTime already there? */
 	NX_POST_CHECKIN,
 	NX_FIND_OPEN,   /* the coworker's newest open check-in */
@@ -39,6 +40,7 @@ struct nx_job {
 	bool busy;
 	struct delivery d;
 	bool visitor;
+	bool look;          /* this change may have been written before: look for its record */
 	int64_t nexudus_id; /* CoworkerId or the visitor's Id */
 	enum nx_step step;
 	uint64_t call; /* session call in flight; 0: none */
@@ -74,8 +76,12 @@ struct nx_sync {
 
 struct nx_presence {
 	bool active, started;
+	bool open_phase; /* the first poll's read of every open check-in */
 	int64_t page;
-	int64_t watermark_s; /* UpdatedOn of the newest record seen */
+	/* UpdatedOn of the newest record seen (Nexudus's clock), kept in
+	 * porter_meta so a restarted door reads what changed while it was
+	 * down; at the first start: a day back. */
+	int64_t watermark_s;
 	int64_t max_seen_s;
 	uint64_t call;
 	int64_t timer;
@@ -90,6 +96,9 @@ struct nx_worker {
 	void (*fn)(struct nexudus *n);
 	unsigned slot;
 	uint32_t gen;
+	/* The presence watermark to keep in porter_meta (no invoke back). */
+	bool meta_pending;
+	int64_t meta_value_s;
 };
 
 struct nexudus {
@@ -111,9 +120,13 @@ struct nexudus {
 	struct nx_sync sync;
 	struct nx_presence presence;
 	struct nx_worker worker;
+	struct sqlite3 *meta_db; /* porter_meta; NULL: not kept (worker only) */
 };
 
 /* nexudus_sync.c */
+/* Open porter_meta in `database_path` (NULL: nothing kept) and read the
+ * presence watermark. Before nx_sync_start. */
+int nx_meta_open(struct nexudus *n, const char *database_path, char *err, size_t errlen);
 int nx_sync_start(struct nexudus *n);
 void nx_sync_stop(struct nexudus *n);
 /* Sync the directory now, or again as soon as the sync under way ends. */

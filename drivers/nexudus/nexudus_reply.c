@@ -178,17 +178,33 @@ static int want_bool(struct rd *p, const struct json_value *v, const char *where
 	return 0;
 }
 
-/* A time, or (nullable) null as INT64_MIN. The text is not echoed: it is
- * outside input of any length. */
+/* The milliseconds of a time nexudus_time_parse took, -1 without a fraction. */
+static int32_t time_millis(const char *text, size_t len)
+{
+	if (len < 21 || text[19] != '.')
+		return -1;
+	int32_t ms = 0;
+	for (size_t i = 20; i < 23; i++)
+		ms = ms * 10 + (i < len && text[i] >= '0' && text[i] <= '9' ? text[i] - '0' : 0);
+	return ms;
+}
+
+/* A time, or (nullable) null as INT64_MIN; its milliseconds in *ret_ms when
+ * not NULL. The text is not echoed: it is outside input of any length. */
 static int want_time(struct rd *p, const struct json_value *v, const char *where, bool nullable,
-                     int64_t *ret)
+                     int64_t *ret, int32_t *ret_ms)
 {
 	if (nullable && v->token == JSON_TOKEN_NULL) {
 		*ret = INT64_MIN;
+		if (ret_ms)
+			*ret_ms = -1;
 		return 0;
 	}
-	if (v->token == JSON_TOKEN_STRING && nexudus_time_parse(v->text, v->len, ret) == 0)
+	if (v->token == JSON_TOKEN_STRING && nexudus_time_parse(v->text, v->len, ret) == 0) {
+		if (ret_ms)
+			*ret_ms = time_millis(v->text, v->len);
 		return 0;
+	}
 	return fail(p->err, p->errlen, -EINVAL,
 	            "%s: not a time (like 2026-11-25T08:00:00Z, with a zone)%s", where,
 	            nullable ? " or null" : "");
@@ -698,7 +714,7 @@ struct field {
 	const char *name;
 	enum ftype type;
 	size_t offset;   /* in struct nexudus_record */
-	size_t too_long; /* T_SECRET: offset of its bool */
+	size_t too_long; /* T_SECRET: offset of its bool; a time: of its ms, or 0 */
 };
 
 #define CW(m) offsetof(struct nexudus_record, coworker.m)
@@ -732,8 +748,8 @@ static const struct field visitor_fields[] = {
 static const struct field checkin_fields[] = {
         {"Id", T_ID, CI(id), 0},
         {"CoworkerId", T_REF, CI(coworker_id), 0},
-        {"FromTime", T_TIME, CI(from_time), 0},
-        {"ToTime", T_TIME_NULL, CI(to_time), 0},
+        {"FromTime", T_TIME, CI(from_time), CI(from_ms)},
+        {"ToTime", T_TIME_NULL, CI(to_time), CI(to_ms)},
         {"UpdatedOn", T_TIME_NULL, CI(updated_on), 0},
         {NULL, 0, 0, 0},
 };
@@ -759,6 +775,7 @@ static void record_defaults(struct nexudus_record *rec, enum nexudus_kind kind, 
 	case NEXUDUS_CHECKINS:
 		rec->checkin.to_time = INT64_MIN;
 		rec->checkin.updated_on = INT64_MIN;
+		rec->checkin.from_ms = rec->checkin.to_ms = -1;
 		break;
 	}
 }
@@ -782,7 +799,8 @@ static int read_field(struct rd *p, const struct field *f, const struct json_val
 		return want_bool(p, v, where, true, (bool *)(base + f->offset));
 	case T_TIME:
 	case T_TIME_NULL:
-		return want_time(p, v, where, f->type == T_TIME_NULL, i64);
+		return want_time(p, v, where, f->type == T_TIME_NULL, i64,
+		                 f->too_long ? (int32_t *)(base + f->too_long) : NULL);
 	}
 	return -EINVAL;
 }

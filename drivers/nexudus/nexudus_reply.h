@@ -142,6 +142,10 @@ struct nexudus_checkin {
 	int64_t from_time;   /* FromTime, required */
 	int64_t to_time;     /* ToTime; INT64_MIN while the check-in is open */
 	int64_t updated_on;
+	/* The milliseconds of FromTime and ToTime (0..999), or -1 when the text
+	 * has no fraction: porter writes them, so a look can tell two records
+	 * made in the same second apart. */
+	int32_t from_ms, to_ms;
 };
 
 struct nexudus_record {

@@ -54,6 +54,7 @@ struct nexudus_session {
 	uint32_t timeout_ms;
 	double scale;
 	uint64_t auth_retry_us;
+	uint32_t doors; /* sharing the account's budgets, >= 1 */
 	int64_t (*wall_clock_us)(void);
 
 	struct call *head, *tail;
@@ -119,16 +120,31 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+/* This door's share of `count` in `window`: count / doors, or when that is
+ * under one, one in a window as many times longer as it takes. */
+static uint64_t share_ready(const struct nexudus_session *s, const struct ring *r, uint32_t count,
+                            uint64_t window)
+{
+	uint32_t share = count / s->doors;
+	if (share == 0) {
+		share = 1;
+		window *= (s->doors + count - 1) / count;
+	}
+	return window_ready(r, share, scaled(s, window));
+}
+
 /* The earliest monotonic time the next request may leave. */
 static uint64_t ready_at(const struct nexudus_session *s, bool write)
 {
-	uint64_t t = s->last_answer_us ? s->last_answer_us + scaled(s, PACE_INTERVAL_US) : 0;
+	uint64_t t = s->last_answer_us
+	                     ? s->last_answer_us + scaled(s, (uint64_t)PACE_INTERVAL_US * s->doors)
+	                     : 0;
 	t = max_u64(t, s->paused_until);
-	t = max_u64(t, window_ready(&s->all, PACE_PER_MINUTE, scaled(s, MINUTE_US)));
-	t = max_u64(t, window_ready(&s->all, PACE_PER_HOUR, scaled(s, HOUR_US)));
+	t = max_u64(t, share_ready(s, &s->all, PACE_PER_MINUTE, MINUTE_US));
+	t = max_u64(t, share_ready(s, &s->all, PACE_PER_HOUR, HOUR_US));
 	if (write) {
-		t = max_u64(t, window_ready(&s->writes, PACE_WRITES_MINUTE, scaled(s, MINUTE_US)));
-		t = max_u64(t, window_ready(&s->writes, PACE_WRITES_DAY, scaled(s, DAY_US)));
+		t = max_u64(t, share_ready(s, &s->writes, PACE_WRITES_MINUTE, MINUTE_US));
+		t = max_u64(t, share_ready(s, &s->writes, PACE_WRITES_DAY, DAY_US));
 	}
 	return t;
 }
@@ -594,6 +610,7 @@ int nexudus_session_new(const struct porter_host_services *services, struct http
 	s->timeout_ms = o->timeout_ms;
 	s->scale = o->time_scale > 0 ? o->time_scale : 1.0;
 	s->auth_retry_us = (uint64_t)(o->auth_retry_s ? o->auth_retry_s : 900) * 1000000u;
+	s->doors = o->doors ? o->doors : 1;
 	s->wall_clock_us = o->wall_clock_us;
 	s->base_url = strdup(o->base_url);
 	s->username = dup_secret(o->username);

@@ -17,7 +17,11 @@
  * that long after the server counted it), and only while the sliding
  * windows hold room: 116 requests a minute, 4,900 an hour, 58 writes a
  * minute, 4,900 a day (Nexudus publishes 1/100 ms, 120/min, 5,000/h, writes
- * 60/min, 5,000/day). A 409 pauses the queue for its Retry-After; a GET
+ * 60/min, 5,000/day). The budgets are per account: with `doors` porters on
+ * one account each keeps to 1/doors of every count (102 ms * doors apart;
+ * a count under one becomes one in a longer window), so together they
+ * stay inside; two doors may still send in the same 100 ms now and then,
+ * and Nexudus's 409 says so. A 409 pauses the queue for its Retry-After; a GET
  * answered 409 is asked again (it was not applied), a write's 409 goes to
  * the caller.
  */
@@ -40,6 +44,7 @@ struct nexudus_session_options {
 	uint32_t timeout_ms;
 	double time_scale;     /* pacing windows divided by this (tests) */
 	uint32_t auth_retry_s; /* after a refused password */
+	uint32_t doors;        /* porters sharing the account's budgets; 0: 1 */
 	int64_t (*wall_clock_us)(void);
 };
 

@@ -12,9 +12,16 @@
  * the last good cache stays. The cache is written even when nothing
  * changed: its mtime says when porter was last in step.
  *
- * Presence: check-in records updated since the newest UpdatedOn seen (at
- * start: every open check-in), each told to core->presence_learned. These
- * pages hold no secrets and no hashing; they are read on the loop thread.
+ * Presence: check-in records updated since the newest UpdatedOn seen, each
+ * told to core->presence_learned. The first poll after a start reads every
+ * open check-in too (who is in, however long ago they came), then what was
+ * updated since the newest UpdatedOn the last run saw (porter_meta
+ * 'nexudus.presence_seen_until'; a day back when there is none), so a door
+ * that was down learns the check-outs made elsewhere meanwhile. Later polls
+ * read from the newest UpdatedOn seen, so a gap (Nexudus unreachable for a
+ * while) loses nothing either. The engine adopts only what is newer than
+ * this door's own last change. These pages hold no secrets and no hashing;
+ * they are read on the loop thread; the watermark is written by the worker.
  *
  * Invokes: the worker's result is handed back with services->invoke. An
  * invoke the host has queued cannot be taken back, so its userdata is not
@@ -30,12 +37,16 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <sqlite3.h>
 
+#include "directory_file.h" /* timestamp_parse */
 #include "log.h"
 #include "nexudus_private.h"
 #include "nexudus_reply.h"
 
-#define SLOTS 16
+#define SLOTS    16
+#define META_KEY "nexudus.presence_seen_until"
+#define DAY_S    86400
 
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nexudus *slots[SLOTS];
@@ -61,14 +72,42 @@ static void invoked(void *userdata)
 		sync_worker_done(n);
 }
 
+/* porter_meta's presence watermark. A failed write is not reported: the
+ * next start reads from an older one, which costs reads, not changes. */
+static void meta_write(struct nexudus *n, int64_t value_s)
+{
+	sqlite3_stmt *st = NULL;
+	char text[40];
+	nx_format_time(value_s * 1000000, false, text);
+	if (sqlite3_prepare_v2(n->meta_db,
+	                       "INSERT INTO porter_meta(key, value) VALUES(?, ?)"
+	                       " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, META_KEY, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+		sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+}
+
 static void *worker_main(void *arg)
 {
 	struct nexudus *n = arg;
 	struct nx_worker *w = &n->worker;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->stop && !w->has_job)
+		while (!w->stop && !w->has_job && !w->meta_pending)
 			pthread_cond_wait(&w->cond, &w->lock);
+		/* A watermark asked for is written even when stopping. */
+		if (w->meta_pending) {
+			int64_t value_s = w->meta_value_s;
+			w->meta_pending = false;
+			pthread_mutex_unlock(&w->lock);
+			if (n->meta_db)
+				meta_write(n, value_s);
+			pthread_mutex_lock(&w->lock);
+			continue;
+		}
 		if (w->stop)
 			break;
 		void (*fn)(struct nexudus *) = w->fn;
@@ -338,7 +377,7 @@ static void presence_fetch(struct nexudus *n)
 {
 	struct nx_presence *p = &n->presence;
 	char path[256], from[40];
-	if (!p->started) {
+	if (p->open_phase) {
 		snprintf(path, sizeof(path),
 		         "/api/spaces/checkins?Checkin_ToTime=null&orderBy=Id&dir=1&page=%" PRId64
 		         "&size=%d",
@@ -363,7 +402,10 @@ static int learn(void *userdata, const struct nexudus_record *record)
 {
 	struct nexudus *n = userdata;
 	const struct nexudus_checkin *c = &record->checkin;
-	if (c->updated_on != INT64_MIN && c->updated_on > n->presence.max_seen_s)
+	/* Only the read by UpdatedOn moves the watermark: the open check-ins
+	 * are not in that order, and a page limit could skip records. */
+	if (!n->presence.open_phase && c->updated_on != INT64_MIN &&
+	    c->updated_on > n->presence.max_seen_s)
 		n->presence.max_seen_s = c->updated_on;
 	if (c->coworker_id <= 0 || !n->core.presence_learned)
 		return 0;
@@ -378,10 +420,15 @@ static int learn(void *userdata, const struct nexudus_record *record)
 static void presence_done(struct nexudus *n)
 {
 	struct nx_presence *p = &n->presence;
-	if (!p->started && p->max_seen_s == INT64_MIN)
-		p->max_seen_s = n->wall_clock_us() / 1000000 - 300;
-	if (p->max_seen_s != INT64_MIN && p->max_seen_s > p->watermark_s)
+	if (p->max_seen_s != INT64_MIN && p->max_seen_s > p->watermark_s) {
 		p->watermark_s = p->max_seen_s;
+		struct nx_worker *w = &n->worker;
+		pthread_mutex_lock(&w->lock);
+		w->meta_value_s = p->watermark_s;
+		w->meta_pending = true;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+	}
 	p->started = true;
 	p->active = false;
 	presence_schedule(n, n->presence_interval_us);
@@ -417,6 +464,12 @@ static void presence_answered(void *userdata, const struct nexudus_reply *reply)
 		presence_fetch(n);
 		return;
 	}
+	if (p->open_phase) {
+		p->open_phase = false;
+		p->page = 1;
+		presence_fetch(n);
+		return;
+	}
 	presence_done(n);
 }
 
@@ -429,6 +482,7 @@ static void presence_begin(void *userdata)
 		return;
 	p->page = 1;
 	p->max_seen_s = INT64_MIN;
+	p->open_phase = !p->started;
 	presence_fetch(n);
 }
 
@@ -442,6 +496,36 @@ static void presence_schedule(struct nexudus *n, uint64_t delay_us)
 }
 
 /* ---- start, stop, diagnostics ----------------------------------------------------- */
+
+int nx_meta_open(struct nexudus *n, const char *database_path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	n->presence.watermark_s = n->wall_clock_us() / 1000000 - DAY_S;
+	if (!database_path)
+		return 0;
+	if (sqlite3_open_v2(database_path, &n->meta_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "nexudus: cannot open the database %s (%s)", database_path,
+		         n->meta_db ? sqlite3_errmsg(n->meta_db) : "out of memory");
+		sqlite3_close(n->meta_db);
+		n->meta_db = NULL;
+		return -EIO;
+	}
+	/* The worker waits out the recorder's write lock; losing the newest
+	 * watermark to a power cut only means reading a little more again. */
+	sqlite3_busy_timeout(n->meta_db, 10000);
+	sqlite3_exec(n->meta_db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	if (sqlite3_prepare_v2(n->meta_db, "SELECT value FROM porter_meta WHERE key = ?", -1, &st,
+	                       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, META_KEY, -1, SQLITE_STATIC);
+		int64_t seen;
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+		    timestamp_parse((const char *)sqlite3_column_text(st, 0), &seen) == 0)
+			n->presence.watermark_s = seen;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
 
 int nx_sync_start(struct nexudus *n)
 {
@@ -472,7 +556,6 @@ int nx_sync_start(struct nexudus *n)
 		return -r;
 	}
 	w->started = true;
-	n->presence.watermark_s = INT64_MIN;
 	sync_schedule(n, 0);
 	presence_schedule(n, 0);
 	return 0;
@@ -481,8 +564,11 @@ int nx_sync_start(struct nexudus *n)
 void nx_sync_stop(struct nexudus *n)
 {
 	struct nx_worker *w = &n->worker;
-	if (!w->started)
+	if (!w->started) {
+		sqlite3_close(n->meta_db);
+		n->meta_db = NULL;
 		return;
+	}
 	pthread_mutex_lock(&slots_lock);
 	slots[w->slot] = NULL;
 	pthread_mutex_unlock(&slots_lock);
@@ -505,6 +591,8 @@ void nx_sync_stop(struct nexudus *n)
 		n->sync.body = NULL;
 	}
 	n->sync.dir = nexudus_directory_free(n->sync.dir);
+	sqlite3_close(n->meta_db); /* after the worker wrote the last watermark */
+	n->meta_db = NULL;
 	/* Session calls in flight are dropped with the session. */
 }
 

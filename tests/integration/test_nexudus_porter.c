@@ -34,6 +34,7 @@
 
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <sqlite3.h>
 
 #include "mock_nexudus_fixture.h"
 #include "recording_host.h"
@@ -914,14 +915,62 @@ static void corrected_password_and_a_reload_are_accepted_at_once(void **state)
 	stop(s);
 }
 
-/* ---- what drivers/nexudus does not do yet -------------------------------------------------
+/* ---- a door restarted, two doors at once ----------------------------------------------------
  *
- * Each runs as its own meson test (nexudus_porter_restart, _window), marked
- * should_fail until drivers/nexudus does it:
+ * Each runs as its own meson test (nexudus_porter_restart, _window):
  *  - A door that restarts learns the check-outs made elsewhere while it was
- *    down (its first presence poll reads open check-ins only).
+ *    down: its first presence poll reads what changed at Nexudus since the
+ *    newest change its last run saw (porter_meta), not only who is in.
  *  - A check-in at a second door within the two-door window opens no
- *    second visit at Nexudus (the check-in is POSTed without a look). */
+ *    second visit at Nexudus (each check-in looks for an open one first). */
+
+/* porter_meta's `key` in the site's database, "" when absent. */
+static void meta_value(const struct site *s, const char *key, char *out, size_t size)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open_v2(s->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM porter_meta WHERE key = ?", -1,
+	                                    &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* GETs answered 200 on paths starting with `prefix` that door `s` made (the
+ * mock logs each request's client_id header, one per door). */
+static int door_gets(const struct site *s, const char *prefix)
+{
+	char path[FX_PATH_MAX + 32], id[80] = "";
+	snprintf(path, sizeof(path), "%s/nexudus-client-id", s->dir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(id, sizeof(id), f));
+	fclose(f);
+	id[strcspn(id, "\n")] = '\0';
+	json_object *root = NULL, *list, *v;
+	int n = 0;
+	assert_int_equal(mock_nexudus_call(&mock, "GET", "/_control/requests", NULL, &root), 200);
+	assert_true(json_object_object_get_ex(root, "requests", &list));
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+		char m[16], p[512], st[16], client[80];
+		get_text(e, "method", m, sizeof(m));
+		get_text(e, "path", p, sizeof(p));
+		get_text(e, "client_id", client, sizeof(client));
+		snprintf(st, sizeof(st), "%s",
+		         json_object_object_get_ex(e, "status", &v) ? json_object_get_string(v)
+		                                                    : "");
+		n += strcmp(m, "GET") == 0 && strncmp(p, prefix, strlen(prefix)) == 0 &&
+		     strcmp(st, "200") == 0 && strcmp(client, id) == 0;
+	}
+	json_object_put(root);
+	return n;
+}
 
 static void door_restarted_learns_a_check_out_made_elsewhere_meanwhile(void **state)
 {
@@ -934,11 +983,21 @@ static void door_restarted_learns_a_check_out_made_elsewhere_meanwhile(void **st
 	assert_true(run_until(both, 2, directory_loaded, a, CONVERGE_MS));
 	assert_true(run_until(both, 2, directory_loaded, b, CONVERGE_MS));
 
-	/* In at door B, which then stops (an update, a power cut). */
+	/* In at door B, which polls once more and then stops (an update, a
+	 * power cut). It keeps the newest change it saw at Nexudus. */
 	struct answer in = present(b, "back", PIN_NORA);
 	assert_checked(&in, PORTER_DIRECTION_IN, ID_NORA);
 	assert_true(run_until(both, 2, records_are, &(struct want_records){1, 0}, CONVERGE_MS));
+	run_sites(both, 2, (PRESENCE_INTERVAL_S + 1) * 1000);
 	stop(b);
+	char seen[64], query[160];
+	meta_value(b, "nexudus.presence_seen_until", seen, sizeof(seen));
+	assert_int_equal(strlen(seen), 20); /* "2026-11-26T08:00:00Z" */
+	/* As the mock logs it: the query encoded again (':' as %3A). */
+	snprintf(query, sizeof(query),
+	         "/api/spaces/checkins?from_Checkin_UpdatedOn=%.13s%%3A%.2s%%3A%.3s", seen,
+	         seen + 14, seen + 17);
+	int before = door_gets(b, query);
 	/* Door A learns it, and she leaves by door A. */
 	struct site *only_a[] = {a};
 	assert_true(wait_log(a, PORTER_LOG_INFO, ID_NORA " checked in elsewhere", CONVERGE_MS));
@@ -953,6 +1012,9 @@ static void door_restarted_learns_a_check_out_made_elsewhere_meanwhile(void **st
 	start_nexudus(b, "", "");
 	assert_true(run_until(both, 2, directory_loaded, b, CONVERGE_MS));
 	run_sites(both, 2, 2000); /* its first presence poll */
+	/* It read from where its last run stopped, and learned the check-out. */
+	assert_true(door_gets(b, query) > before);
+	assert_true(logged(b, PORTER_LOG_INFO, ID_NORA " checked out elsewhere") >= 0);
 	struct answer back = present(b, "back", PIN_NORA);
 	assert_checked(&back, PORTER_DIRECTION_IN, ID_NORA);
 	stop(a);
@@ -1028,9 +1090,8 @@ static void reload_during_a_sync_syncs_again_after_it(void **state)
 #define NEXUDUS_TEST(f) cmocka_unit_test_setup_teardown(f, open_site, close_sites)
 
 /* No argument: the tests above the reload ones. "reload": those. "resync": a
- * reload during a sync. "restart", "window": what drivers/nexudus does not
- * do yet. A second argument runs
- * the tests whose names match it. */
+ * reload during a sync. "restart": a door restarted. "window": two doors at
+ * once. A second argument runs the tests whose names match it. */
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {

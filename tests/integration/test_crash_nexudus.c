@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_crash_nexudus.c: kill -9 while changes flow to a flapping Nexudus;
+ * after a restart and a drain the mock Nexudus holds every change porter
+ * confirmed exactly once: per person, the check-in records opened and
+ * closed are the confirmed sequence, with the door times, and no visit is
+ * open twice.
+ *
+ * The webhook crash test's shape (test_crash_backend.c) with backend
+ * "nexudus": crash_host (porter.so on host_loop, mode "paced") checks a few
+ * members in and out, each again 200 ms after their answer, printing each
+ * confirmation. Meanwhile the mock Nexudus (tests/backend/mock_nexudus.py,
+ * under fixture.py --nexudus) is told to misbehave on the check-in records
+ * API: 500s, connection resets, replies lost after the write was applied,
+ * 409 with Retry-After, or nothing, changed at the start of each round and
+ * halfway through it. The test SIGKILLs the host at a pseudo-random moment
+ * (0.3 to 0.8 s in), several rounds on the same database; after each round
+ * every confirmed change is in presence_log, in order. Then the faults
+ * stop, this process loads porter.so on a host_loop of its own and runs it
+ * until porter's outbox watermark reaches the last change. Then:
+ *   - nothing went to the dead letters;
+ *   - per person, the mock's check-in records (in the order Nexudus made
+ *     them) are presence_log's visits: each check-in's time as FromTime,
+ *     the check-out after it as ToTime, the last one open if the person is
+ *     in; nothing more (a record made twice would show), nothing less.
+ *
+ * Few people and short rounds (some 40 changes at most): porter paces
+ * itself inside Nexudus's published budgets (116 requests and 58 writes a
+ * minute), and every change needs a read or two and a write, so past about
+ * 40 changes the drain waits a minute for its budget. The mock's own rate limits are off
+ * (a restarted porter starts its windows afresh while the mock's would
+ * remember the last run's requests); 409s come as faults instead.
+ *
+ * CRASH_SEED replays a run; the seed used is printed. CRASH_ROUNDS sets the
+ * number of rounds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <sqlite3.h>
+
+#include "host_loop.h"
+#include "loaded_porter.h"
+#include "porter_fixture.h"
+
+extern char **environ;
+
+#define N_PEOPLE        3
+#define FIRST_ID        101 /* the members' Nexudus Ids: 101, 102, ... */
+#define DEFAULT_ROUNDS  3
+#define MIN_RUN_US      300000 /* a round runs this long at least, */
+#define MAX_RUN_US      800000 /* and at most this, then the kill */
+#define LOG_MAX         512    /* changes per person we can hold */
+#define LINE_TIMEOUT_MS 10000
+/* The drain made no progress this long: a failure. Past a minute: porter
+ * may wait out its minute's request budget (a change recorded before a
+ * start costs up to three requests: two looks and the write). */
+#define STALL_MS 70000
+#define SYNC_MS  30000 /* the first directory sync */
+
+struct crash_site {
+	char dir[FX_PATH_MAX];
+	char config_path[FX_PATH_MAX + 32];
+	char people_path[FX_PATH_MAX + 32];
+	char db_path[FX_PATH_MAX + 32];
+	char cache_path[FX_PATH_MAX + 32];
+	pid_t child;
+	int child_out;
+	char buf[4096];
+	size_t buf_len;
+	char confirmed[N_PEOPLE][LOG_MAX + 1]; /* this round's, 'i' or 'o' */
+	unsigned total_confirmed;
+};
+
+/* ---- the mock's control endpoint ---------------------------------------------------- */
+
+struct buf {
+	char *data;
+	size_t len;
+};
+
+static size_t collect(char *p, size_t size, size_t n, void *userdata)
+{
+	struct buf *b = userdata;
+	char *grown = realloc(b->data, b->len + size * n + 1);
+
+	if (!grown)
+		return 0;
+	b->data = grown;
+	memcpy(b->data + b->len, p, size * n);
+	b->len += size * n;
+	b->data[b->len] = '\0';
+	return size * n;
+}
+
+static json_object *control(const char *method, const char *path, const char *body)
+{
+	char url[1024];
+	struct buf b = {0};
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	CURL *c = curl_easy_init();
+	long status = 0;
+
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "%s%s", fx_env("MOCK_NEXUDUS_URL"), path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, fx_env("MOCK_CA"));
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L); /* valgrind: the first handshake is slow */
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(headers);
+	if (rc != CURLE_OK || status != 200)
+		fail_msg("mock control %s %s: %s, HTTP %ld", method, path, curl_easy_strerror(rc),
+		         status);
+	json_object *j = json_tokener_parse(b.data ? b.data : "");
+	free(b.data);
+	assert_non_null(j);
+	return j;
+}
+
+static json_object *member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		fail_msg("no \"%s\" in the mock's answer", key);
+	return v;
+}
+
+/* Nexudus flaps on the check-in records API: a random fault (or none) from
+ * now on, described in `spec`. */
+static void flap(char spec[160])
+{
+	static const char *const faults[] = {
+	        NULL,
+	        "{\"kind\":\"500\",\"path\":\"^/api/spaces/checkins\",\"count\":%d}",
+	        "{\"kind\":\"reset\",\"path\":\"^/api/spaces/checkins\",\"count\":%d}",
+	        "{\"kind\":\"lost_reply\",\"path\":\"^/api/spaces/checkins\",\"count\":%d}",
+	        "{\"kind\":\"409\",\"retry_after\":1,\"path\":\"^/api/spaces/checkins\","
+	        "\"count\":%d}",
+	};
+	const char *f = faults[rand() % (int)(sizeof(faults) / sizeof(faults[0]))];
+
+	json_object_put(control("DELETE", "/_control/faults", NULL));
+	if (!f) {
+		snprintf(spec, 160, "none");
+		return;
+	}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(spec, 160, f, 1 + rand() % 4);
+#pragma GCC diagnostic pop
+	json_object_put(control("POST", "/_control/faults", spec));
+}
+
+/* ---- the database ------------------------------------------------------------------- */
+
+static int person_index(const char *id)
+{
+	int n;
+
+	if (sscanf(id, "nx-c-%d", &n) != 1 || n < FIRST_ID || n >= FIRST_ID + N_PEOPLE)
+		return -1;
+	return n - FIRST_ID;
+}
+
+static sqlite3 *db_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+/* Each person's logged directions in order ("ioi"). */
+static void db_logs(const char *path, char logs[N_PEOPLE][LOG_MAX + 1])
+{
+	sqlite3 *db = db_open(path);
+	sqlite3_stmt *st = NULL;
+
+	memset(logs, 0, sizeof(char[N_PEOPLE][LOG_MAX + 1]));
+	if (!db)
+		return;
+	if (sqlite3_prepare_v2(db, "SELECT person_id, direction FROM presence_log ORDER BY seq", -1,
+	                       &st, NULL) != SQLITE_OK) {
+		sqlite3_close(db); /* no table yet */
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int i = person_index((const char *)sqlite3_column_text(st, 0));
+		assert_true(i >= 0);
+		size_t n = strlen(logs[i]);
+		assert_true(n < LOG_MAX);
+		logs[i][n] = sqlite3_column_text(st, 1)[0];
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* One integer from `sql`, or -1. */
+static int64_t db_int(const char *path, const char *sql)
+{
+	sqlite3 *db = db_open(path);
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	assert_non_null(db);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* ---- the crash host ------------------------------------------------------------------- */
+
+static void spawn_child(struct crash_site *c, const char *mode)
+{
+	posix_spawn_file_actions_t fa;
+	int out[2];
+	char *argv[] = {(char *)fx_env("CRASH_HOST"),
+	                (char *)fx_env("PORTER_SO"),
+	                c->config_path,
+	                c->people_path,
+	                (char *)mode,
+	                "1",
+	                "4294967295",
+	                NULL};
+
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	/* porter's warnings while Nexudus flaps are expected: not on the test's
+	 * output */
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	int r = posix_spawn(&c->child, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	assert_int_equal(r, 0);
+	c->child_out = out[0];
+	c->buf_len = 0;
+}
+
+static int read_line(struct crash_site *c, char *line, size_t size)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->buf_len);
+		if (nl) {
+			size_t n = (size_t)(nl - c->buf);
+			snprintf(line, size, "%.*s", (int)n, c->buf);
+			memmove(c->buf, nl + 1, c->buf_len - n - 1);
+			c->buf_len -= n + 1;
+			return 1;
+		}
+		struct pollfd pfd = {.fd = c->child_out, .events = POLLIN};
+		int r = poll(&pfd, 1, LINE_TIMEOUT_MS);
+		if (r == 0)
+			fail_msg("crash_host said nothing for %d ms", LINE_TIMEOUT_MS);
+		ssize_t n = r < 0 ? 0
+		                  : read(c->child_out, c->buf + c->buf_len,
+		                         sizeof(c->buf) - c->buf_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		c->buf_len += (size_t)n;
+	}
+}
+
+static void take_line(struct crash_site *c, const char *line)
+{
+	char word[16], id[32], dir[32] = "";
+
+	if (sscanf(line, "%15s %31s %31s", word, id, dir) < 2)
+		fail_msg("crash_host: unexpected line \"%s\"", line);
+	int i = person_index(id);
+	if (strcmp(word, "CONFIRMED") == 0 && i >= 0) {
+		size_t n = strlen(c->confirmed[i]);
+		assert_true(n < LOG_MAX);
+		c->confirmed[i][n] = strcmp(dir, "in") == 0 ? 'i' : 'o';
+		c->total_confirmed++;
+		return;
+	}
+	if ((strcmp(word, "ALREADY") == 0 || strcmp(word, "DENIED") == 0) && i >= 0)
+		return; /* no change made */
+	fail_msg("crash_host: unexpected line \"%s\"", line);
+}
+
+static int child_wait(struct crash_site *c)
+{
+	int status = 0;
+
+	while (waitpid(c->child, &status, 0) < 0 && errno == EINTR)
+		;
+	c->child = 0;
+	close(c->child_out);
+	c->child_out = -1;
+	return status;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void take_lines_until(struct crash_site *c, uint64_t until_us)
+{
+	char line[256];
+
+	for (uint64_t now; (now = now_us()) < until_us;) {
+		struct pollfd pfd = {.fd = c->child_out, .events = POLLIN};
+		if (!memchr(c->buf, '\n', c->buf_len) &&
+		    poll(&pfd, 1, (int)((until_us - now) / 1000) + 1) <= 0)
+			continue;
+		assert_int_equal(read_line(c, line, sizeof(line)), 1);
+		take_line(c, line);
+	}
+}
+
+/* One round: a paced child, Nexudus flapping at its start and halfway,
+ * SIGKILL after `run_us`. */
+static void run_until_killed(struct crash_site *c, unsigned run_us, char faults[2][160])
+{
+	char line[256];
+
+	memset(c->confirmed, 0, sizeof(c->confirmed));
+	flap(faults[0]);
+	spawn_child(c, "paced");
+	assert_int_equal(read_line(c, line, sizeof(line)), 1);
+	assert_string_equal(line, "READY");
+	uint64_t start = now_us();
+	take_lines_until(c, start + run_us / 2);
+	flap(faults[1]);
+	take_lines_until(c, start + run_us);
+	kill(c->child, SIGKILL);
+	while (read_line(c, line, sizeof(line)) == 1)
+		take_line(c, line);
+	int status = child_wait(c);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* ---- porter on a loop of this process ----------------------------------------------- */
+
+static void quiet_log(void *userdata, uint32_t level, const char *message)
+{
+	(void)userdata;
+	if (level <= PORTER_LOG_WARNING || getenv("CRASH_VERBOSE"))
+		fprintf(stderr, "  porter %ld: %s\n", (long)time(NULL), message);
+}
+
+static void ignore_report(void *userdata, const struct porter_report *r)
+{
+	(void)userdata;
+	fprintf(stderr, "  porter report %s: %s\n", r->code, r->message ? r->message : "");
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *text = calloc(1, 64 * 1024);
+	size_t n = 0;
+
+	assert_non_null(f);
+	assert_non_null(text);
+	n = fread(text, 1, 64 * 1024 - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+static int64_t delivered_through(const struct crash_site *c)
+{
+	return db_int(c->db_path, "SELECT CAST(value AS INTEGER) FROM porter_meta"
+	                          " WHERE key = 'outbox.nexudus.delivered_seq'");
+}
+
+static bool cache_written(const struct crash_site *c)
+{
+	struct stat st;
+	return stat(c->cache_path, &st) == 0;
+}
+
+/* Start porter on the site and run it until `done` says so, or nothing
+ * moved for STALL_MS (`progress` returns a growing count). */
+static void run_porter(struct crash_site *c, bool (*done)(struct crash_site *),
+                       int64_t (*progress)(const struct crash_site *))
+{
+	struct host_loop_callbacks cb = {.log = quiet_log};
+	struct host_loop *loop = host_loop_new(&cb);
+	porter_plugin *p = NULL;
+	char *config = read_file(c->config_path);
+
+	assert_non_null(loop);
+	assert_int_equal(api->init(host_loop_services(loop), config, strlen(config), ignore_report,
+	                           NULL, &p),
+	                 0);
+	free(config);
+	uint64_t progress_at = host_loop_now_us(loop);
+	int64_t last = progress(c);
+	while (!done(c) && host_loop_now_us(loop) < progress_at + STALL_MS * 1000ull) {
+		int64_t now = progress(c);
+		if (now > last) {
+			last = now;
+			progress_at = host_loop_now_us(loop);
+		}
+		uint64_t until = host_loop_now_us(loop) + 100000;
+		while (host_loop_now_us(loop) < until)
+			host_loop_run_once(loop, 20);
+	}
+	/* A little longer: a surplus write would show. */
+	uint64_t until = host_loop_now_us(loop) + 500000;
+	while (host_loop_now_us(loop) < until)
+		host_loop_run_once(loop, 20);
+	api->shutdown(p);
+	host_loop_free(loop);
+}
+
+static bool synced(struct crash_site *c)
+{
+	return cache_written(c);
+}
+
+static int64_t no_progress(const struct crash_site *c)
+{
+	(void)c;
+	return 0;
+}
+
+static bool drained(struct crash_site *c)
+{
+	int64_t last = db_int(c->db_path, "SELECT max(seq) FROM presence_log");
+	return delivered_through(c) >= last;
+}
+
+/* ---- the test ------------------------------------------------------------------------ */
+
+static unsigned env_unsigned(const char *name, unsigned fallback)
+{
+	const char *v = fx_env(name);
+
+	return v ? (unsigned)strtoul(v, NULL, 10) : fallback;
+}
+
+/* presence_log's recorded_at ("...T08:00:00.123456Z") as porter writes it to
+ * Nexudus ("...T08:00:00.123Z"). */
+static void to_millis(const char *recorded_at, char out[40])
+{
+	assert_true(strlen(recorded_at) >= 23);
+	snprintf(out, 40, "%.23sZ", recorded_at);
+}
+
+static const char *text_or_empty(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+	               ? json_object_get_string(v)
+	               : "";
+}
+
+/* Per person: presence_log's visits against the mock's records. */
+static void check_records(const struct crash_site *c, unsigned *ret_records)
+{
+	json_object *root = control("GET", "/_control/checkins", NULL);
+	json_object *list = member(root, "checkins");
+	size_t n = json_object_array_length(list);
+	sqlite3 *db = db_open(c->db_path);
+	sqlite3_stmt *st = NULL;
+
+	*ret_records = (unsigned)n;
+	assert_non_null(db);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT direction, recorded_at FROM presence_log "
+	                                    "WHERE person_id = ? ORDER BY seq",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	for (int i = 0; i < N_PEOPLE; i++) {
+		char id[32];
+		size_t k = 0; /* the next record of this person at the mock */
+		snprintf(id, sizeof(id), "nx-c-%d", FIRST_ID + i);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		/* The mock lists records by Id: the order Nexudus made them. */
+		json_object *mine[LOG_MAX];
+		size_t n_mine = 0;
+		for (size_t r = 0; r < n; r++) {
+			json_object *e = json_object_array_get_idx(list, r);
+			if (json_object_get_int64(member(e, "CoworkerId")) == FIRST_ID + i) {
+				assert_true(n_mine < LOG_MAX);
+				mine[n_mine++] = e;
+			}
+		}
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *dir = (const char *)sqlite3_column_text(st, 0);
+			char at[40];
+			to_millis((const char *)sqlite3_column_text(st, 1), at);
+			if (strcmp(dir, "in") == 0) {
+				if (k >= n_mine)
+					fail_msg("%s: the check-in at %s made no record at Nexudus",
+					         id, at);
+				const char *from = text_or_empty(mine[k], "FromTime");
+				if (strcmp(from, at) != 0)
+					fail_msg("%s: record %zu opens at %s, the check-in was at "
+					         "%s",
+					         id, k + 1, from, at);
+				k++;
+			} else {
+				if (k == 0)
+					fail_msg("%s: a check-out at %s before any check-in", id,
+					         at);
+				const char *to = text_or_empty(mine[k - 1], "ToTime");
+				if (strcmp(to, at) != 0)
+					fail_msg("%s: record %zu closes at \"%s\", the check-out "
+					         "was at "
+					         "%s",
+					         id, k, to, at);
+			}
+		}
+		if (k != n_mine)
+			fail_msg("%s: Nexudus holds %zu records, presence_log makes %zu visits", id,
+			         n_mine, k);
+		/* Only the last visit may be open (no two open visits). */
+		for (size_t r = 0; r + 1 < n_mine; r++)
+			if (!text_or_empty(mine[r], "ToTime")[0])
+				fail_msg("%s: record %zu is open but not the last", id, r + 1);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	json_object_put(root);
+}
+
+static void nexudus_holds_every_confirmed_change_once_after_kills(void **state)
+{
+	struct crash_site *c = *state;
+	char before[N_PEOPLE][LOG_MAX + 1], after[N_PEOPLE][LOG_MAX + 1];
+	unsigned seed =
+	        env_unsigned("CRASH_SEED", (unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
+	unsigned rounds = env_unsigned("CRASH_ROUNDS", DEFAULT_ROUNDS);
+
+	print_message("crash test (nexudus) seed %u (CRASH_SEED=%u replays it)\n", seed, seed);
+	srand(seed);
+	/* The first sync, so the rounds' PINs are known from the start. */
+	run_porter(c, synced, no_progress);
+	assert_true(cache_written(c));
+	for (unsigned round = 0; round < rounds; round++) {
+		unsigned run_us = MIN_RUN_US + (unsigned)rand() % (MAX_RUN_US - MIN_RUN_US);
+		char faults[2][160];
+		db_logs(c->db_path, before);
+		run_until_killed(c, run_us, faults);
+		db_logs(c->db_path, after);
+		for (int i = 0; i < N_PEOPLE; i++) {
+			size_t nb = strlen(before[i]), nc = strlen(c->confirmed[i]);
+			const char *logged = after[i] + nb;
+			if (strncmp(after[i], before[i], nb) != 0 ||
+			    strncmp(logged, c->confirmed[i], nc) != 0)
+				fail_msg("round %u, nx-c-%d: confirmed \"%s\" but the log went "
+				         "\"%s\" "
+				         "-> \"%s\"",
+				         round, FIRST_ID + i, c->confirmed[i], before[i], after[i]);
+			assert_true(strlen(logged) <= nc + 1); /* one change in flight at most */
+		}
+		print_message("round %u: killed after %u ms; Nexudus: %s, then %s; delivered "
+		              "through change %lld\n",
+		              round, run_us / 1000, faults[0], faults[1],
+		              (long long)delivered_through(c));
+	}
+	json_object_put(control("DELETE", "/_control/faults", NULL));
+
+	uint64_t t0 = now_us();
+	run_porter(c, drained, delivered_through);
+	int64_t rows = db_int(c->db_path, "SELECT count(*) FROM presence_log");
+	if (!drained(c))
+		fail_msg("the drain stalled at change %lld of %lld",
+		         (long long)delivered_through(c), (long long)rows);
+	assert_int_equal(db_int(c->db_path, "SELECT count(*) FROM dead_letters"), 0);
+	unsigned records = 0;
+	check_records(c, &records);
+	print_message("%u changes confirmed, %lld recorded; Nexudus holds %u visits, each once "
+	              "(the drain took %.1f s)\n",
+	              c->total_confirmed, (long long)rows, records, (double)(now_us() - t0) / 1e6);
+}
+
+/* ---- fixture -------------------------------------------------------------------------- */
+
+static int setup_mock(struct crash_site *c)
+{
+	char seed[N_PEOPLE * 160 + 64], people[N_PEOPLE * 48] = "";
+	size_t o = (size_t)snprintf(seed, sizeof(seed), "{\"coworkers\":[");
+
+	for (int i = 0; i < N_PEOPLE; i++) {
+		char pin[16];
+		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
+		o += (size_t)snprintf(seed + o, sizeof(seed) - o,
+		                      "%s{\"Id\":%d,\"FullName\":\"Person %d\",\"AccessPincode\":"
+		                      "\"%s\",\"Active\":true}",
+		                      i ? "," : "", FIRST_ID + i, i + 1, pin);
+		size_t n = strlen(people);
+		snprintf(people + n, sizeof(people) - n, "nx-c-%d %s\n", FIRST_ID + i, pin);
+	}
+	snprintf(seed + o, sizeof(seed) - o, "]}");
+	json_object_put(control("POST", "/_control/reset", "{}"));
+	json_object_put(
+	        control("POST", "/_control/config", "{\"rate_limits\":{\"enabled\":false}}"));
+	json_object_put(control("POST", "/_control/seed", seed));
+	return fx_write_file(c->people_path, people);
+}
+
+static int site_setup(void **state)
+{
+	const char *admin = fx_env("PORTER_ADMIN");
+	struct crash_site *c = calloc(1, sizeof(*c));
+	char creds[FX_PATH_MAX + 32], text[512], *config = NULL;
+
+	if (!c || fx_mkdtemp(c->dir) < 0) {
+		free(c);
+		return -1;
+	}
+	*state = c;
+	c->child_out = -1;
+	snprintf(c->config_path, sizeof(c->config_path), "%s/config.json", c->dir);
+	snprintf(c->people_path, sizeof(c->people_path), "%s/people.txt", c->dir);
+	snprintf(c->db_path, sizeof(c->db_path), "%s/presence.db", c->dir);
+	snprintf(c->cache_path, sizeof(c->cache_path), "%s/cache.json", c->dir);
+	snprintf(creds, sizeof(creds), "%s/nexudus.credentials", c->dir);
+	snprintf(text, sizeof(text), "%s\n%s\n", fx_env("MOCK_NEXUDUS_USER"),
+	         fx_env("MOCK_NEXUDUS_PASSWORD"));
+	if (asprintf(&config,
+	             "{\"backend\":\"nexudus\",\"local\":{\"directory\":\"%s\","
+	             "\"database\":\"%s\",\"pin_key_file\":\"%s/pin.key\"},"
+	             "\"nexudus\":{\"url\":\"%s\",\"business_id\":1,\"credentials_file\":\"%s\","
+	             "\"ca_file\":\"%s\",\"timeout_ms\":2000,\"presence_interval_s\":5},"
+	             "\"outbox\":{\"retry_max_s\":1},\"repeat_window_ms\":0}",
+	             c->cache_path, c->db_path, c->dir, fx_env("MOCK_NEXUDUS_URL"), creds,
+	             fx_env("MOCK_CA")) < 0)
+		return -1;
+	int r = fx_write_file(c->config_path, config);
+	free(config);
+	if (r < 0 || fx_write_file(creds, text) < 0 || chmod(creds, 0600) < 0 ||
+	    fx_keygen(admin, c->dir) != 0 || setup_mock(c) < 0) {
+		fprintf(stderr, "crash test setup failed in %s\n", c->dir);
+		return -1;
+	}
+	return load_porter(NULL);
+}
+
+static int site_teardown(void **state)
+{
+	struct crash_site *c = *state;
+
+	if (!c)
+		return 0;
+	if (c->child > 0) {
+		kill(c->child, SIGKILL);
+		child_wait(c);
+	}
+	unload_porter(NULL);
+	fx_rmrf(c->dir);
+	free(c);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(nexudus_holds_every_confirmed_change_once_after_kills),
+	};
+
+	if (!fx_env("PORTER_SO") || !fx_env("PORTER_ADMIN") || !fx_env("CRASH_HOST") ||
+	    !fx_env("MOCK_NEXUDUS_URL") || !fx_env("MOCK_NEXUDUS_USER") ||
+	    !fx_env("MOCK_NEXUDUS_PASSWORD") || !fx_env("MOCK_CA")) {
+		fprintf(stderr, "PORTER_SO, PORTER_ADMIN, CRASH_HOST and the mock Nexudus "
+		                "(tests/backend/fixture.py --nexudus) are needed\n");
+		return 77; /* skipped */
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int r = cmocka_run_group_tests(tests, site_setup, site_teardown);
+	curl_global_cleanup();
+	return r;
+}
