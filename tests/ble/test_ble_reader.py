@@ -9,12 +9,15 @@ loop with a recording callback; the test sequences on its line-buffered
 output, never on sleeps alone. $BLECLIENT names the client; with
 $PORTER_BLE_VALGRIND set it runs under valgrind memcheck.
 """
+import json
 import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -380,6 +383,152 @@ class BleReaderTest(dbusmock.DBusTestCase):
         c = self.start_client()
         c.expect(r'BLE \[PORTER-D024\]: the system clock is not synchronised')
         self.assertIn('PORTER-D024', c.diagnostics())
+
+
+class AdvertiserTest(dbusmock.DBusTestCase):
+    """examples/porter-advertise registers an LE advertisement through
+    BlueZ's LEAdvertisingManager1 that carries the payload it was given."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_system_bus()
+        cls.bus = cls.get_dbus(system_bus=True)
+
+    def setUp(self):
+        if not os.environ.get('PORTER_ADVERTISE'):
+            self.skipTest('PORTER_ADVERTISE is not set')
+        self.bluez, obj = self.spawn_server_template(TEMPLATE, {}, stdout=subprocess.DEVNULL)
+        self.mock = dbus.Interface(obj, MOCK)
+        self.mock.AddAdapter('hci0', 'door')
+        self.mock.AddLeAdvertising('hci0')
+
+    def tearDown(self):
+        self.bluez.terminate()
+        self.bluez.wait()
+
+    def calls(self, method):
+        obj = self.bus.get_object('org.bluez', ADAPTER)
+        return dbus.Interface(obj, dbusmock.MOCK_IFACE).GetMethodCalls(method)
+
+    def test_registers_an_advertisement_with_the_payload(self):
+        adv = subprocess.Popen([os.environ['PORTER_ADVERTISE'], '--adapter', 'hci0',
+                                '--company', '0xffff', '--data', '01a1b2c3d4e5f60708'],
+                               stdout=subprocess.PIPE, text=True)
+        try:
+            name, path = adv.stdout.readline().split()[1:3]
+            calls = self.calls('RegisterAdvertisement')
+            self.assertEqual(len(calls), 1)
+            self.assertEqual(str(calls[0][1][0]), path)
+            # What bluetoothd reads back from the advertiser's object.
+            props = self.bus.get_object(name, path).GetAll(
+                'org.bluez.LEAdvertisement1', dbus_interface=dbus.PROPERTIES_IFACE)
+            self.assertEqual(str(props['Type']), 'peripheral')
+            self.assertEqual({int(k): bytes(v) for k, v in props['ManufacturerData'].items()},
+                             {0xffff: bytes.fromhex('01a1b2c3d4e5f60708')})
+            adv.send_signal(signal.SIGTERM)
+            self.assertEqual(adv.stdout.readline().strip(), 'UNREGISTERED')
+            self.assertEqual(adv.wait(timeout=10), 0)
+            self.assertEqual(len(self.calls('UnregisterAdvertisement')), 1)
+        finally:
+            if adv.poll() is None:
+                adv.kill()
+            adv.wait()
+            adv.stdout.close()
+
+    def test_without_le_advertising_it_says_why(self):
+        self.mock.RemoveAdapter('hci0')
+        self.mock.AddAdapter('hci0', 'door')  # without LEAdvertisingManager1
+        adv = subprocess.run([os.environ['PORTER_ADVERTISE'], '--data', '01'],
+                             capture_output=True, text=True, timeout=20)
+        self.assertEqual(adv.returncode, 1)
+        self.assertIn('RegisterAdvertisement failed', adv.stderr)
+
+
+class PorterSoTest(dbusmock.DBusTestCase):
+    """porter.so with ble_reader enabled, run by the reference host
+    (porter-host, dlopen): the config starts the reader, a reload stops it,
+    shutdown ends it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_system_bus()
+        cls.bus = cls.get_dbus(system_bus=True)
+
+    def setUp(self):
+        if not os.environ.get('PORTER_HOST'):
+            self.skipTest('PORTER_HOST is not set')
+        self.tmp = tempfile.mkdtemp(prefix='porter-ble-')
+        admin = os.environ['PORTER_ADMIN']
+        key = os.path.join(self.tmp, 'pin.key')
+        directory = os.path.join(self.tmp, 'directory.json')
+        subprocess.run([admin, 'keygen', key], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([admin, 'add', '--directory', directory, '--key', key, '--id', 'm-ana',
+                        '--kind', 'member', '--name', 'Ana'], input='1234\n', text=True,
+                       check=True, stdout=subprocess.DEVNULL)
+        self.config = os.path.join(self.tmp, 'config.json')
+        self.site = {'local': {'directory': directory, 'pin_key_file': key,
+                               'database': os.path.join(self.tmp, 'presence.db')}}
+        self.bluez, obj = self.spawn_server_template(TEMPLATE, {}, stdout=subprocess.DEVNULL)
+        self.mock = dbus.Interface(obj, MOCK)
+        self.host = None
+
+    def tearDown(self):
+        if self.host and self.host.poll() is None:
+            self.host.kill()
+            self.host.wait()
+        if self.host:
+            self.host.stdin.close()
+            self.host.stderr.close()
+        self.bluez.terminate()
+        self.bluez.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def write_config(self, ble_reader):
+        with open(self.config, 'w') as f:
+            json.dump(dict(self.site, ble_reader=ble_reader), f)
+
+    def start_host(self):
+        self.host = subprocess.Popen(
+            [os.environ['PORTER_HOST'], '--plugin', os.environ['PORTER_SO'], '--config',
+             self.config, '--reader', 'front'],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            bufsize=1)
+        self.log = Client.__new__(Client)
+        self.log.proc, self.log.lines, self.log.seen = self.host, queue.Queue(), []
+
+        def read():
+            for line in self.host.stderr:
+                self.log.lines.put(line.rstrip('\n'))
+            self.log.lines.put(None)
+        threading.Thread(target=read, daemon=True).start()
+
+    def calls(self, method):
+        obj = self.bus.get_object('org.bluez', ADAPTER)
+        return dbus.Interface(obj, dbusmock.MOCK_IFACE).GetMethodCalls(method)
+
+    def test_config_starts_the_reader_reload_stops_it(self):
+        self.mock.AddAdapter('hci0', 'door')
+        self.write_config({'enabled': True, 'reader_id': 'front', 'rssi_floor_dbm': -70})
+        self.start_host()
+        self.log.expect(r'BLE: discovering on /org/bluez/hci0 \(RSSI floor -70 dBm\)')
+        self.assertEqual(dict(self.calls('SetDiscoveryFilter')[0][1][0])['RSSI'], -70)
+        self.write_config({'enabled': False})
+        self.host.send_signal(signal.SIGHUP)
+        self.log.expect(r'config reloaded')
+        deadline = time.monotonic() + 5
+        while not self.calls('StopDiscovery') and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(len(self.calls('StopDiscovery')), 1)
+        self.host.stdin.close()
+        self.assertEqual(self.host.wait(timeout=20), 0)
+
+    def test_no_adapter_is_logged_with_its_code_and_porter_runs(self):
+        self.write_config({'enabled': True})
+        self.start_host()
+        self.log.expect(r'porter started')
+        self.log.expect(r'BLE \[PORTER-D020\]: there is no Bluetooth adapter')
+        self.host.stdin.close()
+        self.assertEqual(self.host.wait(timeout=20), 0)
 
 
 if __name__ == '__main__':
