@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,7 +27,7 @@
 
 static struct host_loop *loop;
 static struct ble_reader *reader;
-static bool quiet, stopped, done;
+static bool quiet, bench, stopped, done;
 static unsigned long events, events_after_stop;
 static char line[4096];
 static size_t line_len;
@@ -76,6 +77,42 @@ static void on_report(void *userdata, const struct porter_report *r)
 	       r->fix ? r->fix : "-");
 }
 
+/* --bench: a 1 ms timer on the same loop; how late it fires is how long
+ * the driver held the host's loop thread. */
+#define LATE_MAX 200000
+static uint64_t late_us[LATE_MAX], tick_due;
+static size_t n_late;
+
+static void tick(void *userdata)
+{
+	uint64_t now = host_loop_now_us(loop);
+	if (n_late < LATE_MAX)
+		late_us[n_late++] = now > tick_due ? now - tick_due : 0;
+	tick_due = now + 1000;
+	host_loop_timer_add(loop, 1000, tick, NULL);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void stats(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	             (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	qsort(late_us, n_late, sizeof(late_us[0]), cmp_u64);
+	printf("STATS events=%lu cpu_s=%.3f ticks=%zu late_p50_us=%llu late_p99_us=%llu "
+	       "late_max_us=%llu\n",
+	       events, cpu, n_late, n_late ? (unsigned long long)late_us[n_late / 2] : 0ull,
+	       n_late ? (unsigned long long)late_us[n_late * 99 / 100] : 0ull,
+	       n_late ? (unsigned long long)late_us[n_late - 1] : 0ull);
+	n_late = 0;
+}
+
 static void quit_timer(void *userdata)
 {
 	done = true;
@@ -86,6 +123,8 @@ static void command(const char *cmd)
 	if (strcmp(cmd, "diag") == 0) {
 		int n = ble_reader_diagnostics(reader, on_report, NULL);
 		printf("DIAG-END %d\n", n);
+	} else if (strcmp(cmd, "stats") == 0) {
+		stats();
 	} else if (strcmp(cmd, "count") == 0) {
 		printf("COUNT %lu\n", events);
 	} else if (strcmp(cmd, "stop") == 0) {
@@ -140,6 +179,10 @@ int main(int argc, char **argv)
 			quiet = true;
 			continue;
 		}
+		if (strcmp(a, "--bench") == 0) {
+			quiet = bench = true;
+			continue;
+		}
 		if (!v) {
 			fprintf(stderr, "%s needs a value\n", a);
 			return 2;
@@ -170,6 +213,10 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		printf("START-FAILED %d\n", r);
 		return 1;
+	}
+	if (bench) {
+		tick_due = host_loop_now_us(loop) + 1000;
+		host_loop_timer_add(loop, 1000, tick, NULL);
 	}
 	printf("READY\n");
 	while (!done)
