@@ -65,6 +65,8 @@ struct ble_reader {
 	uint64_t discovery_since_us;
 	bool restarted_logged;
 	int64_t reconnect_timer, watchdog_timer, clock_timer;
+	struct pick *pick; /* during objects_received only */
+	bool clock_unknown_logged;
 	bool diag[D_COUNT];
 	char diag_text[D_COUNT][DIAG_TEXT_MAX];
 };
@@ -390,12 +392,10 @@ struct pick {
 	bool named_found;
 };
 
-static struct pick *current_pick; /* only during objects_received (loop thread) */
-
 static void consider_adapter(struct ble_reader *r, const char *path, const char *iface,
                              DBusMessageIter *props)
 {
-	struct pick *p = current_pick;
+	struct pick *p = r->pick;
 	if (strcmp(iface, ADAPTER_IFACE) != 0 || strlen(path) >= sizeof(p->path))
 		return;
 	struct adapter_info a = {.path = path};
@@ -474,9 +474,9 @@ static void objects_received(void *userdata, uint64_t tag, DBusMessage *reply)
 		return;
 	}
 	struct pick p = {0};
-	current_pick = &p;
+	r->pick = &p;
 	foreach_object(reply, consider_adapter, r);
-	current_pick = NULL;
+	r->pick = NULL;
 	if (!adapter_usable(r, &p)) {
 		r->phase = PHASE_IDLE;
 		return;
@@ -516,6 +516,9 @@ static void clock_received(void *userdata, uint64_t tag, DBusMessage *reply)
 	DBusMessageIter it, v;
 	if (is_error(reply)) {
 		/* Without timedated porter cannot tell; it says so once. */
+		if (r->clock_unknown_logged)
+			return;
+		r->clock_unknown_logged = true;
 		plog(r->services, PORTER_LOG_INFO,
 		     "BLE: cannot ask systemd-timedated whether the clock is synchronised (%s)",
 		     error_text(reply));

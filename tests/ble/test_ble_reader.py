@@ -106,18 +106,32 @@ class BleReaderTest(dbusmock.DBusTestCase):
     def setUpClass(cls):
         cls.start_system_bus()
         cls.bus = cls.get_dbus(system_bus=True)
+        cls.start_clock(True)  # one for the class: a mock takes a second to start
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop_clock()
+        super().tearDownClass()
+
+    @classmethod
+    def start_clock(cls, synchronised):
+        cls.clock = cls.spawn_server_template('timedated', {'NTP': synchronised},
+                                              stdout=subprocess.DEVNULL)[0]
+
+    @classmethod
+    def stop_clock(cls):
+        cls.clock.terminate()
+        cls.clock.wait()
 
     def setUp(self):
         self.procs = []
         self.client = None
-        self.clock = self.spawn_server_template('timedated', {'NTP': True},
-                                                stdout=subprocess.DEVNULL)[0]
         self.start_bluez()
 
     def tearDown(self):
         if self.client:
             self.client.close()
-        for p in self.procs + [self.clock]:
+        for p in self.procs:
             if p.poll() is None:
                 p.terminate()
                 p.wait()
@@ -375,14 +389,16 @@ class BleReaderTest(dbusmock.DBusTestCase):
         self.assertIn('PORTER-D023', c.diagnostics())
 
     def test_clock_not_synchronised(self):
-        self.clock.terminate()
-        self.clock.wait()
-        self.clock = self.spawn_server_template('timedated', {'NTP': False},
-                                                stdout=subprocess.DEVNULL)[0]
-        self.mock.AddAdapter('hci0', 'door')
-        c = self.start_client()
-        c.expect(r'BLE \[PORTER-D024\]: the system clock is not synchronised')
-        self.assertIn('PORTER-D024', c.diagnostics())
+        self.stop_clock()
+        self.start_clock(False)
+        try:
+            self.mock.AddAdapter('hci0', 'door')
+            c = self.start_client()
+            c.expect(r'BLE \[PORTER-D024\]: the system clock is not synchronised')
+            self.assertIn('PORTER-D024', c.diagnostics())
+        finally:
+            self.stop_clock()
+            self.start_clock(True)
 
 
 class AdvertiserTest(dbusmock.DBusTestCase):
@@ -442,6 +458,66 @@ class AdvertiserTest(dbusmock.DBusTestCase):
                              capture_output=True, text=True, timeout=20)
         self.assertEqual(adv.returncode, 1)
         self.assertIn('RegisterAdvertisement failed', adv.stderr)
+
+
+class BusRestartTest(unittest.TestCase):
+    """The system bus itself goes away and comes back at the same address:
+    the driver says so (PORTER-D023), connects again and discovers again."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='porter-ble-bus-')
+        self.address = 'unix:path=%s/system_bus_socket' % self.tmp
+        self.procs = []
+        self.client = None
+
+    def tearDown(self):
+        if self.client:
+            self.client.close()
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait()
+            if p.stdout:
+                p.stdout.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start_bus_and_bluez(self):
+        sock = self.address.split('=', 1)[1]
+        if os.path.exists(sock):
+            os.unlink(sock)
+        daemon = subprocess.Popen(['dbus-daemon', '--session', '--nofork', '--print-address=1',
+                                   '--address=' + self.address], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        self.procs.append(daemon)
+        daemon.stdout.readline()
+        bluez = subprocess.Popen(['/usr/bin/python3', '-m', 'dbusmock', '--system', '--template',
+                                  TEMPLATE], stdout=subprocess.DEVNULL,
+                                 env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address))
+        self.procs.append(bluez)
+        bus = dbus.bus.BusConnection(self.address)
+        deadline = time.monotonic() + 10
+        while not bus.name_has_owner('org.bluez'):
+            self.assertLess(time.monotonic(), deadline, 'the mock BlueZ did not start')
+            time.sleep(0.05)
+        dbus.Interface(bus.get_object('org.bluez', '/'), MOCK).AddAdapter('hci0', 'door')
+        bus.close()
+        return daemon, bluez
+
+    def test_system_bus_goes_away_and_returns(self):
+        daemon, bluez = self.start_bus_and_bluez()
+        self.client = c = Client([], dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address))
+        c.expect('^READY$')
+        c.expect(r'BLE: discovering on /org/bluez/hci0')
+        for p in (bluez, daemon):
+            p.terminate()
+            p.wait()
+        c.expect(r'BLE \[PORTER-D023\]: the D-Bus system bus at %s went away' %
+                 re.escape(self.address))
+        self.assertIn('PORTER-D023', c.diagnostics())
+        self.start_bus_and_bluez()
+        c.expect(r'BLE \[PORTER-D023\]: resolved')
+        c.expect(r'BLE: discovering on /org/bluez/hci0')
+        self.assertEqual(c.diagnostics(), {})
 
 
 class PorterSoTest(dbusmock.DBusTestCase):
