@@ -24,6 +24,7 @@ import time
 import dbusmock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_ble_reader  # noqa: E402
 from test_ble_reader import Client  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def main():
     devices = int(sys.argv[2]) if len(sys.argv) > 2 else 500
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 5
     rates = [int(r) for r in sys.argv[4:]] or [1000, 5000, 10000, 20000, 40000]
-    os.environ['BLECLIENT'] = os.path.join(build, 'tests/ble/ble_client')
+    test_ble_reader.CLIENT = os.path.join(build, 'tests/ble/ble_client')
     tmp = tempfile.mkdtemp(prefix='porter-ble-bench-')
     admin = os.path.join(build, 'porter-admin')
     key, directory = os.path.join(tmp, 'pin.key'), os.path.join(tmp, 'directory.json')
@@ -45,14 +46,28 @@ def main():
         json.dump({'local': {'directory': directory, 'pin_key_file': key,
                              'database': os.path.join(tmp, 'presence.db')}}, f)
     dbusmock.DBusTestCase.start_system_bus()
+    children, clients = [], [None]
+    try:
+        run(build, devices, seconds, rates, config, children, clients)
+    finally:
+        for p in children + [c.proc for c in clients if c]:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        dbusmock.DBusTestCase.stop_dbus(dbusmock.DBusTestCase.system_bus_pid)
+        shutil.rmtree(tmp)
+
+
+def run(build, devices, seconds, rates, config, children, clients):
     print('devices rate_offered sent delivered adverts_per_s cpu_us_per_advert '
           'loop_late_p50_us loop_late_p99_us loop_late_max_us '
           'on_ble_p50_us on_ble_p99_us on_ble_p999_us on_ble_max_us')
     for rate in rates:
         sender = subprocess.Popen([os.path.join(build, 'tests/ble/bench_sender'), str(devices),
                                    str(rate), str(seconds)], stdout=subprocess.PIPE, text=True)
+        children.append(sender)
         assert sender.stdout.readline().strip() == 'OWNER'
-        c = Client(['--bench', '--floor', '-127', '--max-devices', str(devices * 2),
+        c = clients[0] = Client(['--bench', '--floor', '-127', '--max-devices', str(devices * 2),
                     '--plugin', os.path.join(build, 'porter.so'), '--config', config])
         c.expect('^READY$')
         c.expect('BLE: discovering on')
@@ -75,8 +90,6 @@ def main():
             fields['late_p99_us'], fields['late_max_us'],
             int(hook['p50_ns']) / 1e3, int(hook['p99_ns']) / 1e3, int(hook['p999_ns']) / 1e3,
             int(hook['max_ns']) / 1e3))
-    dbusmock.DBusTestCase.stop_dbus(dbusmock.DBusTestCase.system_bus_pid)
-    shutil.rmtree(tmp)
 
 
 if __name__ == '__main__':
