@@ -28,6 +28,8 @@ import dbusmock
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATE = os.path.join(HERE, 'bluez_ble.py')
 CLIENT = os.environ.get('BLECLIENT', '')
+# Under valgrind the client runs many times slower: every wait is longer.
+SLOW = 15 if os.environ.get('PORTER_BLE_VALGRIND') else 1
 ADAPTER = '/org/bluez/hci0'
 MOCK = 'org.bluez.Mock'
 UUID_FEAA = '0000feaa-0000-1000-8000-00805f9b34fb'
@@ -59,7 +61,7 @@ class Client:
 
     def expect(self, pattern, timeout=10):
         """The first line from now on matching `pattern` (a regex)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * SLOW
         while True:
             left = deadline - time.monotonic()
             try:
@@ -94,9 +96,16 @@ class Client:
         return int(self.expect(r'^COUNT (\d+)').group(1))
 
     def close(self):
+        """Quit (so valgrind reports leaks), or kill a client that hangs."""
         if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+            try:
+                self.send('quit')
+                self.proc.wait(timeout=5 * SLOW)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                self.proc.kill()
+        rc = self.proc.wait()
+        if rc == 9:
+            raise AssertionError('valgrind found errors in ble_client (its stderr says which)')
         self.proc.stdin.close()
         self.proc.stdout.close()
 
@@ -262,13 +271,15 @@ class BleReaderTest(dbusmock.DBusTestCase):
 
     # ---- staying up ----
     def test_discovery_restarted_when_adverts_stop(self):
-        c = self.discovering('--restart-ms', '400')
+        restart_ms = 400 * SLOW  # under valgrind the set-up alone takes longer than 400 ms
+        c = self.discovering('--restart-ms', str(restart_ms))
         path = self.add_phone()
         c.expect('^EVENT ')
         self.mock.UpdateBleDevice(path, {'RSSI': dbus.Int16(-50, variant_level=1)})
         c.expect('^EVENT ')
-        c.expect(r'LOG notice BLE: no advert for 400 ms on /org/bluez/hci0: discovery restarted')
-        deadline = time.monotonic() + 5
+        c.expect(r'LOG notice BLE: no advert for %d ms on /org/bluez/hci0: discovery restarted' %
+                 restart_ms)
+        deadline = time.monotonic() + 5 * SLOW
         while len(self.adapter_calls('StartDiscovery')) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertEqual(len(self.adapter_calls('StopDiscovery')), 1)
@@ -333,9 +344,9 @@ class BleReaderTest(dbusmock.DBusTestCase):
         finally:
             stop.set()
             t.join()
-        self.assertEqual(c.proc.wait(timeout=20), 0)
+        self.assertEqual(c.proc.wait(timeout=20 * SLOW), 0)
         # StopDiscovery went out, best effort, without waiting for its answer.
-        deadline = time.monotonic() + 3
+        deadline = time.monotonic() + 3 * SLOW
         while not self.adapter_calls('StopDiscovery') and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertEqual(len(self.adapter_calls('StopDiscovery')), 1)
