@@ -363,6 +363,18 @@ static void check_reader_ids(struct reporter *rep, json_object *root)
 	}
 }
 
+/* The BLE reader's id is a reader id like the others (see above). */
+static void check_ble_reader_id(struct reporter *rep, json_object *root)
+{
+	json_object *id = lookup(root, "ble_reader.reader_id");
+
+	if (json_object_is_type(id, json_type_string) &&
+	    has_control_chars(json_object_get_string(id), (size_t)json_object_get_string_len(id)))
+		cfg_error(rep, "PORTER-CFG-ID", "$.ble_reader.reader_id",
+		          "use letters, digits and punctuation",
+		          "must not contain control characters");
+}
+
 /* Each site text may use only its own placeholders ("$.texts.checked_in:
  * unknown placeholder {nme}; this text may use {name}"). Unknown keys and
  * lengths are the schema's. */
@@ -500,6 +512,7 @@ static void check_semantics(struct reporter *rep, json_object *root)
 	check_path(rep, root, "local.database", "$.local.database");
 	check_path(rep, root, "local.pin_key_file", "$.local.pin_key_file");
 	check_reader_ids(rep, root);
+	check_ble_reader_id(rep, root);
 	check_texts(rep, root);
 	check_daily_checkout(rep, root);
 	check_backend(rep, root);
@@ -709,6 +722,35 @@ static void fill_backend(struct reporter *rep, json_object *root, struct config 
 	c->offline_max_age_s = get_u32(rep, root, "offline.max_age_s");
 }
 
+static int32_t get_i32(struct reporter *rep, json_object *obj, const char *dotted)
+{
+	json_object *val = lookup(obj, dotted);
+	int64_t v;
+
+	/* A whole number written as -80.0 or -8e1 is an integer to the schema. */
+	if (!val || (!json_object_is_type(val, json_type_int) &&
+	             !json_object_is_type(val, json_type_double))) {
+		internal_error(rep, dotted);
+		return 0;
+	}
+	v = json_object_get_int64(val);
+	if (v < INT32_MIN || v > INT32_MAX) {
+		internal_error(rep, dotted);
+		return 0;
+	}
+	return (int32_t)v;
+}
+
+static void fill_ble_reader(struct reporter *rep, json_object *root, struct config *c)
+{
+	c->ble_reader_enabled = get_bool(rep, root, "ble_reader.enabled");
+	get_string(rep, root, "ble_reader.adapter", c->ble_reader_adapter,
+	           sizeof(c->ble_reader_adapter));
+	get_string(rep, root, "ble_reader.reader_id", c->ble_reader_id, sizeof(c->ble_reader_id));
+	c->ble_reader_rssi_floor_dbm = get_i32(rep, root, "ble_reader.rssi_floor_dbm");
+	c->ble_reader_restart_after_s = get_u32(rep, root, "ble_reader.restart_after_s");
+}
+
 static void fill_config(struct reporter *rep, json_object *root, struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -737,6 +779,7 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 	fill_readers(rep, root, c);
 	fill_texts(rep, root, c);
 	fill_backend(rep, root, c);
+	fill_ble_reader(rep, root, c);
 }
 
 /* ---- What only a restart may change ------------------------------------ */

@@ -126,6 +126,14 @@ struct config {
 	bool salto_ks_enabled;
 	bool salto_ks_visitor_access; /* Salto KS grants visitors door access */
 
+	/* porter's own BLE reader (drivers/ble), config "ble_reader" */
+	bool ble_reader_enabled;
+	/* "": the first powered adapter; 15 characters (plugin.json), 4 bytes each */
+	char ble_reader_adapter[15 * 4 + 1];
+	char ble_reader_id[CONFIG_ID_MAX + 1];
+	int32_t ble_reader_rssi_floor_dbm;
+	uint32_t ble_reader_restart_after_s;
+
 	/* readers; a reader not listed uses reader_defaults */
 	struct reader_config reader_defaults;
 	size_t n_readers;

@@ -18,6 +18,8 @@
 #include <openssl/crypto.h>
 
 #include "backend_setup.h"
+#include "ble.h"
+#include "ble_reader.h"
 #include "diagnostics.h"
 #include "directory_file.h"
 #include "keypad.h"
@@ -208,6 +210,7 @@ static const char *missing_service(const struct porter_host_services *v)
 
 static void plugin_free(porter_plugin *p)
 {
+	p->ble_reader = ble_reader_stop(p->ble_reader);
 	p->outbox = outbox_stop(p->outbox); /* after the recorder: it tells the outbox */
 	p->engine.outbox = NULL;
 	p->directory_watch = directory_watch_stop(p->directory_watch);
@@ -319,6 +322,39 @@ static void directory_edited(void *userdata, struct directory *directory)
 	swap_directory(p, directory);
 }
 
+/* porter's own BLE reader hands each advert to the BLE hook's path. */
+static void ble_reader_event(void *userdata, const struct porter_ble_event *event)
+{
+	ble_from_driver(userdata, event);
+}
+
+static bool ble_reader_changed(const struct config *a, const struct config *b)
+{
+	return a->ble_reader_enabled != b->ble_reader_enabled ||
+	       strcmp(a->ble_reader_adapter, b->ble_reader_adapter) != 0 ||
+	       strcmp(a->ble_reader_id, b->ble_reader_id) != 0 ||
+	       a->ble_reader_rssi_floor_dbm != b->ble_reader_rssi_floor_dbm ||
+	       a->ble_reader_restart_after_s != b->ble_reader_restart_after_s;
+}
+
+/* (Re)start the reader as config says. A bus, bluetoothd or adapter that is
+ * missing is no failure: diagnostics() says so until it is there. */
+static void ble_reader_apply(porter_plugin *p)
+{
+	p->ble_reader = ble_reader_stop(p->ble_reader);
+	if (!p->config.ble_reader_enabled)
+		return;
+	struct ble_reader_options o = {
+	        .adapter = p->config.ble_reader_adapter,
+	        .reader_id = p->config.ble_reader_id,
+	        .rssi_floor_dbm = p->config.ble_reader_rssi_floor_dbm,
+	        .restart_after_ms = p->config.ble_reader_restart_after_s * 1000,
+	};
+	int r = ble_reader_start(&p->services, &o, ble_reader_event, p, &p->ble_reader);
+	if (r < 0)
+		plog(&p->services, PORTER_LOG_ERROR, "BLE reader not started: %s", strerror(-r));
+}
+
 int plugin_init(const struct porter_host_services *services, const char *json, size_t len,
                 porter_report_fn report, void *userdata, porter_plugin **ret)
 {
@@ -355,6 +391,7 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 	directory_watch_start(&p->services, p->config.directory_path, directory_edited, p,
 	                      &p->directory_watch);
 	outbox_begin(p->outbox);
+	ble_reader_apply(p);
 	plog(&p->services, PORTER_LOG_INFO,
 	     "porter started: %zu people in the directory, %zu checked in",
 	     directory_size(p->directory), presence_count_in(p->presence));
@@ -429,6 +466,7 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 		free(next);
 		return r;
 	}
+	bool ble_changed = ble_reader_changed(&p->config, next);
 	p->config = *next;
 	free(next);
 	pin_hasher_free(p->engine.hasher);
@@ -440,6 +478,8 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	readers_foreach(p->readers, refresh_reader, &p->config);
 	daily_checkout_arm(&p->daily); /* its time may have changed */
 	outbox_refresh(p->outbox);     /* a backend's directory: fetched now */
+	if (ble_changed)
+		ble_reader_apply(p);
 	plog(&p->services, PORTER_LOG_INFO, "config reloaded: %zu people in the directory",
 	     directory_size(p->directory));
 	return 0;
@@ -449,6 +489,7 @@ void plugin_shutdown(porter_plugin *p)
 {
 	if (!p)
 		return;
+	p->ble_reader = ble_reader_stop(p->ble_reader); /* no advert after this */
 	daily_checkout_disarm(&p->daily);
 	p->engine.stopping = true;
 	readers_foreach(p->readers, keypad_reset, NULL);
@@ -485,6 +526,7 @@ int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata
 	        diagnostics_pin_space(&p->config, directory_size(p->directory), report, userdata);
 	n += directory_watch_diagnostics(p->directory_watch, report, userdata);
 	n += outbox_diagnostics(p->outbox, report, userdata);
+	n += ble_reader_diagnostics(p->ble_reader, report, userdata);
 	if (store_gone(p->store)) {
 		if (report)
 			diagnostics_report_database_gone(p->config.database_path, report, userdata);
