@@ -114,7 +114,9 @@ int backend_setup_start(const struct config *c, const struct porter_host_service
 		        .day = &c->daily_checkout_at,
 		        .sync_interval_s = c->nexudus_sync_interval_s,
 		        .presence_interval_s = c->nexudus_presence_interval_s,
-		        .wall_clock_us = wall_clock_us};
+		        .wall_clock_us = wall_clock_us,
+		        .database_path = c->database_path,
+		        .doors_sharing_account = c->nexudus_doors_sharing_account};
 		*ret_path = "$.local.pin_key_file";
 		r = pin_key_load(c->pin_key_path, o.pin_key, err, errlen);
 		if (r == 0) {
