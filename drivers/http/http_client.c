@@ -61,7 +61,7 @@ struct http_req {
 	http_done_fn done;
 	void *userdata;
 	char *body; /* response body so far, NUL-terminated */
-	size_t body_len, body_cap;
+	size_t body_len, body_cap, max_response;
 	bool too_large;
 	char retry_after[64];
 	char errbuf[CURL_ERROR_SIZE];
@@ -77,6 +77,9 @@ struct http_client {
 	struct http_sock *socks;
 	size_t n_reqs;
 
+	/* TLS session cache shared by this client's requests (loop thread
+	 * only, so no lock callbacks). */
+	CURLSH *share;
 	/* The trusted CAs, parsed once; every connection's SSL_CTX shares it. */
 	X509_STORE *ca_store;
 	char *pins;
@@ -261,7 +264,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 {
 	struct http_req *r = userdata;
-	size_t len = size * n, max = r->client->max_response;
+	size_t len = size * n, max = r->max_response;
 
 	if (len > max - r->body_len) {
 		r->too_large = true;
@@ -376,7 +379,7 @@ static void req_describe(struct http_req *r, CURLcode result, struct http_respon
 	} else if (resp->too_large) {
 		resp->outcome = HTTP_FAIL_AMBIGUOUS;
 		snprintf(error, error_len, "response larger than %zu bytes: transfer aborted",
-		         r->client->max_response);
+		         r->max_response);
 	} else if (req_was_sent(r)) {
 		resp->outcome = HTTP_FAIL_AMBIGUOUS;
 		snprintf(error, error_len,
@@ -618,6 +621,12 @@ int http_client_new(const struct porter_host_services *services,
 		r = -ENOMEM;
 		goto fail;
 	}
+	c->share = curl_share_init();
+	if (!c->share || curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
+	                         CURLSHE_OK) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -637,6 +646,10 @@ int http_client_new(const struct porter_host_services *services,
 	*ret = c;
 	return 0;
 fail:
+	if (c->share)
+		curl_share_cleanup(c->share);
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
 	X509_STORE_free(c->ca_store);
 	free(c->pins);
 	free(c->user_agent);
@@ -658,6 +671,9 @@ struct http_client *http_client_free(struct http_client *c)
 	c->multi = NULL;
 	while (c->socks)
 		sock_forget(c, c->socks);
+	/* After every easy handle that used it is gone. */
+	curl_share_cleanup(c->share);
+	c->share = NULL;
 	if (c->timer_id > 0)
 		c->services->timer_remove(c->services->host, c->timer_id);
 	c->timer_id = 0;
@@ -785,13 +801,23 @@ static int req_setup(struct http_client *c, struct http_req *r, const struct htt
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, (long)(rq->timeout_ms ? rq->timeout_ms : c->total_timeout_ms));
 	SET(CURLOPT_USERAGENT, c->user_agent);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_response);
 	if (c->keep_alive) {
 		SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	} else {
 		SET(CURLOPT_FORBID_REUSE, 1L);
 		SET(CURLOPT_FRESH_CONNECT, 1L);
 	}
+	/* libcurl 7.88 sends again only over a connection it reused
+	 * (Curl_retry_request: conn->bits.reuse and nothing received yet; an
+	 * HTTP/2 REFUSED_STREAM retry is the server saying it did not process
+	 * it). A new connection leaves it nothing to retry. It is not closed
+	 * afterwards: later requests may reuse it, as reads safely can. */
+	if (rq->never_resend)
+		SET(CURLOPT_FRESH_CONNECT, 1L);
+	/* TLS sessions are kept per client, not per easy handle (one per
+	 * request), so a new connection resumes instead of a full handshake. */
+	SET(CURLOPT_SHARE, c->share);
 	SET(CURLOPT_HTTPHEADER, r->headers);
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
 	SET(CURLOPT_WRITEDATA, r);
@@ -846,6 +872,7 @@ int http_client_request(struct http_client *c, const struct http_request *rq, ht
 	if (!r)
 		return -ENOMEM;
 	r->client = c;
+	r->max_response = rq->max_response_bytes ? rq->max_response_bytes : c->max_response;
 	r->done = done;
 	r->userdata = userdata;
 	r->easy = curl_easy_init();
