@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -57,7 +58,13 @@ struct http_req {
 	struct http_client *client;
 	uint64_t id;
 	CURL *easy;
+	/* The request's header lines and body, copied: both may hold secrets
+	 * (a bearer token, a password grant) and are wiped when it ends. The
+	 * body is handed to libcurl by pointer (CURLOPT_POSTFIELDS), so libcurl
+	 * holds no copy of it that porter cannot wipe. */
 	struct curl_slist *headers;
+	char *req_body;
+	size_t req_body_len;
 	http_done_fn done;
 	void *userdata;
 	char *body; /* response body so far, NUL-terminated */
@@ -276,9 +283,15 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 			cap *= 2;
 		if (cap > max + 1)
 			cap = max + 1;
-		char *grown = realloc(r->body, cap);
+		/* Not realloc: the old block is wiped before it is freed. */
+		char *grown = malloc(cap);
 		if (!grown)
 			return 0;
+		if (r->body) {
+			memcpy(grown, r->body, r->body_len + 1);
+			OPENSSL_cleanse(r->body, r->body_cap);
+			free(r->body);
+		}
 		r->body = grown;
 		r->body_cap = cap;
 	}
@@ -344,12 +357,27 @@ static void req_unlink(struct http_client *c, struct http_req *r)
 	c->n_reqs--;
 }
 
-/* Takes the transfer out of libcurl and frees it; no callback. */
+/* Wipes the header lines (curl_slist_append's copies) before freeing. */
+static void headers_free(struct curl_slist *headers)
+{
+	for (struct curl_slist *l = headers; l; l = l->next)
+		OPENSSL_cleanse(l->data, strlen(l->data));
+	curl_slist_free_all(headers);
+}
+
+/* Takes the transfer out of libcurl and frees it; no callback. The request's
+ * headers and body and the response (a token reply holds a token) are wiped
+ * first. */
 static void req_destroy(struct http_client *c, struct http_req *r)
 {
 	curl_multi_remove_handle(c->multi, r->easy);
 	curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->headers);
+	headers_free(r->headers);
+	if (r->req_body)
+		OPENSSL_cleanse(r->req_body, r->req_body_len);
+	free(r->req_body);
+	if (r->body)
+		OPENSSL_cleanse(r->body, r->body_cap);
 	free(r->body);
 	free(r);
 }
@@ -832,9 +860,10 @@ static int req_setup(struct http_client *c, struct http_req *r, const struct htt
 	} else {
 		if (strcmp(rq->method, "POST") != 0)
 			SET(CURLOPT_CUSTOMREQUEST, rq->method);
-		/* The size first: COPYPOSTFIELDS copies that many bytes. */
-		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-		SET(CURLOPT_COPYPOSTFIELDS, rq->body_len ? (const char *)rq->body : "");
+		/* By pointer to porter's copy (req_body), which outlives the
+		 * transfer and is wiped with it. */
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->req_body_len);
+		SET(CURLOPT_POSTFIELDS, r->req_body ? r->req_body : "");
 	}
 #undef SET
 	if (rc != CURLE_OK) {
@@ -877,13 +906,24 @@ int http_client_request(struct http_client *c, const struct http_request *rq, ht
 	r->userdata = userdata;
 	r->easy = curl_easy_init();
 	err = r->easy ? req_headers(r, rq) : -ENOMEM;
+	if (err == 0 && rq->body_len) {
+		r->req_body = malloc(rq->body_len);
+		r->req_body_len = rq->body_len;
+		if (r->req_body)
+			memcpy(r->req_body, rq->body, rq->body_len);
+		else
+			err = -ENOMEM;
+	}
 	if (err == 0)
 		err = req_setup(c, r, rq);
 	if (err == 0 && curl_multi_add_handle(c->multi, r->easy) != CURLM_OK)
 		err = -ENOMEM;
 	if (err < 0) {
 		curl_easy_cleanup(r->easy);
-		curl_slist_free_all(r->headers);
+		headers_free(r->headers);
+		if (r->req_body)
+			OPENSSL_cleanse(r->req_body, r->req_body_len);
+		free(r->req_body);
 		free(r);
 		return err;
 	}
