@@ -5,12 +5,20 @@
  * Shape: one CURLM per client. libcurl tells us which sockets to watch
  * (CURLMOPT_SOCKETFUNCTION: one host watch per socket, its state hung on the
  * socket with curl_multi_assign) and when to call it back
- * (CURLMOPT_TIMERFUNCTION: one host timer). Those two callbacks only touch
- * host watches and timers, never libcurl itself: a zero timeout becomes a
- * timer that fires at the loop's next turn. Watch and timer callbacks call
- * curl_multi_socket_action() and then hand finished transfers to their
- * callers, outside any libcurl callback, so a caller may start, cancel or
- * free from there.
+ * (CURLMOPT_TIMERFUNCTION). The socket callback only touches host watches,
+ * the timer callback only notes the deadline; neither calls libcurl. Watch
+ * and timer callbacks call curl_multi_socket_action() and then hand finished
+ * transfers to their callers, outside any libcurl callback, so a caller may
+ * start, cancel or free from there.
+ *
+ * The host timer is lazy (timer_sync): libcurl moves its deadline several
+ * times per request, and every host timer_add or timer_remove may be a
+ * system call (timerfd_settime on the reference host: the largest single
+ * cost of a delivery before this). A timer already armed no later than the
+ * deadline is kept and may fire early: the client then only re-arms. A new
+ * request is started at once (socket_action from http_client_request, where
+ * no libcurl callback is running), not from a zero timer at the loop's next
+ * turn.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -79,6 +87,9 @@ struct http_client {
 	const struct porter_host_services *services;
 	CURLM *multi;
 	int64_t timer_id;
+	uint64_t armed_at_us; /* when timer_id fires (now_us time) */
+	bool want_timer;      /* libcurl wants a call at want_at_us */
+	uint64_t want_at_us;
 	uint64_t last_id;
 	struct http_req *reqs;
 	struct http_sock *socks;
@@ -159,6 +170,7 @@ static bool client_leave(struct http_client *c)
 }
 
 static void process_done(struct http_client *c);
+static void timer_sync(struct http_client *c);
 
 static void on_io(void *userdata, int fd, uint32_t revents)
 {
@@ -175,7 +187,36 @@ static void on_io(void *userdata, int fd, uint32_t revents)
 	client_enter(c);
 	curl_multi_socket_action(c->multi, fd, flags, &running);
 	process_done(c);
-	client_leave(c);
+	if (client_leave(c))
+		timer_sync(c);
+}
+
+static uint64_t now_us(const struct http_client *c)
+{
+	return c->services->now_us(c->services->host);
+}
+
+static void on_timer(void *userdata);
+
+/* After every call into libcurl (outside its callbacks): a host timer at or
+ * before libcurl's deadline. An armed timer that is early enough is kept,
+ * and one libcurl no longer needs is left to fire once for nothing: both
+ * cheaper than the system calls of moving it. */
+static void timer_sync(struct http_client *c)
+{
+	if (!c->want_timer || (c->timer_id > 0 && c->armed_at_us <= c->want_at_us))
+		return;
+	if (c->timer_id > 0)
+		c->services->timer_remove(c->services->host, c->timer_id);
+	uint64_t now = now_us(c), delay = c->want_at_us > now ? c->want_at_us - now : 0;
+	c->timer_id = c->services->timer_add(c->services->host, delay, on_timer, c);
+	if (c->timer_id < 0) {
+		plog(c->services, PORTER_LOG_ERROR, "http: the host refused a timer (%s)",
+		     strerror((int)-c->timer_id));
+		c->timer_id = 0;
+		return;
+	}
+	c->armed_at_us = now + delay;
 }
 
 static void on_timer(void *userdata)
@@ -184,10 +225,18 @@ static void on_timer(void *userdata)
 	int running;
 
 	c->timer_id = 0;
+	/* Early (an armed timer kept, see timer_sync) or not needed: re-arm
+	 * only. libcurl's timeouts are in ms: within one, it is due. */
+	if (!c->want_timer || c->want_at_us > now_us(c) + 1000) {
+		timer_sync(c);
+		return;
+	}
+	c->want_timer = false; /* libcurl sets the next one during the call */
 	client_enter(c);
 	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	process_done(c);
-	client_leave(c);
+	if (client_leave(c))
+		timer_sync(c);
 }
 
 static void sock_forget(struct http_client *c, struct http_sock *s)
@@ -244,25 +293,16 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 	return 0;
 }
 
-/* CURLMOPT_TIMERFUNCTION: one timer, replaced on every call; -1 removes it.
- * A zero timeout is a timer too: calling libcurl from here is not allowed. */
+/* CURLMOPT_TIMERFUNCTION: notes libcurl's deadline (-1: none); the host
+ * timer follows in timer_sync, after libcurl returns. libcurl calls this
+ * only when its deadline changes, so the note is always its latest. */
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct http_client *c = userp;
 
-	if (c->timer_id > 0)
-		c->services->timer_remove(c->services->host, c->timer_id);
-	c->timer_id = 0;
-	if (timeout_ms < 0)
-		return 0;
-	c->timer_id = c->services->timer_add(c->services->host, (uint64_t)timeout_ms * 1000u,
-	                                     on_timer, c);
-	if (c->timer_id < 0) {
-		plog(c->services, PORTER_LOG_ERROR, "http: the host refused a timer (%s)",
-		     strerror((int)-c->timer_id));
-		c->timer_id = 0;
-		return -1;
-	}
+	c->want_timer = timeout_ms >= 0;
+	if (c->want_timer)
+		c->want_at_us = now_us(c) + (uint64_t)timeout_ms * 1000u;
 	return 0;
 }
 
@@ -874,6 +914,23 @@ static int req_setup(struct http_client *c, struct http_req *r, const struct htt
 	return 0;
 }
 
+/* Runs the new transfer's first step now (libcurl's zero timeout), the way
+ * a plain multi loop calls curl_multi_perform right after adding a handle:
+ * no loop turn and no host timer in between. Outside any libcurl callback,
+ * and no caller's callback runs here: a transfer that finished meanwhile
+ * (running below the handles added) is handed over from a zero timer. */
+static void start_now(struct http_client *c)
+{
+	int running = 0;
+
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	if ((size_t)running < c->n_reqs) {
+		c->want_timer = true;
+		c->want_at_us = now_us(c);
+	}
+	timer_sync(c);
+}
+
 int http_client_request(struct http_client *c, const struct http_request *rq, http_done_fn done,
                         void *userdata, uint64_t *ret_id)
 {
@@ -935,6 +992,7 @@ int http_client_request(struct http_client *c, const struct http_request *rq, ht
 	c->n_reqs++;
 	if (ret_id)
 		*ret_id = r->id;
+	start_now(c);
 	return 0;
 }
 
@@ -946,6 +1004,7 @@ int http_client_cancel(struct http_client *c, uint64_t request_id)
 		if (r->id == request_id) {
 			req_unlink(c, r);
 			req_destroy(c, r);
+			timer_sync(c);
 			return 0;
 		}
 	}
