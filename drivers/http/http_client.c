@@ -102,6 +102,9 @@ struct http_client {
 	X509_STORE *ca_store;
 	char *pins;
 	char *user_agent;
+	/* The last URL check_url accepted: a backend posts to one URL again
+	 * and again, and parsing it costs more than comparing it. */
+	char *url_ok;
 	uint32_t connect_timeout_ms, total_timeout_ms;
 	size_t max_response;
 	bool keep_alive;
@@ -158,12 +161,22 @@ static void client_enter(struct http_client *c)
 	c->depth++;
 }
 
+/* The last of a freed client. The share goes after every easy handle that
+ * used it: a client freed from a request's callback still holds that
+ * request's handle until the callback returns. */
+static void client_release(struct http_client *c)
+{
+	if (c->share)
+		curl_share_cleanup(c->share);
+	free(c);
+}
+
 /* Returns false when the client was freed during the dispatch. */
 static bool client_leave(struct http_client *c)
 {
 	c->depth--;
 	if (c->depth == 0 && c->dying) {
-		free(c);
+		client_release(c);
 		return false;
 	}
 	return !c->dying;
@@ -739,18 +752,16 @@ struct http_client *http_client_free(struct http_client *c)
 	c->multi = NULL;
 	while (c->socks)
 		sock_forget(c, c->socks);
-	/* After every easy handle that used it is gone. */
-	curl_share_cleanup(c->share);
-	c->share = NULL;
 	if (c->timer_id > 0)
 		c->services->timer_remove(c->services->host, c->timer_id);
 	c->timer_id = 0;
 	X509_STORE_free(c->ca_store);
 	free(c->pins);
 	free(c->user_agent);
+	free(c->url_ok);
 	c->dying = true;
 	if (c->depth == 0)
-		free(c);
+		client_release(c);
 	return NULL;
 }
 
@@ -951,9 +962,13 @@ int http_client_request(struct http_client *c, const struct http_request *rq, ht
 		     rq->method);
 		return -EINVAL;
 	}
-	err = check_url(c, rq->url);
-	if (err < 0)
-		return err;
+	if (!c->url_ok || strcmp(c->url_ok, rq->url) != 0) {
+		err = check_url(c, rq->url);
+		if (err < 0)
+			return err;
+		free(c->url_ok);
+		c->url_ok = strdup(rq->url); /* NULL: checked again next time */
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -1023,6 +1038,9 @@ bool http_client_resolver_async(const struct http_client *c)
 
 void http_client_test_force_blocking_resolver(struct http_client *c)
 {
-	if (c)
+	if (c) {
 		c->resolver_async = false;
+		free(c->url_ok); /* accepted under the old rule */
+		c->url_ok = NULL;
+	}
 }
