@@ -87,6 +87,7 @@ struct http_client {
 	const struct porter_host_services *services;
 	CURLM *multi;
 	int64_t timer_id;
+	int64_t handover_id;  /* zero timer: a transfer finished inside a request call */
 	uint64_t armed_at_us; /* when timer_id fires (now_us time) */
 	bool want_timer;      /* libcurl wants a call at want_at_us */
 	uint64_t want_at_us;
@@ -755,6 +756,9 @@ struct http_client *http_client_free(struct http_client *c)
 	if (c->timer_id > 0)
 		c->services->timer_remove(c->services->host, c->timer_id);
 	c->timer_id = 0;
+	if (c->handover_id > 0)
+		c->services->timer_remove(c->services->host, c->handover_id);
+	c->handover_id = 0;
 	X509_STORE_free(c->ca_store);
 	free(c->pins);
 	free(c->user_agent);
@@ -925,6 +929,20 @@ static int req_setup(struct http_client *c, struct http_req *r, const struct htt
 	return 0;
 }
 
+/* A transfer that finished inside http_client_request goes to its caller
+ * from here, at the loop's next turn. A timer of its own, so the one that
+ * follows libcurl's deadline stays armed. */
+static void on_handover(void *userdata)
+{
+	struct http_client *c = userdata;
+
+	c->handover_id = 0;
+	client_enter(c);
+	process_done(c);
+	if (client_leave(c))
+		timer_sync(c);
+}
+
 /* Runs the new transfer's first step now (libcurl's zero timeout), the way
  * a plain multi loop calls curl_multi_perform right after adding a handle:
  * no loop turn and no host timer in between. Outside any libcurl callback,
@@ -935,9 +953,13 @@ static void start_now(struct http_client *c)
 	int running = 0;
 
 	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	if ((size_t)running < c->n_reqs) {
-		c->want_timer = true;
-		c->want_at_us = now_us(c);
+	if ((size_t)running < c->n_reqs && !c->handover_id) {
+		c->handover_id = c->services->timer_add(c->services->host, 0, on_handover, c);
+		if (c->handover_id < 0) { /* then libcurl's own timer hands it over */
+			c->handover_id = 0;
+			c->want_timer = true;
+			c->want_at_us = now_us(c);
+		}
 	}
 	timer_sync(c);
 }
