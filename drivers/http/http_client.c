@@ -5,12 +5,20 @@
  * Shape: one CURLM per client. libcurl tells us which sockets to watch
  * (CURLMOPT_SOCKETFUNCTION: one host watch per socket, its state hung on the
  * socket with curl_multi_assign) and when to call it back
- * (CURLMOPT_TIMERFUNCTION: one host timer). Those two callbacks only touch
- * host watches and timers, never libcurl itself: a zero timeout becomes a
- * timer that fires at the loop's next turn. Watch and timer callbacks call
- * curl_multi_socket_action() and then hand finished transfers to their
- * callers, outside any libcurl callback, so a caller may start, cancel or
- * free from there.
+ * (CURLMOPT_TIMERFUNCTION). The socket callback only touches host watches,
+ * the timer callback only notes the deadline; neither calls libcurl. Watch
+ * and timer callbacks call curl_multi_socket_action() and then hand finished
+ * transfers to their callers, outside any libcurl callback, so a caller may
+ * start, cancel or free from there.
+ *
+ * The host timer is lazy (timer_sync): libcurl moves its deadline several
+ * times per request, and every host timer_add or timer_remove may be a
+ * system call (timerfd_settime on the reference host: the largest single
+ * cost of a delivery before this). A timer already armed no later than the
+ * deadline is kept and may fire early: the client then only re-arms. A new
+ * request is started at once (socket_action from http_client_request, where
+ * no libcurl callback is running), not from a zero timer at the loop's next
+ * turn.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +34,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -57,11 +66,17 @@ struct http_req {
 	struct http_client *client;
 	uint64_t id;
 	CURL *easy;
+	/* The request's header lines and body, copied: both may hold secrets
+	 * (a bearer token, a password grant) and are wiped when it ends. The
+	 * body is handed to libcurl by pointer (CURLOPT_POSTFIELDS), so libcurl
+	 * holds no copy of it that porter cannot wipe. */
 	struct curl_slist *headers;
+	char *req_body;
+	size_t req_body_len;
 	http_done_fn done;
 	void *userdata;
 	char *body; /* response body so far, NUL-terminated */
-	size_t body_len, body_cap;
+	size_t body_len, body_cap, max_response;
 	bool too_large;
 	char retry_after[64];
 	char errbuf[CURL_ERROR_SIZE];
@@ -72,15 +87,25 @@ struct http_client {
 	const struct porter_host_services *services;
 	CURLM *multi;
 	int64_t timer_id;
+	int64_t handover_id;  /* zero timer: a transfer finished inside a request call */
+	uint64_t armed_at_us; /* when timer_id fires (now_us time) */
+	bool want_timer;      /* libcurl wants a call at want_at_us */
+	uint64_t want_at_us;
 	uint64_t last_id;
 	struct http_req *reqs;
 	struct http_sock *socks;
 	size_t n_reqs;
 
+	/* TLS session cache shared by this client's requests (loop thread
+	 * only, so no lock callbacks). */
+	CURLSH *share;
 	/* The trusted CAs, parsed once; every connection's SSL_CTX shares it. */
 	X509_STORE *ca_store;
 	char *pins;
 	char *user_agent;
+	/* The last URL check_url accepted: a backend posts to one URL again
+	 * and again, and parsing it costs more than comparing it. */
+	char *url_ok;
 	uint32_t connect_timeout_ms, total_timeout_ms;
 	size_t max_response;
 	bool keep_alive;
@@ -137,18 +162,29 @@ static void client_enter(struct http_client *c)
 	c->depth++;
 }
 
+/* The last of a freed client. The share goes after every easy handle that
+ * used it: a client freed from a request's callback still holds that
+ * request's handle until the callback returns. */
+static void client_release(struct http_client *c)
+{
+	if (c->share)
+		curl_share_cleanup(c->share);
+	free(c);
+}
+
 /* Returns false when the client was freed during the dispatch. */
 static bool client_leave(struct http_client *c)
 {
 	c->depth--;
 	if (c->depth == 0 && c->dying) {
-		free(c);
+		client_release(c);
 		return false;
 	}
 	return !c->dying;
 }
 
 static void process_done(struct http_client *c);
+static void timer_sync(struct http_client *c);
 
 static void on_io(void *userdata, int fd, uint32_t revents)
 {
@@ -165,7 +201,36 @@ static void on_io(void *userdata, int fd, uint32_t revents)
 	client_enter(c);
 	curl_multi_socket_action(c->multi, fd, flags, &running);
 	process_done(c);
-	client_leave(c);
+	if (client_leave(c))
+		timer_sync(c);
+}
+
+static uint64_t now_us(const struct http_client *c)
+{
+	return c->services->now_us(c->services->host);
+}
+
+static void on_timer(void *userdata);
+
+/* After every call into libcurl (outside its callbacks): a host timer at or
+ * before libcurl's deadline. An armed timer that is early enough is kept,
+ * and one libcurl no longer needs is left to fire once for nothing: both
+ * cheaper than the system calls of moving it. */
+static void timer_sync(struct http_client *c)
+{
+	if (!c->want_timer || (c->timer_id > 0 && c->armed_at_us <= c->want_at_us))
+		return;
+	if (c->timer_id > 0)
+		c->services->timer_remove(c->services->host, c->timer_id);
+	uint64_t now = now_us(c), delay = c->want_at_us > now ? c->want_at_us - now : 0;
+	c->timer_id = c->services->timer_add(c->services->host, delay, on_timer, c);
+	if (c->timer_id < 0) {
+		plog(c->services, PORTER_LOG_ERROR, "http: the host refused a timer (%s)",
+		     strerror((int)-c->timer_id));
+		c->timer_id = 0;
+		return;
+	}
+	c->armed_at_us = now + delay;
 }
 
 static void on_timer(void *userdata)
@@ -174,10 +239,18 @@ static void on_timer(void *userdata)
 	int running;
 
 	c->timer_id = 0;
+	/* Early (an armed timer kept, see timer_sync) or not needed: re-arm
+	 * only. libcurl's timeouts are in ms: within one, it is due. */
+	if (!c->want_timer || c->want_at_us > now_us(c) + 1000) {
+		timer_sync(c);
+		return;
+	}
+	c->want_timer = false; /* libcurl sets the next one during the call */
 	client_enter(c);
 	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	process_done(c);
-	client_leave(c);
+	if (client_leave(c))
+		timer_sync(c);
 }
 
 static void sock_forget(struct http_client *c, struct http_sock *s)
@@ -234,25 +307,16 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *so
 	return 0;
 }
 
-/* CURLMOPT_TIMERFUNCTION: one timer, replaced on every call; -1 removes it.
- * A zero timeout is a timer too: calling libcurl from here is not allowed. */
+/* CURLMOPT_TIMERFUNCTION: notes libcurl's deadline (-1: none); the host
+ * timer follows in timer_sync, after libcurl returns. libcurl calls this
+ * only when its deadline changes, so the note is always its latest. */
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
 	struct http_client *c = userp;
 
-	if (c->timer_id > 0)
-		c->services->timer_remove(c->services->host, c->timer_id);
-	c->timer_id = 0;
-	if (timeout_ms < 0)
-		return 0;
-	c->timer_id = c->services->timer_add(c->services->host, (uint64_t)timeout_ms * 1000u,
-	                                     on_timer, c);
-	if (c->timer_id < 0) {
-		plog(c->services, PORTER_LOG_ERROR, "http: the host refused a timer (%s)",
-		     strerror((int)-c->timer_id));
-		c->timer_id = 0;
-		return -1;
-	}
+	c->want_timer = timeout_ms >= 0;
+	if (c->want_timer)
+		c->want_at_us = now_us(c) + (uint64_t)timeout_ms * 1000u;
 	return 0;
 }
 
@@ -261,7 +325,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 {
 	struct http_req *r = userdata;
-	size_t len = size * n, max = r->client->max_response;
+	size_t len = size * n, max = r->max_response;
 
 	if (len > max - r->body_len) {
 		r->too_large = true;
@@ -273,9 +337,15 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 			cap *= 2;
 		if (cap > max + 1)
 			cap = max + 1;
-		char *grown = realloc(r->body, cap);
+		/* Not realloc: the old block is wiped before it is freed. */
+		char *grown = malloc(cap);
 		if (!grown)
 			return 0;
+		if (r->body) {
+			memcpy(grown, r->body, r->body_len + 1);
+			OPENSSL_cleanse(r->body, r->body_cap);
+			free(r->body);
+		}
 		r->body = grown;
 		r->body_cap = cap;
 	}
@@ -341,12 +411,27 @@ static void req_unlink(struct http_client *c, struct http_req *r)
 	c->n_reqs--;
 }
 
-/* Takes the transfer out of libcurl and frees it; no callback. */
+/* Wipes the header lines (curl_slist_append's copies) before freeing. */
+static void headers_free(struct curl_slist *headers)
+{
+	for (struct curl_slist *l = headers; l; l = l->next)
+		OPENSSL_cleanse(l->data, strlen(l->data));
+	curl_slist_free_all(headers);
+}
+
+/* Takes the transfer out of libcurl and frees it; no callback. The request's
+ * headers and body and the response (a token reply holds a token) are wiped
+ * first. */
 static void req_destroy(struct http_client *c, struct http_req *r)
 {
 	curl_multi_remove_handle(c->multi, r->easy);
 	curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->headers);
+	headers_free(r->headers);
+	if (r->req_body)
+		OPENSSL_cleanse(r->req_body, r->req_body_len);
+	free(r->req_body);
+	if (r->body)
+		OPENSSL_cleanse(r->body, r->body_cap);
 	free(r->body);
 	free(r);
 }
@@ -376,7 +461,7 @@ static void req_describe(struct http_req *r, CURLcode result, struct http_respon
 	} else if (resp->too_large) {
 		resp->outcome = HTTP_FAIL_AMBIGUOUS;
 		snprintf(error, error_len, "response larger than %zu bytes: transfer aborted",
-		         r->client->max_response);
+		         r->max_response);
 	} else if (req_was_sent(r)) {
 		resp->outcome = HTTP_FAIL_AMBIGUOUS;
 		snprintf(error, error_len,
@@ -618,6 +703,12 @@ int http_client_new(const struct porter_host_services *services,
 		r = -ENOMEM;
 		goto fail;
 	}
+	c->share = curl_share_init();
+	if (!c->share || curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
+	                         CURLSHE_OK) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -637,6 +728,10 @@ int http_client_new(const struct porter_host_services *services,
 	*ret = c;
 	return 0;
 fail:
+	if (c->share)
+		curl_share_cleanup(c->share);
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
 	X509_STORE_free(c->ca_store);
 	free(c->pins);
 	free(c->user_agent);
@@ -661,12 +756,16 @@ struct http_client *http_client_free(struct http_client *c)
 	if (c->timer_id > 0)
 		c->services->timer_remove(c->services->host, c->timer_id);
 	c->timer_id = 0;
+	if (c->handover_id > 0)
+		c->services->timer_remove(c->services->host, c->handover_id);
+	c->handover_id = 0;
 	X509_STORE_free(c->ca_store);
 	free(c->pins);
 	free(c->user_agent);
+	free(c->url_ok);
 	c->dying = true;
 	if (c->depth == 0)
-		free(c);
+		client_release(c);
 	return NULL;
 }
 
@@ -785,13 +884,23 @@ static int req_setup(struct http_client *c, struct http_req *r, const struct htt
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, (long)(rq->timeout_ms ? rq->timeout_ms : c->total_timeout_ms));
 	SET(CURLOPT_USERAGENT, c->user_agent);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_response);
 	if (c->keep_alive) {
 		SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	} else {
 		SET(CURLOPT_FORBID_REUSE, 1L);
 		SET(CURLOPT_FRESH_CONNECT, 1L);
 	}
+	/* libcurl 7.88 sends again only over a connection it reused
+	 * (Curl_retry_request: conn->bits.reuse and nothing received yet; an
+	 * HTTP/2 REFUSED_STREAM retry is the server saying it did not process
+	 * it). A new connection leaves it nothing to retry. It is not closed
+	 * afterwards: later requests may reuse it, as reads safely can. */
+	if (rq->never_resend)
+		SET(CURLOPT_FRESH_CONNECT, 1L);
+	/* TLS sessions are kept per client, not per easy handle (one per
+	 * request), so a new connection resumes instead of a full handshake. */
+	SET(CURLOPT_SHARE, c->share);
 	SET(CURLOPT_HTTPHEADER, r->headers);
 	SET(CURLOPT_WRITEFUNCTION, write_cb);
 	SET(CURLOPT_WRITEDATA, r);
@@ -806,9 +915,10 @@ static int req_setup(struct http_client *c, struct http_req *r, const struct htt
 	} else {
 		if (strcmp(rq->method, "POST") != 0)
 			SET(CURLOPT_CUSTOMREQUEST, rq->method);
-		/* The size first: COPYPOSTFIELDS copies that many bytes. */
-		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-		SET(CURLOPT_COPYPOSTFIELDS, rq->body_len ? (const char *)rq->body : "");
+		/* By pointer to porter's copy (req_body), which outlives the
+		 * transfer and is wiped with it. */
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->req_body_len);
+		SET(CURLOPT_POSTFIELDS, r->req_body ? r->req_body : "");
 	}
 #undef SET
 	if (rc != CURLE_OK) {
@@ -817,6 +927,41 @@ static int req_setup(struct http_client *c, struct http_req *r, const struct htt
 		return rc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
 	}
 	return 0;
+}
+
+/* A transfer that finished inside http_client_request goes to its caller
+ * from here, at the loop's next turn. A timer of its own, so the one that
+ * follows libcurl's deadline stays armed. */
+static void on_handover(void *userdata)
+{
+	struct http_client *c = userdata;
+
+	c->handover_id = 0;
+	client_enter(c);
+	process_done(c);
+	if (client_leave(c))
+		timer_sync(c);
+}
+
+/* Runs the new transfer's first step now (libcurl's zero timeout), the way
+ * a plain multi loop calls curl_multi_perform right after adding a handle:
+ * no loop turn and no host timer in between. Outside any libcurl callback,
+ * and no caller's callback runs here: a transfer that finished meanwhile
+ * (running below the handles added) is handed over from a zero timer. */
+static void start_now(struct http_client *c)
+{
+	int running = 0;
+
+	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	if ((size_t)running < c->n_reqs && !c->handover_id) {
+		c->handover_id = c->services->timer_add(c->services->host, 0, on_handover, c);
+		if (c->handover_id < 0) { /* then libcurl's own timer hands it over */
+			c->handover_id = 0;
+			c->want_timer = true;
+			c->want_at_us = now_us(c);
+		}
+	}
+	timer_sync(c);
 }
 
 int http_client_request(struct http_client *c, const struct http_request *rq, http_done_fn done,
@@ -839,24 +984,40 @@ int http_client_request(struct http_client *c, const struct http_request *rq, ht
 		     rq->method);
 		return -EINVAL;
 	}
-	err = check_url(c, rq->url);
-	if (err < 0)
-		return err;
+	if (!c->url_ok || strcmp(c->url_ok, rq->url) != 0) {
+		err = check_url(c, rq->url);
+		if (err < 0)
+			return err;
+		free(c->url_ok);
+		c->url_ok = strdup(rq->url); /* NULL: checked again next time */
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	r->client = c;
+	r->max_response = rq->max_response_bytes ? rq->max_response_bytes : c->max_response;
 	r->done = done;
 	r->userdata = userdata;
 	r->easy = curl_easy_init();
 	err = r->easy ? req_headers(r, rq) : -ENOMEM;
+	if (err == 0 && rq->body_len) {
+		r->req_body = malloc(rq->body_len);
+		r->req_body_len = rq->body_len;
+		if (r->req_body)
+			memcpy(r->req_body, rq->body, rq->body_len);
+		else
+			err = -ENOMEM;
+	}
 	if (err == 0)
 		err = req_setup(c, r, rq);
 	if (err == 0 && curl_multi_add_handle(c->multi, r->easy) != CURLM_OK)
 		err = -ENOMEM;
 	if (err < 0) {
 		curl_easy_cleanup(r->easy);
-		curl_slist_free_all(r->headers);
+		headers_free(r->headers);
+		if (r->req_body)
+			OPENSSL_cleanse(r->req_body, r->req_body_len);
+		free(r->req_body);
 		free(r);
 		return err;
 	}
@@ -868,6 +1029,7 @@ int http_client_request(struct http_client *c, const struct http_request *rq, ht
 	c->n_reqs++;
 	if (ret_id)
 		*ret_id = r->id;
+	start_now(c);
 	return 0;
 }
 
@@ -879,6 +1041,7 @@ int http_client_cancel(struct http_client *c, uint64_t request_id)
 		if (r->id == request_id) {
 			req_unlink(c, r);
 			req_destroy(c, r);
+			timer_sync(c);
 			return 0;
 		}
 	}
@@ -897,6 +1060,9 @@ bool http_client_resolver_async(const struct http_client *c)
 
 void http_client_test_force_blocking_resolver(struct http_client *c)
 {
-	if (c)
+	if (c) {
 		c->resolver_async = false;
+		free(c->url_ok); /* accepted under the old rule */
+		c->url_ok = NULL;
+	}
 }

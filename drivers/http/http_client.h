@@ -94,6 +94,18 @@ struct http_request {
 	const void *body; /* copied; NULL with body_len 0 for none */
 	size_t body_len;
 	uint32_t timeout_ms; /* total, from now; 0: the client's default */
+	/* Never send this request twice. libcurl sends a request again, by
+	 * itself, when the kept-alive connection it reused dies before any
+	 * answer: harmless for a read, a second record for a write without an
+	 * idempotency key that had landed. With never_resend the request goes
+	 * out on a new connection (never a reused one, so libcurl has nothing
+	 * to retry) and a lost answer is HTTP_FAIL_AMBIGUOUS, the caller's to
+	 * resolve. The new connection is kept for later requests. Costs a TCP
+	 * and TLS handshake (TLS resumed when the client has a session). */
+	bool never_resend;
+	/* 0: the client's max_response_bytes; else a smaller (or larger) cap
+	 * for this request's response. */
+	size_t max_response_bytes;
 };
 
 /*

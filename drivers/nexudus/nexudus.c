@@ -618,7 +618,6 @@ static void stop(void *impl)
 		n->services->timer_remove(n->services->host, n->job.finish_timer);
 	n->session = nexudus_session_free(n->session);
 	n->http = http_client_free(n->http);
-	n->http_write = http_client_free(n->http_write);
 	OPENSSL_cleanse(n->pin_key, sizeof(n->pin_key));
 	free(n->cache_path);
 	free(n->credentials_file);
@@ -810,11 +809,6 @@ int nexudus_backend_new(const struct porter_host_services *services,
 	                                   .keep_alive = true,
 	                                   .max_response_bytes = NEXUDUS_PAGE_REPLY_MAX};
 	r = http_client_new(services, &http, &n->http);
-	if (r == 0) {
-		http.keep_alive = false;
-		http.max_response_bytes = NEXUDUS_ENVELOPE_REPLY_MAX;
-		r = http_client_new(services, &http, &n->http_write);
-	}
 	if (r < 0) {
 		snprintf(err, errlen,
 		         "nexudus: cannot start the HTTPS client (%s): the host must provide fd "
@@ -836,7 +830,7 @@ int nexudus_backend_new(const struct porter_host_services *services,
 	                                     .auth_retry_s = o->auth_retry_s,
 	                                     .doors = o->doors_sharing_account,
 	                                     .wall_clock_us = o->wall_clock_us};
-	r = nexudus_session_new(services, n->http, n->http_write, &so, &n->session);
+	r = nexudus_session_new(services, n->http, &so, &n->session);
 	if (r < 0) {
 		snprintf(err, errlen, "nexudus: %s", strerror(-r));
 		goto fail;

@@ -104,7 +104,7 @@ struct nx_worker {
 struct nexudus {
 	const struct porter_host_services *services;
 	struct backend_core core;
-	struct http_client *http, *http_write;
+	struct http_client *http;
 	struct nexudus_session *session;
 	char *cache_path;
 	char *credentials_file;

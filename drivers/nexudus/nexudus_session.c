@@ -47,9 +47,7 @@ struct call {
 
 struct nexudus_session {
 	const struct porter_host_services *services;
-	struct http_client *http;       /* keep-alive: reads and token requests */
-	struct http_client *http_write; /* a fresh connection per write, see send_call */
-	struct http_client *in_flight;  /* the client of `request` */
+	struct http_client *http; /* keep-alive; writes never re-sent, see send_call */
 	char *base_url, *username, *password, *client_id;
 	uint32_t timeout_ms;
 	double scale;
@@ -282,7 +280,6 @@ static int send_token_request(struct nexudus_session *s)
 	int r = http_client_request(s->http, &req, token_answered, s, &s->request);
 	OPENSSL_cleanse(body, sizeof(body));
 	if (r == 0) {
-		s->in_flight = s->http;
 		s->token_in_flight = true;
 		s->refresh_in_flight = refresh;
 		s->stats.token_requests++;
@@ -434,17 +431,17 @@ static int send_call(struct nexudus_session *s, struct call *c)
 	                           .headers = headers,
 	                           .body = c->body,
 	                           .body_len = c->body ? strlen(c->body) : 0,
-	                           .timeout_ms = s->timeout_ms};
-	/* libcurl sends a request again by itself when a reused connection
-	 * turns out dead before any answer: harmless for a read, a duplicate
-	 * record for a write that had landed. A write therefore always has a
-	 * connection of its own (a handshake per write; writes are at most a
-	 * few a minute), and its ambiguous failures are porter's to handle. */
-	struct http_client *client = c->write ? s->http_write : s->http;
-	int r = http_client_request(client, &req, call_answered, s, &s->request);
+	                           .timeout_ms = s->timeout_ms,
+	                           /* libcurl sends a request again by itself when a
+	                            * reused connection dies before any answer: a
+	                            * duplicate record for a write that had landed.
+	                            * A write goes on a new connection instead, and
+	                            * its ambiguous failures are porter's to handle. */
+	                           .never_resend = c->write,
+	                           .max_response_bytes = c->write ? NEXUDUS_ENVELOPE_REPLY_MAX : 0};
+	int r = http_client_request(s->http, &req, call_answered, s, &s->request);
 	OPENSSL_cleanse(auth, sizeof(auth));
 	if (r == 0) {
-		s->in_flight = client;
 		s->sending = c;
 		s->stats.requests++;
 	}
@@ -521,7 +518,7 @@ int nexudus_session_call(struct nexudus_session *s, const char *method, const ch
 void nexudus_session_cancel(struct nexudus_session *s, uint64_t id)
 {
 	if (s->sending && s->sending->id == id) {
-		http_client_cancel(s->in_flight, s->request);
+		http_client_cancel(s->http, s->request);
 		s->request = 0;
 		/* Counted: it may have reached the server. */
 		s->last_answer_us = now_us(s);
@@ -598,15 +595,13 @@ int nexudus_session_set_credentials(struct nexudus_session *s, const char *usern
 }
 
 int nexudus_session_new(const struct porter_host_services *services, struct http_client *http,
-                        struct http_client *http_write, const struct nexudus_session_options *o,
-                        struct nexudus_session **ret)
+                        const struct nexudus_session_options *o, struct nexudus_session **ret)
 {
 	struct nexudus_session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->services = services;
 	s->http = http;
-	s->http_write = http_write;
 	s->timeout_ms = o->timeout_ms;
 	s->scale = o->time_scale > 0 ? o->time_scale : 1.0;
 	s->auth_retry_us = (uint64_t)(o->auth_retry_s ? o->auth_retry_s : 900) * 1000000u;
@@ -634,7 +629,7 @@ struct nexudus_session *nexudus_session_free(struct nexudus_session *s)
 	if (!s)
 		return NULL;
 	if (s->request)
-		http_client_cancel(s->in_flight, s->request);
+		http_client_cancel(s->http, s->request);
 	if (s->timer)
 		s->services->timer_remove(s->services->host, s->timer);
 	call_free(s->sending);

@@ -62,10 +62,9 @@ struct nexudus_reply {
 
 typedef void (*nexudus_call_fn)(void *userdata, const struct nexudus_reply *reply);
 
-/* `http` keeps connections alive (reads, tokens); `http_write` must not
- * (keep_alive false): see send_call in nexudus_session.c. */
+/* `http` keeps connections alive; writes ask it never to re-send (see
+ * send_call in nexudus_session.c). */
 int nexudus_session_new(const struct porter_host_services *services, struct http_client *http,
-                        struct http_client *http_write,
                         const struct nexudus_session_options *options,
                         struct nexudus_session **ret);
 /* Calls in the queue are dropped without their callbacks. NULL is fine. */

@@ -3,9 +3,8 @@
  * bench_drain.c: how fast porter's outbox empties a backlog into a webhook
  * receiver, next to a bare libcurl loop posting the same requests to the
  * same receiver in the same run; and how long the hooks hold the host's
- * thread while that drain runs, next to the same hooks with the "local"
- * backend (no network) in the same run. Not a test: figures for
- * BENCHMARKS.md.
+ * thread while a backlog drains, next to the same hooks with no backlog
+ * in the same run. Not a test: figures for BENCHMARKS.md.
  *
  * Run under the backend fixture (real TLS on loopback, a receiver that
  * verifies Standard Webhooks signatures):
@@ -33,7 +32,16 @@
  * Then hook latency (bench_latency): on_pin with known PINs (PENDING) and
  * unknown PINs (DENY), paced (1 check-in per 10 wrong PINs, so the backlog
  * drains meanwhile) and flat out, each with backend "webhook" draining a
- * fresh backlog and then with backend "local", in the same run.
+ * fresh backlog and then with no backlog, in the same run. Each call is
+ * timed around on_pin alone (CLOCK_MONOTONIC): the hook's synchronous part
+ * on the loop thread. The hook's own time is the calls during which the
+ * thread kept its CPU (its involuntary context switch count, getrusage
+ * RUSAGE_THREAD, unchanged across the call, read outside the timed part);
+ * every call is reported too. A hook that blocked would show as voluntary
+ * switches, which are not filtered.
+ *
+ * BENCH_DRAIN_ONLY=porter or bare: only that side's drain rounds (for a
+ * profile).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -42,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -309,17 +318,39 @@ static void stop(struct bench *b)
 	host_loop_drop_invokes(b->loop);
 }
 
-static int pin_hook(struct bench *b, const char *reader, const char *pin, uint64_t *ret_ns)
+/* This thread's involuntary context switches so far: the kernel took the
+ * CPU away (another process or thread ran), as opposed to a wait the code
+ * asked for (a voluntary switch, which would be the hook blocking). */
+static long preemptions(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_nivcsw;
+}
+
+/* One on_pin, timed around the call alone. `ret_preempted` (may be NULL):
+ * the thread was descheduled during the call, so its time is partly other
+ * processes' (read outside the timed region). */
+static int pin_hook_timed(struct bench *b, const char *reader, const char *pin, uint64_t *ret_ns,
+                          bool *ret_preempted)
 {
 	struct porter_pin_event ev = {.size = sizeof(ev),
 	                              .request_id = ++b->next_request,
 	                              .reader_id = reader,
 	                              .pin = pin,
 	                              .pin_len = strlen(pin)};
+	long p0 = ret_preempted ? preemptions() : 0;
 	uint64_t t0 = now_ns();
 	int r = b->plugin.descriptor->on_pin(b->porter, &ev);
 	*ret_ns = now_ns() - t0;
+	if (ret_preempted)
+		*ret_preempted = preemptions() != p0;
 	return r;
+}
+
+static int pin_hook(struct bench *b, const char *reader, const char *pin, uint64_t *ret_ns)
+{
+	return pin_hook_timed(b, reader, pin, ret_ns, NULL);
 }
 
 static void wait_completed(struct bench *b, size_t until)
@@ -401,6 +432,14 @@ static double bench_porter(struct bench *b, size_t changes, double *ret_cpu_us)
 	int64_t last = make_backlog(b, "presence.db", changes);
 	start(b, "webhook", "presence.db");
 	sqlite3 *db = db_open(b, "presence.db");
+	/* Prepared once: a look is then a read transaction and one step (the
+	 * bench's own cost, charged to porter's CPU and time). */
+	sqlite3_stmt *look;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT value FROM porter_meta WHERE key = "
+	                       "'outbox.webhook.delivered_seq'",
+	                       -1, &look, NULL) != SQLITE_OK)
+		die("cannot prepare the watermark look");
 	double c0 = cpu_s();
 	/* Markers for strace: a write to fd -1 fails at once and shows. */
 	(void)!write(-1, "drain-begin", 11);
@@ -408,8 +447,12 @@ static double bench_porter(struct bench *b, size_t changes, double *ret_cpu_us)
 	for (;;) {
 		host_loop_run_once(b->loop, 5);
 		uint64_t t = now_ns();
-		if (t >= next_look) { /* a look costs ~50 us: every 5 ms is < 1% error */
-			if (watermark(db) >= last)
+		if (t >= next_look) { /* every 5 ms: < 1% error, < 1% of the time */
+			int64_t mark = -1;
+			if (sqlite3_step(look) == SQLITE_ROW)
+				mark = sqlite3_column_int64(look, 0);
+			sqlite3_reset(look);
+			if (mark >= last)
 				break;
 			next_look = t + 5000000;
 		}
@@ -419,6 +462,7 @@ static double bench_porter(struct bench *b, size_t changes, double *ret_cpu_us)
 	double secs = (double)(now_ns() - t0) / 1e9;
 	(void)!write(-1, "drain-end", 9);
 	*ret_cpu_us = (cpu_s() - c0) * 1e6 / (double)changes;
+	sqlite3_finalize(look);
 	sqlite3_close(db);
 	stop(b);
 	check_receiver(b, changes, "porter");
@@ -522,103 +566,177 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void report(const char *backend, const char *what, uint64_t *s, size_t n)
+struct percentiles {
+	uint64_t p50, p99, p999, max;
+	size_t n;
+};
+
+static struct percentiles percentiles(uint64_t *s, size_t n)
 {
-	char load[64];
 	qsort(s, n, sizeof(*s), cmp_u64);
-	printf("%-8s %-28s %7" PRIu64 " %7" PRIu64 " %8" PRIu64 " %9" PRIu64 " %7zu   load %s\n",
-	       backend, what, s[n / 2], s[n * 99 / 100], s[n * 999 / 1000], s[n - 1], n,
-	       loadavg(load));
+	return n ? (struct percentiles){s[n / 2], s[n * 99 / 100], s[n * 999 / 1000], s[n - 1], n}
+	         : (struct percentiles){0};
 }
 
-/*
- * Hook latency: known PINs (PENDING: recorded) and unknown PINs (DENY) on
- * the loop thread, BURST unknown and `known_per_burst` known between two
- * loop iterations (epoll_wait up to 1 ms, so libcurl's replies, porter's
- * timers and the recorder's completions run in between, as on a live
- * host). With "webhook" a fresh porter starts on a backlog of `backlog`
- * changes and drains it meanwhile; the calls go on until `calls` unknown
- * PINs were timed and, when `until_drained`, the backlog has reached the
- * receiver (known PINs at most `calls`). Returns the known PINs timed.
- */
-static size_t bench_latency(struct bench *b, const char *backend, size_t backlog, size_t calls,
-                            size_t known_per_burst, bool until_drained, size_t min_known)
+/* One phase's hook times: every call, and the calls that kept the CPU. */
+struct hook_times {
+	uint64_t *all, *own;
+	size_t n_all, n_own;
+};
+
+static void times_add(struct hook_times *t, uint64_t ns, bool preempted)
 {
-	bool webhook = strcmp(backend, "webhook") == 0;
-	uint64_t *known = calloc(calls, sizeof(*known)), *unknown = calloc(calls, sizeof(*unknown));
+	t->all[t->n_all++] = ns;
+	if (!preempted)
+		t->own[t->n_own++] = ns;
+}
+
+static void report_line(const char *phase, const char *what, const struct percentiles *p)
+{
+	char load[64];
+	printf("%-22s %-34s %7" PRIu64 " %7" PRIu64 " %8" PRIu64 " %9" PRIu64 " %7zu   load %s\n",
+	       phase, what, p->p50, p->p99, p->p999, p->max, p->n, loadavg(load));
+}
+
+struct latency {
+	struct percentiles known_all, known_own, unknown_all, unknown_own;
+};
+
+/*
+ * Hook latency: known PINs (PENDING: recorded, then delivered) and unknown
+ * PINs (DENY) on the loop thread, BURST unknown and `known_per_burst` known
+ * between two loop iterations (epoll_wait up to 1 ms, so libcurl's replies,
+ * porter's timers and the recorder's completions run in between, as on a
+ * live host). Backend "webhook" throughout; with `backlog` > 0 a fresh
+ * porter starts on a backlog of that many changes and drains it meanwhile,
+ * and the calls go on (known PINs at most `calls`) until it has reached the
+ * receiver; with 0 there is none (only the phase's own check-ins are
+ * delivered). `calls` unknown PINs, at least `min_known` known ones.
+ */
+static struct latency bench_latency(struct bench *b, const char *phase, size_t backlog,
+                                    size_t calls, size_t known_per_burst, size_t min_known,
+                                    size_t *ret_known)
+{
+	struct hook_times known = {.all = calloc(calls, sizeof(uint64_t)),
+	                           .own = calloc(calls, sizeof(uint64_t))};
+	struct hook_times unknown = {.all = calloc(calls, sizeof(uint64_t)),
+	                             .own = calloc(calls, sizeof(uint64_t))};
 	char pin[24], reader[24];
 	/* A database of its own: the backlog is this phase's alone. */
 	char db_name[32];
-	static int phase;
-	snprintf(db_name, sizeof(db_name), "latency-%d.db", ++phase);
-	int64_t last = webhook ? make_backlog(b, db_name, backlog) : 0, mark0 = 0, mark = 0;
+	static int n_phase;
+	snprintf(db_name, sizeof(db_name), "latency-%d.db", ++n_phase);
+	int64_t last = backlog ? make_backlog(b, db_name, backlog) : 0, mark0 = 0, mark = 0;
 	sqlite3 *db = NULL;
-	start(b, backend, db_name);
-	if (webhook) {
+	start(b, "webhook", db_name);
+	if (backlog) {
 		db = db_open(b, db_name);
 		mark0 = mark = watermark(db);
 	}
-	size_t base = b->completed, n_known = 0, n_unknown = 0, person = 0;
+	size_t base = b->completed, person = 0;
 	uint64_t t0 = now_ns(), drained_at = 0;
 	for (;;) {
-		bool more_unknown = n_unknown < calls;
-		bool more_known = n_known < min_known ||
-		                  (webhook && until_drained && !drained_at && n_known < calls);
+		bool more_unknown = unknown.n_all < calls;
+		bool more_known =
+		        known.n_all < min_known || (backlog && !drained_at && known.n_all < calls);
 		if (!more_unknown && !more_known)
 			break;
 		if (now_ns() - t0 > 60ull * 1000000000u) {
-			printf("%s: stopped after 60 s\n", backend);
+			printf("%s: stopped after 60 s\n", phase);
 			break;
 		}
 		host_loop_run_once(b->loop, 1);
-		for (size_t k = 0; k < known_per_burst && n_known < calls; k++) {
+		for (size_t k = 0; k < known_per_burst && known.n_all < calls; k++) {
+			uint64_t ns;
+			bool pre;
 			pin_of(person, pin);
 			person = (person + 1) % b->people;
-			if (pin_hook(b, "front", pin, &known[n_known++]) != PORTER_VERDICT_PENDING)
+			if (pin_hook_timed(b, "front", pin, &ns, &pre) != PORTER_VERDICT_PENDING)
 				die("a known PIN was not queued for recording");
+			times_add(&known, ns, pre);
 		}
-		for (size_t k = 0; k < BURST && n_unknown < calls; k++, n_unknown++) {
+		for (size_t k = 0; k < BURST && unknown.n_all < calls; k++) {
+			uint64_t ns;
+			bool pre;
 			/* 90 wrong PINs per reader stays under the lockout. */
-			snprintf(reader, sizeof(reader), "r%zu", n_unknown / 90);
-			snprintf(pin, sizeof(pin), "%08zu", 90000000 + n_unknown);
-			if (pin_hook(b, reader, pin, &unknown[n_unknown]) != PORTER_VERDICT_DENY)
+			snprintf(reader, sizeof(reader), "r%zu", unknown.n_all / 90);
+			snprintf(pin, sizeof(pin), "%08zu", 90000000 + unknown.n_all);
+			if (pin_hook_timed(b, reader, pin, &ns, &pre) != PORTER_VERDICT_DENY)
 				die("an unknown PIN was not denied");
+			times_add(&unknown, ns, pre);
 		}
-		if (n_known - (b->completed - base) >= 4000)
-			wait_completed(b, base + n_known - 2000);
-		if (webhook && !drained_at && n_unknown % 200 == 0) {
+		if (known.n_all - (b->completed - base) >= 4000)
+			wait_completed(b, base + known.n_all - 2000);
+		if (backlog && !drained_at && unknown.n_all % 200 == 0) {
 			mark = watermark(db);
 			if (mark >= last)
 				drained_at = now_ns();
 		}
 	}
 	double secs = (double)(now_ns() - t0) / 1e9;
-	if (webhook) {
+	if (backlog) {
 		mark = watermark(db);
 		if (drained_at)
-			printf("webhook, %zu known per %d unknown: the backlog of %zu reached the "
-			       "receiver %.2f s into %.2f s of hook calls\n",
-			       known_per_burst, BURST, backlog, (double)(drained_at - t0) / 1e9,
-			       secs);
+			printf("%s: the backlog of %zu reached the receiver %.2f s into %.2f s of "
+			       "hook calls\n",
+			       phase, backlog, (double)(drained_at - t0) / 1e9, secs);
 		else
-			printf("webhook, %zu known per %d unknown: in %.2f s of hook calls porter "
-			       "delivered %lld changes; %lld of the backlog of %zu still waiting\n",
-			       known_per_burst, BURST, secs, (long long)(mark - mark0),
+			printf("%s: in %.2f s of hook calls porter delivered %lld changes; %lld of "
+			       "the backlog of %zu still waiting\n",
+			       phase, secs, (long long)(mark - mark0),
 			       (long long)(last > mark ? last - mark : 0), backlog);
 		sqlite3_close(db);
 	} else {
-		printf("local, %zu known per %d unknown: %.2f s of hook calls\n", known_per_burst,
-		       BURST, secs);
+		printf("%s: %.2f s of hook calls\n", phase, secs);
 	}
-	report(backend, "on_pin, known PIN (pending)", known, n_known);
-	report(backend, "on_pin, unknown PIN (deny)", unknown, n_unknown);
-	wait_completed(b, base + n_known);
+	struct latency l = {
+	        percentiles(known.all, known.n_all), percentiles(known.own, known.n_own),
+	        percentiles(unknown.all, unknown.n_all), percentiles(unknown.own, unknown.n_own)};
+	report_line(phase, "known PIN (pending), every call", &l.known_all);
+	report_line(phase, "known PIN, not preempted", &l.known_own);
+	report_line(phase, "unknown PIN (deny), every call", &l.unknown_all);
+	report_line(phase, "unknown PIN, not preempted", &l.unknown_own);
+	wait_completed(b, base + known.n_all);
 	stop(b);
 	control_quiet(b, "DELETE", "/deliveries", NULL);
 	control_quiet(b, "DELETE", "/requests", NULL);
-	free(known);
-	free(unknown);
-	return n_known;
+	if (ret_known)
+		*ret_known = known.n_all;
+	free(known.all);
+	free(known.own);
+	free(unknown.all);
+	free(unknown.own);
+	return l;
+}
+
+static void ratio_line(const char *what, const struct percentiles *idle,
+                       const struct percentiles *draining)
+{
+	printf("  %-34s p50 %5.2f -> %5.2f us (x%.2f), p99 %6.2f -> %6.2f us (x%.2f)\n", what,
+	       (double)idle->p50 / 1e3, (double)draining->p50 / 1e3,
+	       idle->p50 ? (double)draining->p50 / (double)idle->p50 : 0, (double)idle->p99 / 1e3,
+	       (double)draining->p99 / 1e3,
+	       idle->p99 ? (double)draining->p99 / (double)idle->p99 : 0);
+}
+
+/* The same calls with no backlog, then while a backlog drains, in the same
+ * run; p50 and p99 of both and their ratio. */
+static void latency_pair(struct bench *b, const char *pace, size_t backlog, size_t calls,
+                         size_t known_per_burst)
+{
+	char idle_name[64], drain_name[64];
+	size_t k = 0;
+	snprintf(idle_name, sizeof(idle_name), "%s, no backlog", pace);
+	snprintf(drain_name, sizeof(drain_name), "%s, draining %zu", pace, backlog);
+	/* Draining first: it sets how many known PINs both phases time. */
+	struct latency d = bench_latency(b, drain_name, backlog, calls, known_per_burst, 0, &k);
+	struct latency i = bench_latency(b, idle_name, 0, calls, known_per_burst, k, NULL);
+	printf("%s: no backlog -> draining %zu (hook's own time: calls not preempted)\n", pace,
+	       backlog);
+	ratio_line("known PIN, not preempted", &i.known_own, &d.known_own);
+	ratio_line("unknown PIN, not preempted", &i.unknown_own, &d.unknown_own);
+	ratio_line("known PIN, every call", &i.known_all, &d.known_all);
+	ratio_line("unknown PIN, every call", &i.unknown_all, &d.unknown_all);
 }
 
 static int by_value(const void *a, const void *b)
@@ -663,6 +781,21 @@ int main(int argc, char **argv)
 	printf("bench_drain: %zu changes, one in flight, %zu rounds; load average at start %s\n",
 	       changes, rounds, loadavg(load));
 	double porter[32], bare[32], porter_cpu[32], bare_cpu[32];
+	/* For a profile of one side: BENCH_DRAIN_ONLY=porter or bare runs that
+	 * side's rounds alone and stops there. */
+	const char *only = getenv("BENCH_DRAIN_ONLY");
+	if (only && *only) {
+		for (size_t r = 0; r < rounds; r++) {
+			double rate, cpu;
+			if (strcmp(only, "bare") == 0)
+				rate = bench_bare(&b, &secret, r, changes, &cpu);
+			else
+				rate = bench_porter(&b, changes, &cpu);
+			printf("round %zu: %s %.0f/s (%.0f us CPU each)\n", r + 1, only, rate, cpu);
+		}
+		cleanup_site(&b);
+		return 0;
+	}
 	for (size_t r = 0; r < rounds; r++) {
 		/* Alternate which goes first, so a change of load hits both alike. */
 		if (r % 2 == 0) {
@@ -693,15 +826,13 @@ int main(int argc, char **argv)
 	       "libcurl %.0f us\n",
 	       porter_cpu[rounds / 2], bare_cpu[rounds / 2]);
 
-	printf("%-8s %-28s %7s %7s %8s %9s %7s\n", "backend", "hook latency (ns)", "p50", "p99",
+	printf("%-22s %-34s %7s %7s %8s %9s %7s\n", "phase", "on_pin latency (ns)", "p50", "p99",
 	       "p99.9", "max", "calls");
 	/* Paced: one check-in per ten wrong PINs, so the recorder leaves the
 	 * database to the outbox between its commits and the drain runs. */
-	size_t k = bench_latency(&b, "webhook", changes / 4 + 1, calls, 1, true, 0);
-	bench_latency(&b, "local", 0, calls, 1, false, k);
+	latency_pair(&b, "paced", changes / 4 + 1, calls, 1);
 	/* Flat out: as many check-ins as wrong PINs (thousands a second). */
-	bench_latency(&b, "webhook", changes / 4 + 1, calls, BURST, false, calls);
-	bench_latency(&b, "local", 0, calls, BURST, false, calls);
+	latency_pair(&b, "flat out", changes / 4 + 1, calls, BURST);
 
 	webhook_secret_clear(&secret);
 	host_plugin_unload(&b.plugin);

@@ -22,6 +22,11 @@ Routes (any method):
   /big?n=N             N bytes with a Content-Length
   /stream?n=N          N bytes without one (closes the connection at the end)
   /stats               {"conns": N}
+  /apply-once?key=K    counts the request under K (applies it, as a write
+                       would) and, the first time only, closes the
+                       connection without an answer: a reply lost after the
+                       write landed. Later ones: 200 {"count": N}
+  /count?key=K         {"count": N}: requests /apply-once counted under K
 """
 import base64
 import hashlib
@@ -123,6 +128,17 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, b"x" * int(q.get("n", 0)))
         elif url.path == "/stream":
             self.reply(200, b"y" * int(q.get("n", 0)), length=False)
+        elif url.path == "/apply-once":
+            with srv.lock:
+                n = srv.counts[q.get("key", "")] = srv.counts.get(q.get("key", ""), 0) + 1
+            if n == 1:
+                self.close_connection = True  # FIN, no status line
+            else:
+                self.reply(200, json.dumps({"count": n}).encode())
+        elif url.path == "/count":
+            with srv.lock:
+                n = srv.counts.get(q.get("key", ""), 0)
+            self.reply(200, json.dumps({"count": n}).encode())
         elif url.path == "/stats":
             self.reply(200, json.dumps({"conns": srv.conns}).encode())
         else:
@@ -139,6 +155,7 @@ class Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
         self.ctx = ctx
         self.conns = 0
+        self.counts = {}
         self.lock = threading.Lock()
 
     def finish_request(self, request, client_address):
