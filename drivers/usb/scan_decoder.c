@@ -21,13 +21,15 @@
  *   modifiers count. Usages 0x02 and 0x03 and modifier usages are no keys.
  *   An all-zero report releases everything.
  * - Modifiers change before the report's keys are pressed. Shift (either)
- *   and Caps Lock (letters only) choose capitals; on UK, DE and FR, right
+ *   and Caps Lock (letters only; a Caps Lock press toggles it until the
+ *   next, or until the device goes away) choose capitals; on UK, DE and FR, right
  *   Alt is AltGr, and so is Ctrl+left Alt (as on Windows); on US right Alt
  *   is a second Alt. A dead key (DE ^ ´ `, FR ^ ¨ and AltGr's ~ `) waits for
  *   the next key: with a space it types the accent, with a vowel the
  *   accented letter, with anything else both (as Windows does).
  * - Alt + keypad digits (usages 0x59-0x62, Alt held and no AltGr) type one
- *   byte when Alt is released: the decimal number, with or without a leading
+ *   byte when Alt is released (or the scan ends while Alt is still held:
+ *   the byte comes before the end): the decimal number, with or without a leading
  *   0. The scan is bytes, not text: a scanner in Alt mode sends the code's
  *   bytes (a UTF-8 code arrives byte by byte), so porter keeps the byte
  *   rather than translating it as Windows would (through code page 1252
