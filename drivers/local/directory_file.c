@@ -218,6 +218,12 @@ static int check_entry(const struct entry *e, size_t i, struct person *p, char *
 			            "(porter-admin add --qr-code)",
 			            i, id, PIN_HASH_HEX_LEN);
 		p->has_qr = true;
+		/* A visitor's code ends with their visit (valid_until is required);
+		 * a member's would be a static code that opens the door for ever. */
+		if (p->kind != PERSON_VISITOR)
+			return fail(err, errlen, -EINVAL,
+			            "people[%zu] (%s).qr_hmac: only a visitor has a visitor code",
+			            i, id);
 	}
 	return check_window(e, i, p, err, errlen);
 }

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "directory_file.h"
 #include "fake_host.h"
 #include "plugin.h"
 #include "qr.h"
@@ -260,6 +261,18 @@ static void test_used_passes_are_remembered_until_they_expire(void **state)
 	qr_memory_free(m);
 }
 
+static void test_only_a_visitor_may_have_a_visitor_code(void **state)
+{
+	static const char member[] =
+	        "{\"porter_directory\": 1, \"people\": [{\"id\": \"m-1\", \"kind\": \"member\","
+	        " \"name\": \"Ana\", \"qr_hmac\": "
+	        "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}]}";
+	struct directory *d = NULL;
+	char err[256];
+	assert_int_equal(directory_parse(member, strlen(member), &d, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "only a visitor has a visitor code"));
+}
+
 /* ---- porter's own scanner: qr_from_driver ------------------------------------ */
 
 static void test_a_drivers_scan_checks_in_without_a_host_request(void **state)
@@ -333,6 +346,7 @@ int main(void)
 	        cmocka_unit_test(
 	                test_a_code_refused_too_often_is_locked_and_the_table_stays_bounded),
 	        cmocka_unit_test(test_used_passes_are_remembered_until_they_expire),
+	        cmocka_unit_test(test_only_a_visitor_may_have_a_visitor_code),
 	        cmocka_unit_test(test_a_drivers_scan_checks_in_without_a_host_request),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
