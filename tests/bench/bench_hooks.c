@@ -75,7 +75,10 @@ static void pin_of(size_t i, char pin[24])
 	snprintf(pin, 24, "%08zu", 10000000 + i);
 }
 
-/* A site of `people` members with PINs 10000000+i, written like porter-admin would. */
+#define QR_PEOPLE 5000 /* visitors with a visitor code; passes for as many members */
+
+/* A site of `people` members with PINs 10000000+i, and up to QR_PEOPLE
+ * visitors with visitor codes, written like porter-admin would. */
 static void make_site(struct bench *b)
 {
 	unsigned char key[32], mac[32];
@@ -97,7 +100,6 @@ static void make_site(struct bench *b)
 	fprintf(f, "{\"porter_directory\": 1, \"people\": [\n");
 	for (size_t i = 0; i < b->people; i++) {
 		unsigned int len = 0;
-		char code[32];
 		pin_of(i, pin);
 		HMAC(EVP_sha256(), key, sizeof(key), (unsigned char *)pin, 8, mac, &len);
 		fprintf(f,
@@ -106,10 +108,20 @@ static void make_site(struct bench *b)
 		        i ? ",\n" : "", i, i);
 		for (unsigned k = 0; k < len; k++)
 			fprintf(f, "%02x", mac[k]);
-		/* The visitor code "qr:QR-<pin>", hashed as porter-admin add does. */
+		fprintf(f, "\"}");
+	}
+	/* Visitors with a visitor code "QR-<pin>" for on_qr, hashed as porter-admin
+	 * add --qr-code-file does: "qr:" + code. */
+	for (size_t i = 0; i < b->people && i < QR_PEOPLE; i++) {
+		unsigned int len = 0;
+		char code[32];
+		pin_of(i, pin);
 		int n = snprintf(code, sizeof(code), "qr:QR-%s", pin);
 		HMAC(EVP_sha256(), key, sizeof(key), (unsigned char *)code, (size_t)n, mac, &len);
-		fprintf(f, "\", \"qr_hmac\": \"");
+		fprintf(f,
+		        ",\n{\"id\": \"v-%zu\", \"kind\": \"visitor\", \"name\": \"Visitor %zu\", "
+		        "\"valid_until\": \"2099-01-01T00:00:00Z\", \"qr_hmac\": \"",
+		        i, i);
 		for (unsigned k = 0; k < len; k++)
 			fprintf(f, "%02x", mac[k]);
 		fprintf(f, "\"}");
@@ -300,7 +312,7 @@ static int qr_hook(struct bench *b, const char *reader, const char *data, uint64
 /* on_qr beside on_pin: the same people, the same loop. */
 static void bench_qr(struct bench *b)
 {
-	size_t n = b->people < 5000 ? b->people : 5000;
+	size_t n = b->people < QR_PEOPLE ? b->people : QR_PEOPLE;
 	uint64_t *s = calloc(n, sizeof(*s));
 	char data[512], pin[24];
 	size_t base = b->completed;
