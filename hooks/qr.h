@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * qr.h: the QR scan hook. Visitors' QR codes are not decided yet: the hook
- * validates the event's shape and bounds and answers "no opinion", so a host
- * can already wire its scanner to porter.
+ * qr.h: the QR scan hook. A scan is a visitor code (matched against the
+ * directory by its keyed hash, like a PIN) or porter's signed visitor pass
+ * (visitor_pass.h), decided by the engine like a PIN; README "QR codes".
  */
 #ifndef PORTER_QR_H
 #define PORTER_QR_H

@@ -326,6 +326,24 @@ static void check_path(struct reporter *rep, json_object *root, const char *dott
 		          CONFIG_PATH_MAX - 1);
 }
 
+/* Each visitor_pass.public_keys entry is a path like the others. */
+static void check_pass_key_paths(struct reporter *rep, json_object *root)
+{
+	json_object *keys = lookup(root, "visitor_pass.public_keys");
+	size_t n = json_object_is_type(keys, json_type_array) ? json_object_array_length(keys) : 0;
+	for (size_t i = 0; i < n && i < 2; i++) {
+		json_object *holder = json_object_new_object();
+		char path[64];
+		if (!holder)
+			return;
+		json_object_object_add(holder, "p",
+		                       json_object_get(json_object_array_get_idx(keys, i)));
+		snprintf(path, sizeof(path), "$.visitor_pass.public_keys[%zu]", i);
+		check_path(rep, holder, "p", path);
+		json_object_put(holder);
+	}
+}
+
 /* Reader ids end up in log lines and in host calls: keep them one clean
  * line, and unique, or a reader's settings would silently be shadowed. */
 static void check_reader_ids(struct reporter *rep, json_object *root)
@@ -511,6 +529,7 @@ static void check_semantics(struct reporter *rep, json_object *root)
 	check_path(rep, root, "local.directory", "$.local.directory");
 	check_path(rep, root, "local.database", "$.local.database");
 	check_path(rep, root, "local.pin_key_file", "$.local.pin_key_file");
+	check_pass_key_paths(rep, root);
 	check_reader_ids(rep, root);
 	check_ble_reader_id(rep, root);
 	check_texts(rep, root);
@@ -751,6 +770,24 @@ static void fill_ble_reader(struct reporter *rep, json_object *root, struct conf
 	c->ble_reader_restart_after_s = get_u32(rep, root, "ble_reader.restart_after_s");
 }
 
+static void fill_qr(struct reporter *rep, json_object *root, struct config *c)
+{
+	json_object *keys = lookup(root, "visitor_pass.public_keys");
+	c->qr_repeat_ms = get_u32(rep, root, "qr.repeat_ms");
+	c->qr_code_max_attempts = get_u32(rep, root, "qr.code_max_attempts");
+	c->qr_code_lockout_s = get_u32(rep, root, "qr.code_lockout_s");
+	size_t n = json_object_is_type(keys, json_type_array) ? json_object_array_length(keys) : 0;
+	for (size_t i = 0; i < n && i < 2; i++) {
+		const char *path = json_object_get_string(json_object_array_get_idx(keys, i));
+		if (!path || strlen(path) >= CONFIG_PATH_MAX) {
+			internal_error(rep, "visitor_pass.public_keys");
+			return;
+		}
+		strcpy(c->visitor_pass_keys[i], path);
+		c->n_visitor_pass_keys++;
+	}
+}
+
 static void fill_config(struct reporter *rep, json_object *root, struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -775,6 +812,7 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 	c->records_denied_max_rows = get_u32(rep, root, "records.denied_max_rows");
 	c->salto_ks_enabled = get_bool(rep, root, "access_control.salto_ks.enabled");
 	c->salto_ks_visitor_access = get_bool(rep, root, "access_control.salto_ks.visitor_access");
+	fill_qr(rep, root, c);
 	fill_daily_checkout(rep, root, c);
 	fill_readers(rep, root, c);
 	fill_texts(rep, root, c);

@@ -122,6 +122,13 @@ struct config {
 	uint32_t records_denied_days;
 	uint32_t records_denied_max_rows;
 
+	/* QR scans (qr_credential.h) and visitor passes (visitor_pass.h) */
+	uint32_t qr_repeat_ms;
+	uint32_t qr_code_max_attempts;
+	uint32_t qr_code_lockout_s;
+	size_t n_visitor_pass_keys;
+	char visitor_pass_keys[2][CONFIG_PATH_MAX];
+
 	/* access-control systems porter shares the door with */
 	bool salto_ks_enabled;
 	bool salto_ks_visitor_access; /* Salto KS grants visitors door access */

@@ -39,6 +39,7 @@ struct directory {
 	uint32_t *pin_count; /* per by_pin slot: people with that hash */
 	uint32_t *pin_next;  /* per person: next person with the same hash, or NONE */
 	uint32_t *pin_slot;  /* per person with a PIN: its by_pin slot */
+	uint32_t *by_qr;     /* person with that visitor code hash, one slot each, or NONE */
 	size_t probes;
 };
 
@@ -172,6 +173,19 @@ static void index_pin(struct directory *d, uint32_t i)
 	d->pin_slot[i] = (uint32_t)s;
 }
 
+/* Visitor codes are meant to be unique: one slot per person, people with
+ * the same code side by side in one probe sequence (a lookup counts them). */
+static void index_qr(struct directory *d, uint32_t i)
+{
+	size_t mask = d->cap - 1;
+	size_t s = pin_slot_hash(d->people[i].qr_hash) & mask;
+	while (d->by_qr[s] != NONE) {
+		d->probes++;
+		s = (s + 1) & mask;
+	}
+	d->by_qr[s] = i;
+}
+
 static int build_indexes(struct directory *d, size_t ret_dup[2])
 {
 	d->cap = 16;
@@ -182,10 +196,12 @@ static int build_indexes(struct directory *d, size_t ret_dup[2])
 	d->pin_count = calloc(d->cap, sizeof(uint32_t));
 	d->pin_next = malloc((d->n ? d->n : 1) * sizeof(uint32_t));
 	d->pin_slot = malloc((d->n ? d->n : 1) * sizeof(uint32_t));
-	if (!d->by_id || !d->by_pin || !d->pin_count || !d->pin_next || !d->pin_slot)
+	d->by_qr = malloc(d->cap * sizeof(uint32_t));
+	if (!d->by_id || !d->by_pin || !d->pin_count || !d->pin_next || !d->pin_slot || !d->by_qr)
 		return -ENOMEM;
 	memset(d->by_id, 0xff, d->cap * sizeof(uint32_t)); /* NONE */
 	memset(d->by_pin, 0xff, d->cap * sizeof(uint32_t));
+	memset(d->by_qr, 0xff, d->cap * sizeof(uint32_t));
 	for (uint32_t i = 0; i < d->n; i++) {
 		uint32_t other;
 		if (index_id(d, i, &other) < 0) {
@@ -201,6 +217,9 @@ static int build_indexes(struct directory *d, size_t ret_dup[2])
 		if (d->people[i].has_pin)
 			index_pin(d, (uint32_t)i);
 	}
+	for (uint32_t i = 0; i < d->n; i++)
+		if (d->people[i].has_qr)
+			index_qr(d, i);
 	return 0;
 }
 
@@ -257,6 +276,7 @@ struct directory *directory_free(struct directory *d)
 	free(d->pin_count);
 	free(d->pin_next);
 	free(d->pin_slot);
+	free(d->by_qr);
 	free(d); /* also a builder: struct directory is its first member */
 	return NULL;
 }
@@ -304,6 +324,25 @@ void directory_match_pin(const struct directory *d, const uint8_t hash[PIN_HASH_
 			ret->people[k] = &d->people[i];
 		return; /* each hash has one slot */
 	}
+}
+
+const struct person *directory_match_qr(const struct directory *d, const uint8_t hash[PIN_HASH_LEN],
+                                        size_t *ret_n)
+{
+	const struct person *found = NULL;
+	*ret_n = 0;
+	if (!d)
+		return NULL;
+	size_t mask = d->cap - 1;
+	for (size_t s = pin_slot_hash(hash) & mask; d->by_qr[s] != NONE; s = (s + 1) & mask) {
+		const struct person *p = &d->people[d->by_qr[s]];
+		if (CRYPTO_memcmp(p->qr_hash, hash, PIN_HASH_LEN) != 0)
+			continue;
+		if (!found)
+			found = p;
+		(*ret_n)++;
+	}
+	return found;
 }
 
 size_t directory_foreach_shared_pin(const struct directory *d,

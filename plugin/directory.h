@@ -35,6 +35,10 @@ struct person {
 	uint8_t pin_hash[PIN_HASH_LEN];
 	enum person_kind kind;
 	bool has_pin;
+	/* A visitor code (the code in a registration e-mail, scanned as a QR
+	 * code): HMAC-SHA256(site key, "qr:" + code), see qr_credential.h. */
+	uint8_t qr_hash[PIN_HASH_LEN];
+	bool has_qr;
 };
 
 struct directory;
@@ -77,6 +81,11 @@ const struct person *directory_find_id(const struct directory *directory, const 
  * about the PIN without the site key. */
 void directory_match_pin(const struct directory *directory, const uint8_t hash[PIN_HASH_LEN],
                          struct pin_match *ret);
+
+/* The person whose visitor code hashes to `hash` (constant-time compare),
+ * or NULL; *ret_n is how many people have it (more than 1: ambiguous). */
+const struct person *directory_match_qr(const struct directory *directory,
+                                        const uint8_t hash[PIN_HASH_LEN], size_t *ret_n);
 
 /* People who share a PIN (a directory problem the admin should fix): `fn`
  * is called once for every person whose PIN an earlier person in the

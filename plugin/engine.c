@@ -2,6 +2,7 @@
 /* engine.c: who is this, in or out, allowed? See engine.h. */
 #include "engine.h"
 #include "outbox.h"
+#include "visitor_pass.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -36,8 +37,9 @@ struct pending_change {
 	struct waiter *waiters;
 	size_t n_waiters;
 	struct waiter first; /* the request that made the change: no second allocation */
-	bool automatic;      /* the daily check-out: nobody waits, nobody is told */
-	bool reversal;       /* undoes a change nobody got through for; see reverse() */
+	char pass_id[VISITOR_PASS_ID_MAX + 1]; /* a single-use pass's check-in, or "" */
+	bool automatic; /* the daily check-out: nobody waits, nobody is told */
+	bool reversal;  /* undoes a change nobody got through for; see reverse() */
 };
 
 /* Repeats answered together with one change; more are refused as "busy". */
@@ -470,6 +472,11 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 	if (!pc)
 		return -ENOMEM;
 	waiter_init(&pc->first, reader, request_id, host_request);
+	if (in && e->deciding_pass_id) {
+		snprintf(pc->pass_id, sizeof(pc->pass_id), "%s", e->deciding_pass_id);
+		pc->item.change.pass_id = pc->pass_id;
+		pc->item.change.pass_valid_until = e->deciding_pass_until;
+	}
 	pc->waiters = &pc->first;
 	pc->n_waiters = 1;
 	entry->has_last_change = true;
@@ -498,6 +505,12 @@ bool engine_reader_locked_out(struct engine *e, struct reader_state *reader, uin
 	        e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out", FT_LOCKED_OUT,
 	        &(struct feedback_values){.seconds = (unsigned)((locked + 999999) / 1000000)});
 	return true;
+}
+
+int engine_refuse_credential(struct engine *e, struct reader_state *reader, uint64_t now,
+                             const char *code, enum feedback_text text)
+{
+	return refuse_real_pin(e, reader, now, code, text);
 }
 
 int engine_submit_person(struct engine *e, struct reader_state *reader, uint64_t request_id,
@@ -723,6 +736,9 @@ void engine_change_recorded(void *userdata, struct recorder_item *item, const ch
 	struct pending_change *pc = (struct pending_change *)item;
 	if (item->status >= 0)
 		outbox_recorded(e->outbox); /* durable: its turn to reach the backend */
+	/* The pass is used as the database says, whatever the door does next. */
+	if (item->status >= 0 && pc->pass_id[0] && e->pass_used)
+		e->pass_used(e->pass_userdata, pc->pass_id, item->change.pass_valid_until);
 	unlink_in_flight(e, pc);
 	pc->entry->pending = NULL;
 	if (pc->automatic) {

@@ -75,6 +75,14 @@ struct engine {
 	 * always works. 0: no such policy. */
 	int64_t offline_max_age_us;
 	int64_t directory_synced_unix_us;
+	/* A single-use visitor pass names the person engine_submit_person
+	 * decides for (set around that call; NULL otherwise): a check-in it
+	 * makes records the pass as used in the same transaction, and
+	 * pass_used is told (loop thread) once that is durable. */
+	const char *deciding_pass_id;
+	int64_t deciding_pass_until;
+	void (*pass_used)(void *userdata, const char *pass_id, int64_t valid_until);
+	void *pass_userdata;
 };
 
 /* A reader is locked out now: refuses with feedback and returns true (no credential looked at). */
@@ -85,6 +93,13 @@ bool engine_reader_locked_out(struct engine *engine, struct reader_state *reader
    by feedback and the door, never complete(), and its request_id is ignored. */
 int engine_submit_person(struct engine *engine, struct reader_state *reader, uint64_t request_id,
                          bool host_request, const struct person *person);
+
+/* Refuse a credential that names someone but may not be used, or names
+ * nobody (a QR code: unknown, forged, expired, used): a failed attempt for
+ * the reader's lockout, like a wrong PIN, which it may start. Records the
+ * refusal (never the credential) and gives feedback `code`/`text`. */
+int engine_refuse_credential(struct engine *engine, struct reader_state *reader, uint64_t now,
+                             const char *code, enum feedback_text text);
 
 /* Decide on a complete PIN typed at `reader`. `pin` has been checked to be
  * digits only. Returns a PORTER_VERDICT_* or a negative errno; gives the

@@ -101,6 +101,21 @@ static const struct text_def texts[FEEDBACK_TEXT_COUNT] = {
                             "Key not recognised. PIN cleared, please start again."},
         [FT_ENTRY_TIMEOUT] = {"entry_timeout", "entry_timeout", 0,
                               "PIN entry timed out. Please start again."},
+        [FT_QR_UNREADABLE] =
+                {"qr_unreadable", "qr_unreadable", 0,
+                 "Code not readable. Please hold the QR code from your invitation to the scanner."},
+        [FT_QR_UNKNOWN] = {"qr_unknown", "qr_unknown", 0,
+                           "Code not recognised. Please see reception."},
+        [FT_QR_CODE_LOCKED] =
+                {"qr_code_locked", "qr_code_locked", P_SECONDS,
+                 "This code was refused too often. Try again in {seconds} s."},
+        [FT_VISITOR_PASS_INVALID] =
+                {"visitor_pass_invalid", "visitor_pass_invalid", 0,
+                 "This visitor pass is not valid. Please ask your host for a new one."},
+        [FT_VISITOR_PASS_USED] = {"visitor_pass_used", "visitor_pass_used", 0,
+                                  "This visitor pass was already used. Please see reception."},
+        [FT_VISITOR_UNKNOWN] = {"visitor_unknown", "visitor_unknown", 0,
+                                "Your visit is not registered here. Please see reception."},
 };
 
 static bool valid_id(enum feedback_text id)

@@ -163,6 +163,34 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 	return 0;
 }
 
+/* The visitor pass keys config names (none: no pass works). */
+static int load_pass_keys(const struct config *config, struct report_sink *sink,
+                          struct visitor_pass_keys **ret)
+{
+	char err[1536];
+	const char *paths[2] = {config->visitor_pass_keys[0], config->visitor_pass_keys[1]};
+	int r = visitor_pass_keys_load(paths, config->n_visitor_pass_keys, ret, err, sizeof(err));
+	if (r < 0 && r != -ENOMEM)
+		sink_error_fix(sink, "PORTER-PASS-KEY", "$.visitor_pass.public_keys", err,
+		               "each file must be an Ed25519 public key from `porter-admin pass "
+		               "keygen --public`, not writable by group or others (chmod 644)");
+	return r;
+}
+
+static int pass_use_loaded(void *userdata, const char *pass_id, int64_t valid_until)
+{
+	return qr_pass_mark_used(userdata, pass_id, valid_until, INT64_MIN);
+}
+
+static void pass_used(void *userdata, const char *pass_id, int64_t valid_until)
+{
+	porter_plugin *p = userdata;
+	if (qr_pass_mark_used(p->qr, pass_id, valid_until, p->engine.wall_clock_us() / 1000000) < 0)
+		plog(&p->services, PORTER_LOG_ERROR,
+		     "out of memory remembering a used visitor pass; the database has it, a "
+		     "restart reads it");
+}
+
 /* porter.h's returns for a file the config names: a key or directory file
  * that cannot be used is a config problem like a bad setting (README step
  * 3), -EINVAL whatever the file error was (-ENOENT, -EFBIG, the directory's
@@ -220,6 +248,8 @@ static void plugin_free(porter_plugin *p)
 	p->presence = presence_free(p->presence);
 	p->directory = directory_free(p->directory);
 	p->engine.hasher = pin_hasher_free(p->engine.hasher);
+	p->qr = qr_memory_free(p->qr);
+	p->pass_keys = visitor_pass_keys_free(p->pass_keys);
 	free(p);
 }
 
@@ -259,7 +289,10 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	e->wall_clock_us = wall_clock_us;
 	e->max_in_flight = ENGINE_MAX_IN_FLIGHT;
 	e->visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
-	if (!p->presence || !p->readers)
+	e->pass_used = pass_used;
+	e->pass_userdata = p;
+	p->qr = qr_memory_new();
+	if (!p->presence || !p->readers || !p->qr)
 		return -ENOMEM;
 	struct store_open_report rep;
 	int r = store_open(p->config.database_path, &p->store, &rep);
@@ -273,6 +306,9 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	r = store_load_presence(p->store, engine_load_presence, e, err, sizeof(err));
 	if (r == 0) /* since when: the daily check-out leaves later arrivals in */
 		r = store_load_in_since(p->store, engine_load_since, e, err, sizeof(err));
+	if (r == 0) /* single use survives a restart */
+		r = store_load_pass_uses(p->store, pass_use_loaded, p->qr,
+		                         e->wall_clock_us() / 1000000, err, sizeof(err));
 	if (r < 0) {
 		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", err,
 		               "local.database must be porter's presence database (or not exist "
@@ -381,6 +417,8 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 	p->engine.hasher = in.hasher;
 	p->directory = in.directory;
 	if (r == 0)
+		r = files_result(load_pass_keys(&p->config, &sink, &p->pass_keys));
+	if (r == 0)
 		r = start_engine(p, &sink);
 	if (r < 0) {
 		plog(&p->services, PORTER_LOG_ERROR, "porter not started: %s", strerror(-r));
@@ -416,6 +454,10 @@ int plugin_check_config(const char *json, size_t len, porter_report_fn report, v
 			r = check_database(config->database_path, &sink);
 		if (r == 0)
 			r = check_backend_files(config, &sink);
+		struct visitor_pass_keys *keys = NULL;
+		if (r == 0)
+			r = load_pass_keys(config, &sink, &keys);
+		visitor_pass_keys_free(keys);
 		r = files_result(r);
 	}
 	in.directory = directory_free(in.directory);
@@ -460,6 +502,14 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	}
 	if (r == 0)
 		r = files_result(load_local_inputs(next, &sink, &in));
+	struct visitor_pass_keys *keys = NULL;
+	if (r == 0) {
+		r = files_result(load_pass_keys(next, &sink, &keys));
+		if (r < 0) {
+			in.directory = directory_free(in.directory);
+			in.hasher = pin_hasher_free(in.hasher);
+		}
+	}
 	if (r < 0) {
 		plog(&p->services, PORTER_LOG_ERROR,
 		     "config reload refused, the old config stays: %s", strerror(-r));
@@ -469,6 +519,8 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	bool ble_changed = ble_reader_changed(&p->config, next);
 	p->config = *next;
 	free(next);
+	visitor_pass_keys_free(p->pass_keys);
+	p->pass_keys = keys;
 	pin_hasher_free(p->engine.hasher);
 	p->engine.hasher = in.hasher;
 	swap_directory(p, in.directory);

@@ -14,6 +14,8 @@
 #include "lockout_control.h"
 #include "porter.h"
 #include "presence.h"
+#include "qr_credential.h"
+#include "visitor_pass.h"
 #include "reader.h"
 #include "store.h"
 
@@ -30,6 +32,8 @@ struct porter_plugin {
 	struct directory_watch *directory_watch; /* NULL: edits need a reload */
 	struct outbox *outbox;                   /* NULL: the local backend */
 	struct ble_reader *ble_reader;           /* NULL: ble_reader.enabled is off */
+	struct qr_memory *qr;                    /* QR codes refused, passes used */
+	struct visitor_pass_keys *pass_keys;     /* NULL: no visitor pass works */
 };
 
 /* Resolve a hook's reader, or log why it cannot be used (NULL). */

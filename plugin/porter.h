@@ -168,6 +168,25 @@ struct porter_feedback {
  *                   with the backend longer ago than offline.max_age_s
  *                   (backend "nexudus"). Checking out still works. Does not
  *                   count.
+ *   "qr_unreadable" a QR scan that is no credential: empty, over 512 bytes
+ *                   (-E2BIG) or a byte outside printable ASCII (-EINVAL).
+ *                   Does not count.
+ *   "qr_unknown"    DENY: no one has this visitor code. Counts.
+ *   "qr_code_locked"
+ *                   DENY: this code was refused qr.code_max_attempts times
+ *                   in a row and is locked for a while at every reader (the
+ *                   text says how long); it is not looked at. Does not count.
+ *   "visitor_pass_invalid"
+ *                   DENY: a visitor pass that is malformed, altered, or
+ *                   signed by a key this door does not hold. Counts.
+ *   "visitor_pass_used"
+ *                   DENY: a single-use visitor pass whose check-in is
+ *                   recorded, presented by a visitor who is out. Counts.
+ *   "visitor_unknown"
+ *                   DENY: a genuine visitor pass for a visitor id not in the
+ *                   directory. Counts.
+ *   A visitor pass outside its own valid-from..valid-until is refused as
+ *   "visitor_pass_not_yet_valid" or "visitor_pass_expired" (and counts).
  */
 
 /* ---- Completion of a pending decision --------------------------------- */
@@ -332,7 +351,9 @@ struct porter_key_event {
 	const char *reader_id;
 };
 
-/* A decoded QR / barcode scan. */
+/* A decoded QR / barcode scan: a visitor code or a visitor pass (README
+ * "QR codes"). The same code at the same reader within qr.repeat_ms is the
+ * scanner beeping twice: NO_OPINION, no feedback, nothing decided. */
 struct porter_qr_event {
 	uint32_t size;
 	uint32_t reserved;

@@ -28,11 +28,19 @@ struct keypad_entry {
 	int64_t timer_id; /* inter-key timeout on the host loop, 0: none */
 };
 
+/* The last QR scan, as its keyed hash: a scanner that beeps twice. */
+struct qr_last_scan {
+	uint8_t hash[32];
+	uint64_t at_us;
+	bool seen;
+};
+
 struct reader_state {
 	char id[CONFIG_ID_MAX + 1];
 	const struct reader_config *config; /* refreshed on reload */
 	struct lockout lockout;
 	struct keypad_entry keypad;
+	struct qr_last_scan qr;
 	struct engine *engine;
 };
 

@@ -27,6 +27,7 @@ struct store {
 	sqlite3_stmt *insert_log;
 	sqlite3_stmt *upsert_presence;
 	sqlite3_stmt *insert_door; /* door_events */
+	sqlite3_stmt *insert_pass; /* visitor_pass_uses */
 	char *path, *wal_path;
 	/* The -wal file SQLite has open, as it was at store_open: committed
 	 * changes live in it until a checkpoint, so it must not vanish either. */
@@ -68,6 +69,14 @@ static const char door_events_sql[] =
         "  person_id TEXT,"
         "  detail TEXT NOT NULL DEFAULT '');"
         "CREATE INDEX IF NOT EXISTS door_events_at ON door_events(at);";
+
+/* Single-use visitor passes used (visitor_pass.h): INSERT OR IGNORE, so a
+ * pass recorded once stays used at its first time. */
+static const char pass_uses_sql[] = "CREATE TABLE IF NOT EXISTS visitor_pass_uses("
+                                    "  pass_id TEXT PRIMARY KEY,"
+                                    "  person_id TEXT NOT NULL,"
+                                    "  used_at TEXT NOT NULL,"
+                                    "  valid_until INTEGER NOT NULL);";
 
 static int db_fail(struct store *s, char *err, size_t errlen, const char *what)
 {
@@ -370,6 +379,14 @@ static void remember_wal(struct store *s)
 static int prepare_door_events(struct store *s)
 {
 	int rc = sqlite3_exec(s->db, door_events_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, pass_uses_sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(
+		        s->db,
+		        "INSERT OR IGNORE INTO visitor_pass_uses(pass_id, person_id,"
+		        " used_at, valid_until) VALUES(?,?,?,?)",
+		        -1, &s->insert_pass, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	return sqlite3_prepare_v2(s->db,
@@ -468,6 +485,7 @@ struct store *store_close(struct store *s)
 	sqlite3_finalize(s->insert_log);
 	sqlite3_finalize(s->upsert_presence);
 	sqlite3_finalize(s->insert_door);
+	sqlite3_finalize(s->insert_pass);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s->wal_path);
@@ -500,6 +518,28 @@ int store_load_presence(struct store *s, int (*fn)(void *, const char *, bool), 
 	return r;
 }
 
+int store_load_pass_uses(struct store *s, int (*fn)(void *, const char *, int64_t), void *userdata,
+                         int64_t now_s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int r = 0, rc;
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT pass_id, valid_until FROM visitor_pass_uses"
+	                       " WHERE valid_until > ?",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, err, errlen, "loading used visitor passes");
+	sqlite3_bind_int64(st, 1, now_s);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (id)
+			r = fn(userdata, id, sqlite3_column_int64(st, 1));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_fail(s, err, errlen, "loading used visitor passes");
+	sqlite3_finalize(st);
+	return r;
+}
+
 /* recorded_at text ("2026-11-26T03:44:16.123456Z", see utc_time.h) back
  * to unix us; 0 (before any cut-off) when it is not in that form. */
 static int64_t parse_time(const char *text)
@@ -520,8 +560,8 @@ int store_load_in_since(struct store *s, int (*fn)(void *, const char *, int64_t
 {
 	sqlite3_stmt *st;
 	int r = 0, rc;
-	if (sqlite3_prepare_v2(s->db, "SELECT person_id, since FROM presence",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT person_id, since FROM presence", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return db_fail(s, err, errlen, "loading presence");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
@@ -557,7 +597,14 @@ static int record_one(struct store *s, const struct store_change *c)
 	sqlite3_bind_int64(s->upsert_presence, 4, sqlite3_last_insert_rowid(s->db));
 	if (sqlite3_step(s->upsert_presence) != SQLITE_DONE)
 		return -EIO;
-	return 0;
+	if (!c->pass_id || !c->in)
+		return 0;
+	sqlite3_reset(s->insert_pass);
+	sqlite3_bind_text(s->insert_pass, 1, c->pass_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->insert_pass, 2, c->person_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->insert_pass, 3, when, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s->insert_pass, 4, c->pass_valid_until);
+	return sqlite3_step(s->insert_pass) == SQLITE_DONE ? 0 : -EIO;
 }
 
 /*

@@ -8,6 +8,9 @@
  *   presence(person_id PRIMARY KEY, state, since, last_seq) -- who is in now
  *   door_events(seq, at, reader_id, code, person_id NULL, detail)
  *                -- denied attempts and lockouts: what happened at the door
+ *   visitor_pass_uses(pass_id PRIMARY KEY, person_id, used_at, valid_until)
+ *                -- single-use visitor passes whose check-in is durable,
+ *                   written in the check-in's own transaction
  * event_key is made when the change is decided and doubles as the backend's
  * idempotency key, so a retried write can never record a change twice.
  * door_events never holds a PIN: a row says which reader refused, when, and
@@ -34,6 +37,10 @@ struct store_change {
 	bool in;
 	int64_t at_unix_us; /* wall clock when decided */
 	const char *cause;  /* "credential", "host_cancelled", ... */
+	/* A check-in by a single-use visitor pass: its id (NULL: none), so
+	 * the pass is used exactly when the check-in is durable. */
+	const char *pass_id;
+	int64_t pass_valid_until; /* unix seconds: the row can go after it */
 };
 
 #define DOOR_CODE_MAX   40
@@ -84,6 +91,12 @@ int store_load_presence(struct store *store,
 int store_load_in_since(struct store *store,
                         int (*fn)(void *userdata, const char *person_id, int64_t since_unix_us),
                         void *userdata, char *err, size_t errlen);
+
+/* Call `fn` for each single-use visitor pass used, still valid after
+ * `now_s`. Returns 0 or a negative errno. */
+int store_load_pass_uses(struct store *store,
+                         int (*fn)(void *userdata, const char *pass_id, int64_t valid_until),
+                         void *userdata, int64_t now_s, char *err, size_t errlen);
 
 /* Record `n` changes in one transaction (group commit): all or none are
  * durable when this returns 0. */

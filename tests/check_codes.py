@@ -16,7 +16,8 @@ import re
 import sys
 
 # Function -> index of its code argument.
-CODE_ARG = {"engine_feedback": 4, "deny": 2, "complete": 4, "refuse_real_pin": 3}
+CODE_ARG = {"engine_feedback": 4, "deny": 2, "complete": 4, "refuse_real_pin": 3,
+            "engine_refuse_credential": 3, "refuse": 2}
 LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 

@@ -35,10 +35,12 @@
 #include "admin_check.h"
 #include "admin_lockout.h"
 #include "admin_outbox.h"
+#include "admin_pass.h"
 #include "admin_presence.h"
 #include "config.h"
 #include "directory_file.h"
 #include "pin_hash.h"
+#include "qr_credential.h"
 
 /* Without --config, the widest lengths porter's config accepts. */
 #define ADMIN_PIN_MIN 4
@@ -47,6 +49,7 @@
 struct options {
 	const char *directory, *key, *id, *kind, *name, *valid_from, *valid_until, *database;
 	const char *config_path;
+	const char *qr_code_file;  /* add --qr-code-file: the visitor code's file */
 	unsigned pin_min, pin_max; /* from --config, else ADMIN_PIN_MIN..MAX */
 	struct config *site;       /* --config, parsed as porter parses it */
 	bool json;                 /* check --config --json */
@@ -57,7 +60,7 @@ static const char usage_text[] =
         "       porter-admin hash-pin (--key KEYFILE | --config CONFIG)\n"
         "       porter-admin add (--directory FILE --key KEYFILE | --config CONFIG)\n"
         "                        --id ID --kind member|visitor --name NAME\n"
-        "                        [--valid-from T] [--valid-until T]\n"
+        "                        [--valid-from T] [--valid-until T] [--qr-code-file FILE]\n"
         "       porter-admin remove --directory FILE --id ID\n"
         "       porter-admin list --directory FILE\n"
         "       porter-admin check --directory FILE\n"
@@ -69,6 +72,9 @@ static const char usage_text[] =
         "       porter-admin unlock --state-dir DIR --reader ID | --all\n"
         "       porter-admin attempts --database FILE [--since DAY] [--json]\n"
         "       porter-admin outbox --database FILE | --config CONFIG [--json] [--dead N]\n"
+        "       porter-admin pass keygen --private FILE --public FILE\n"
+        "       porter-admin pass issue --key FILE --visitor ID --valid-from T\n"
+        "                               --valid-until T [--single-use] [--id ID] [--png FILE]\n"
         "       porter-admin --help\n"
         "\n"
         "T is a UTC time like 2026-11-25T18:00:00Z.\n"
@@ -368,8 +374,50 @@ static void warn_if_expired(const struct person *p)
 	        p->id, until);
 }
 
+/* The visitor code (the code in the registration e-mail that the visitor
+ * scans as a QR code) from the first line of a file, never from the command
+ * line, where ps and shell history would show it; stored only as its hash. */
+static int hash_qr_code(const struct options *o, char hex[PIN_HASH_HEX_LEN + 1])
+{
+	char err[1536], code[QR_CODE_MAX + 2];
+	uint8_t key[PIN_KEY_LEN], hash[PIN_HASH_LEN];
+	size_t at;
+	FILE *f = fopen(o->qr_code_file, "re");
+	if (!f) {
+		fprintf(stderr, "porter-admin: %s: %s\n", o->qr_code_file, strerror(errno));
+		return -errno;
+	}
+	char *line = fgets(code, sizeof(code), f);
+	fclose(f);
+	if (line)
+		code[strcspn(code, "\r\n")] = '\0';
+	if (!line || qr_code_check((const uint8_t *)code, strlen(code), &at) < 0) {
+		fprintf(stderr,
+		        "porter-admin: %s: the first line must be the visitor code, 1-%d "
+		        "printable characters without spaces\n",
+		        o->qr_code_file, QR_CODE_MAX);
+		OPENSSL_cleanse(code, sizeof(code));
+		return -EINVAL;
+	}
+	int r = pin_key_load(o->key, key, err, sizeof(err));
+	struct pin_hasher *h = r == 0 ? pin_hasher_new(key) : NULL;
+	OPENSSL_cleanse(key, sizeof(key));
+	if (r < 0)
+		fprintf(stderr, "porter-admin: %s\n", err);
+	else if (!h)
+		r = -ENOMEM;
+	else
+		r = qr_code_hash(h, (const uint8_t *)code, strlen(code), hash);
+	OPENSSL_cleanse(code, sizeof(code));
+	pin_hasher_free(h);
+	if (r == 0)
+		pin_hash_to_hex(hash, hex);
+	return r;
+}
+
 static int cmd_add(const struct options *o)
 {
+	char qr_hex[PIN_HASH_HEX_LEN + 1] = "";
 	char hex[PIN_HASH_HEX_LEN + 1];
 	uint8_t hash[PIN_HASH_LEN];
 	char err[1536];
@@ -386,7 +434,7 @@ static int cmd_add(const struct options *o)
 		json_object_put(root);
 		return 1;
 	}
-	if (hash_pin(o, hash) < 0) {
+	if ((o->qr_code_file && hash_qr_code(o, qr_hex) < 0) || hash_pin(o, hash) < 0) {
 		json_object_put(root);
 		return 1;
 	}
@@ -396,6 +444,8 @@ static int cmd_add(const struct options *o)
 	json_object_object_add(p, "kind", json_object_new_string(o->kind));
 	json_object_object_add(p, "name", json_object_new_string(o->name));
 	json_object_object_add(p, "pin_hmac", json_object_new_string(hex));
+	if (qr_hex[0])
+		json_object_object_add(p, "qr_hmac", json_object_new_string(qr_hex));
 	if (o->valid_from)
 		json_object_object_add(p, "valid_from", json_object_new_string(o->valid_from));
 	if (o->valid_until)
@@ -551,6 +601,7 @@ int main(int argc, char **argv)
 	        {"database", required_argument, NULL, 'b'},
 	        {"config", required_argument, NULL, 'c'},
 	        {"json", no_argument, NULL, 'j'},
+	        {"qr-code-file", required_argument, NULL, 'q'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -571,6 +622,8 @@ int main(int argc, char **argv)
 		return admin_presence_main(argc, argv); /* its own options */
 	if (strcmp(cmd, "outbox") == 0)
 		return admin_outbox_main(argc, argv); /* its own options */
+	if (strcmp(cmd, "pass") == 0)
+		return admin_pass_main(argc, argv); /* its own options */
 	int c;
 	optind = 2;
 	opterr = 0; /* our own message, naming the option */
@@ -578,7 +631,8 @@ int main(int argc, char **argv)
 		const char **slot[] = {
 		        ['d'] = &o.directory,   ['k'] = &o.key,      ['i'] = &o.id,
 		        ['t'] = &o.kind,        ['n'] = &o.name,     ['f'] = &o.valid_from,
-		        ['u'] = &o.valid_until, ['b'] = &o.database, ['c'] = &o.config_path};
+		        ['u'] = &o.valid_until, ['b'] = &o.database, ['c'] = &o.config_path,
+		        ['q'] = &o.qr_code_file};
 		if (c == 'h') {
 			fputs(usage_text, stdout);
 			return 0;

@@ -129,12 +129,12 @@ static bool name_is_clean(const char *text, size_t len)
 	return true;
 }
 
-enum field { F_ID, F_KIND, F_NAME, F_PIN, F_FROM, F_UNTIL, N_FIELDS };
+enum field { F_ID, F_KIND, F_NAME, F_PIN, F_FROM, F_UNTIL, F_QR, N_FIELDS };
 
-static const char *const field_names[N_FIELDS] = {"id",       "kind",       "name",
-                                                  "pin_hmac", "valid_from", "valid_until"};
-static const size_t field_max[N_FIELDS] = {PERSON_ID_MAX,    7,  PERSON_NAME_MAX,
-                                           PIN_HASH_HEX_LEN, 20, 20};
+static const char *const field_names[N_FIELDS] = {"id",         "kind",        "name",   "pin_hmac",
+                                                  "valid_from", "valid_until", "qr_hmac"};
+static const size_t field_max[N_FIELDS] = {
+        PERSON_ID_MAX, 7, PERSON_NAME_MAX, PIN_HASH_HEX_LEN, 20, 20, PIN_HASH_HEX_LEN};
 
 /* One entry as read: each field's text up to one byte past its longest
  * valid value (so "too long" is still seen), and its real length. */
@@ -209,6 +209,21 @@ static int check_entry(const struct entry *e, size_t i, struct person *p, char *
 			            "(porter-admin hash-pin)",
 			            i, id, PIN_HASH_HEX_LEN);
 		p->has_pin = true;
+	}
+	if (e->seen[F_QR]) {
+		const char *qr = field_text(e, F_QR);
+		if (!qr || pin_hash_from_hex(qr, e->len[F_QR], p->qr_hash) < 0)
+			return fail(err, errlen, -EINVAL,
+			            "people[%zu] (%s).qr_hmac: must be %d hex digits "
+			            "(porter-admin add --qr-code)",
+			            i, id, PIN_HASH_HEX_LEN);
+		p->has_qr = true;
+		/* A visitor's code ends with their visit (valid_until is required);
+		 * a member's would be a static code that opens the door for ever. */
+		if (p->kind != PERSON_VISITOR)
+			return fail(err, errlen, -EINVAL,
+			            "people[%zu] (%s).qr_hmac: only a visitor has a visitor code",
+			            i, id);
 	}
 	return check_window(e, i, p, err, errlen);
 }

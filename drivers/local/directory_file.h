@@ -13,6 +13,10 @@
  *         "pin_hmac": "...", "valid_from": "2026-11-25T08:00:00Z",
  *         "valid_until": "2026-11-25T20:00:00Z" } ] }
  *
+ * A person may also have "qr_hmac": a visitor code scanned as a QR code,
+ * hashed like a PIN under the same key with a prefix, "qr:" + code
+ * (qr_credential.h), so a code never matches a PIN.
+ *
  * A file with any error is refused whole, with the first error named: a
  * directory that is half right could let the wrong person in. The text is
  * read strictly and in one pass (json_strict.h): a key twice in one object,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* nexudus_directory.c: synced Nexudus people as porter's directory file. */
 #include "nexudus_directory.h"
+#include "qr_credential.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,8 +38,9 @@ struct entry {
 	size_t seq; /* order of arrival, for ties */
 	enum person_kind kind;
 	enum outcome outcome;
-	bool has_pin;
+	bool has_pin, has_qr;
 	uint8_t pin_hash[PIN_HASH_LEN];
+	uint8_t qr_hash[PIN_HASH_LEN]; /* VisitorCode as a QR code (qr_credential.h) */
 	char name[PERSON_NAME_MAX + 1];
 };
 
@@ -273,6 +275,15 @@ static int add_visitor(struct nexudus_directory *d, const struct nexudus_visitor
 		e->outcome = LEFT_EXPIRED;
 		return 0;
 	}
+	/* The registration e-mail's QR code carries the VisitorCode: the
+	 * same code, hashed for a scanner as porter-admin add --qr-code-file does. */
+	size_t at, len = strlen(v->visitor_code);
+	if (!v->visitor_code_too_long &&
+	    qr_code_check((const uint8_t *)v->visitor_code, len, &at) == 0) {
+		if (qr_code_hash(d->hasher, (const uint8_t *)v->visitor_code, len, e->qr_hash) < 0)
+			return -EIO;
+		e->has_qr = true;
+	}
 	return hash_pin(d, e, v->visitor_code, v->visitor_code_too_long);
 }
 
@@ -389,6 +400,10 @@ static int render(const struct entry *entries, size_t n, char **ret, size_t *ret
 		if (e->has_pin) {
 			pin_hash_to_hex(e->pin_hash, hex);
 			fprintf(f, ", \"pin_hmac\": \"%s\"", hex);
+		}
+		if (e->has_qr) {
+			pin_hash_to_hex(e->qr_hash, hex);
+			fprintf(f, ", \"qr_hmac\": \"%s\"", hex);
 		}
 		if (e->kind == PERSON_VISITOR) {
 			timestamp_format(e->valid_from, from);

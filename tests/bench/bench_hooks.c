@@ -12,6 +12,10 @@
  * (WAL, synchronous=FULL, insert into presence_log + upsert into presence),
  * with nothing of porter around it.
  *
+ * QR scans are measured beside the PIN hook in the same run: a visitor code
+ * (an HMAC and a directory lookup, like a PIN) and a visitor pass (an
+ * Ed25519 verification), each checking a person in or out.
+ *
  *   bench_hooks PORTER_SO [people] [changes] [in_flight]
  */
 #include <errno.h>
@@ -25,6 +29,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <sqlite3.h>
 
 #include "host_loop.h"
@@ -70,7 +75,10 @@ static void pin_of(size_t i, char pin[24])
 	snprintf(pin, 24, "%08zu", 10000000 + i);
 }
 
-/* A site of `people` members with PINs 10000000+i, written like porter-admin would. */
+#define QR_PEOPLE 5000 /* visitors with a visitor code; passes for as many members */
+
+/* A site of `people` members with PINs 10000000+i, and up to QR_PEOPLE
+ * visitors with visitor codes, written like porter-admin would. */
 static void make_site(struct bench *b)
 {
 	unsigned char key[32], mac[32];
@@ -102,15 +110,32 @@ static void make_site(struct bench *b)
 			fprintf(f, "%02x", mac[k]);
 		fprintf(f, "\"}");
 	}
+	/* Visitors with a visitor code "QR-<pin>" for on_qr, hashed as porter-admin
+	 * add --qr-code-file does: "qr:" + code. */
+	for (size_t i = 0; i < b->people && i < QR_PEOPLE; i++) {
+		unsigned int len = 0;
+		char code[32];
+		pin_of(i, pin);
+		int n = snprintf(code, sizeof(code), "qr:QR-%s", pin);
+		HMAC(EVP_sha256(), key, sizeof(key), (unsigned char *)code, (size_t)n, mac, &len);
+		fprintf(f,
+		        ",\n{\"id\": \"v-%zu\", \"kind\": \"visitor\", \"name\": \"Visitor %zu\", "
+		        "\"valid_until\": \"2099-01-01T00:00:00Z\", \"qr_hmac\": \"",
+		        i, i);
+		for (unsigned k = 0; k < len; k++)
+			fprintf(f, "%02x", mac[k]);
+		fprintf(f, "\"}");
+	}
 	fprintf(f, "]}\n");
 	fclose(f);
 }
 
 static void cleanup_site(struct bench *b)
 {
-	const char *names[] = {"pin.key",         "directory.json",  "presence.db",
-	                       "presence.db-wal", "presence.db-shm", ".presence.db.marker",
-	                       "bare.db",         "bare.db-wal",     "bare.db-shm"};
+	const char *names[] = {
+	        "pass.pub",        "pin.key",         "directory.json",      "presence.db",
+	        "presence.db-wal", "presence.db-shm", ".presence.db.marker", "bare.db",
+	        "bare.db-wal",     "bare.db-shm"};
 	char path[128];
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", b->dir, names[i]);
@@ -126,8 +151,9 @@ static void start(struct bench *b)
 	         "{\"local\": {\"directory\": \"%s/directory.json\", \"database\": "
 	         "\"%s/presence.db\","
 	         " \"pin_key_file\": \"%s/pin.key\"}, \"repeat_window_ms\": 0,"
-	         " \"lockout\": {\"max_attempts\": 100}}",
-	         b->dir, b->dir, b->dir);
+	         " \"lockout\": {\"max_attempts\": 100},"
+	         " \"visitor_pass\": {\"public_keys\": [\"%s/pass.pub\"]}}",
+	         b->dir, b->dir, b->dir, b->dir);
 	int r = b->plugin.descriptor->init(host_loop_services(b->loop), config, strlen(config),
 	                                   NULL, NULL, &b->porter);
 	if (r < 0) {
@@ -213,6 +239,103 @@ static void bench_latency(struct bench *b)
 		s[i] = now_ns() - t0;
 	}
 	report("on_key, digit or clear", s, n);
+	free(s);
+}
+
+/* ---- QR scans ----------------------------------------------------------- */
+
+static EVP_PKEY *pass_key;
+
+/* The pass signing key, and its public half where the config says. */
+static void make_pass_key(struct bench *b)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	char path[128];
+	if (!ctx || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &pass_key) != 1)
+		die("no Ed25519 key");
+	EVP_PKEY_CTX_free(ctx);
+	snprintf(path, sizeof(path), "%s/pass.pub", b->dir);
+	FILE *f = fopen(path, "w");
+	if (!f || PEM_write_PUBKEY(f, pass_key) != 1)
+		die("cannot write the pass key");
+	fclose(f);
+}
+
+static void b64url(const unsigned char *in, size_t len, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t o = 0;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) |
+		             (i + 2 < len ? in[i + 2] : 0);
+		size_t chars = len - i >= 3 ? 4 : len - i + 1;
+		for (size_t k = 0; k < chars; k++)
+			out[o++] = a[(v >> (18 - 6 * k)) & 63];
+	}
+	out[o] = '\0';
+}
+
+/* A pass for m-i, written from README "Visitor passes" alone. */
+static void pass_of(size_t i, char out[512])
+{
+	char fields[160], sig_text[100];
+	unsigned char sig[64];
+	size_t sig_len = sizeof(sig);
+	long now = (long)time(NULL);
+	int n = snprintf(fields, sizeof(fields), "1|bench-%zu|m-%zu|%ld|%ld|0", i, i, now - 60,
+	                 now + 3600);
+	strcpy(out, "PV1.");
+	b64url((unsigned char *)fields, (size_t)n, out + 4);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, pass_key) != 1 ||
+	    EVP_DigestSign(ctx, sig, &sig_len, (unsigned char *)out, strlen(out)) != 1)
+		die("cannot sign a pass");
+	EVP_MD_CTX_free(ctx);
+	b64url(sig, sig_len, sig_text);
+	strcat(out, ".");
+	strcat(out, sig_text);
+}
+
+static int qr_hook(struct bench *b, const char *reader, const char *data, uint64_t *ret_ns)
+{
+	struct porter_qr_event ev = {.size = sizeof(ev),
+	                             .request_id = ++b->next_request,
+	                             .reader_id = reader,
+	                             .data = (const uint8_t *)data,
+	                             .data_len = strlen(data)};
+	uint64_t t0 = now_ns();
+	int r = b->plugin.descriptor->on_qr(b->porter, &ev);
+	*ret_ns = now_ns() - t0;
+	return r;
+}
+
+/* on_qr beside on_pin: the same people, the same loop. */
+static void bench_qr(struct bench *b)
+{
+	size_t n = b->people < QR_PEOPLE ? b->people : QR_PEOPLE;
+	uint64_t *s = calloc(n, sizeof(*s));
+	char data[512], pin[24];
+	size_t base = b->completed;
+	for (size_t i = 0; i < n; i++) {
+		pin_of(i, pin);
+		snprintf(data, sizeof(data), "QR-%s", pin);
+		if (qr_hook(b, "scanner", data, &s[i]) != PORTER_VERDICT_PENDING)
+			die("a known visitor code was not queued for recording");
+		if (i % 64 == 63)
+			host_loop_run_once(b->loop, 0);
+	}
+	report("on_qr, visitor code (pending)", s, n);
+	drain(b, base + n);
+	base = b->completed;
+	for (size_t i = 0; i < n; i++) {
+		pass_of(i, data);
+		if (qr_hook(b, "scanner", data, &s[i]) != PORTER_VERDICT_PENDING)
+			die("a valid visitor pass was not queued for recording");
+		if (i % 64 == 63)
+			host_loop_run_once(b->loop, 0);
+	}
+	report("on_qr, visitor pass (verify, pending)", s, n);
+	drain(b, base + n);
 	free(s);
 }
 
@@ -345,11 +468,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	make_site(&b);
+	make_pass_key(&b);
 	start(&b);
 	/* Markers for tests/bench/hook-syscalls.sh: a write to fd -1 fails at once
 	 * and shows in strace, bracketing the phase where only hooks and the loop run. */
 	(void)!write(-1, "hooks-begin", 11);
 	bench_latency(&b);
+	bench_qr(&b);
 	double porter = bench_throughput(&b, changes, in_flight);
 	(void)!write(-1, "hooks-end", 9);
 	double bare = bench_bare_sqlite(&b, changes, 100);

@@ -20,6 +20,7 @@
 
 #include "directory_file.h"
 #include "nexudus_directory.h"
+#include "qr_credential.h"
 
 static const uint8_t key[PIN_KEY_LEN] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                          12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
@@ -408,10 +409,32 @@ static void test_pages_parsed_straight_into_the_directory(void **state)
 	directory_free(dir);
 }
 
+/* The registration e-mail's QR code carries the VisitorCode: a scanner
+ * finds the visitor by it, hashed apart from the PIN. */
+static void test_a_visitor_code_is_stored_for_the_scanner_too(void **state)
+{
+	struct fixture *f = *state;
+	add_visitor(f, 2001, "73140622", NOW);
+	struct directory *dir = write_and_load(f);
+	struct pin_hasher *h = pin_hasher_new(key);
+	uint8_t hash[PIN_HASH_LEN];
+	size_t n;
+	assert_int_equal(qr_code_hash(h, (const uint8_t *)"73140622", 8, hash), 0);
+	pin_hasher_free(h);
+	const struct person *p = directory_match_qr(dir, hash, &n);
+	assert_non_null(p);
+	assert_int_equal(n, 1);
+	assert_string_equal(p->id, "nx-v-2001");
+	assert_true(p->has_pin);
+	assert_int_not_equal(memcmp(p->qr_hash, p->pin_hash, PIN_HASH_LEN), 0);
+	directory_free(dir);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
+	        T(test_a_visitor_code_is_stored_for_the_scanner_too),
 	        T(test_a_written_directory_loads_and_a_synced_pin_matches),
 	        T(test_a_sync_that_found_nobody_writes_an_empty_directory),
 	        T(test_no_pin_is_ever_written_in_clear),
