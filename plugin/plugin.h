@@ -29,6 +29,7 @@ struct porter_plugin {
 	struct daily_checkout daily;             /* config daily_checkout */
 	struct directory_watch *directory_watch; /* NULL: edits need a reload */
 	struct outbox *outbox;                   /* NULL: the local backend */
+	struct usb_scanners *usb;                /* NULL: usb_scanners off */
 };
 
 /* Resolve a hook's reader, or log why it cannot be used (NULL). */

@@ -37,6 +37,11 @@ typedef void (*usb_scan_fn)(void *userdata, const char *reader_id, const uint8_t
 
 struct usb_scanners;
 
+/* 1 where the driver is built in (meson: with drivers/usb/scan_decoder.c). */
+#ifndef PORTER_USB_SCANNER
+#define PORTER_USB_SCANNER 0
+#endif
+
 #if PORTER_USB_SCANNER
 
 /* Start the driver and attach every matching scanner plugged in. Needs the
