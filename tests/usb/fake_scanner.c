@@ -358,6 +358,19 @@ void fake_usb_report(struct fake_device *d, const uint8_t *report, size_t len)
 	pthread_mutex_unlock(&lock);
 }
 
+void fake_usb_type(struct fake_device *d, const char *text)
+{
+	for (const char *c = text; *c; c++) {
+		uint8_t key = *c == '\n'               ? 0x28
+		              : *c >= '1' && *c <= '9' ? (uint8_t)(0x1e + *c - '1')
+		              : *c == '0'              ? 0x27
+		                                       : (uint8_t)(0x04 + *c - 'a');
+		uint8_t down[8] = {0, 0, key}, up[8] = {0};
+		fake_usb_report(d, down, sizeof(down));
+		fake_usb_report(d, up, sizeof(up));
+	}
+}
+
 unsigned fake_usb_urbs_in_flight(struct fake_device *d)
 {
 	pthread_mutex_lock(&lock);

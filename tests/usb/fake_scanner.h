@@ -44,6 +44,11 @@ void fake_usb_unplug(struct fake_device *device);
 /* The scanner sends one input report (queued until an URB takes it). */
 void fake_usb_report(struct fake_device *device, const uint8_t *report, size_t len);
 
+/* The scanner types `text` ('a'-'z', '0'-'9', '\n' for Enter) as a
+ * keyboard-emulation scanner does: per character a key-down report, then
+ * an all-keys-up report. */
+void fake_usb_type(struct fake_device *device, const char *text);
+
 /* Interrupt IN URBs submitted and not reaped; reports not taken yet. */
 unsigned fake_usb_urbs_in_flight(struct fake_device *device);
 unsigned fake_usb_reports_queued(struct fake_device *device);

@@ -21,9 +21,6 @@
 #include "host_loop.h"
 #include "usb_scanner.h"
 
-#define KEY_A     0x04
-#define KEY_ENTER 0x28
-
 struct fixture {
 	struct fake_usb *usb;
 	struct host_loop *loop;
@@ -123,19 +120,7 @@ static void start(struct fixture *f)
 	assert_int_equal(usb_scanners_start(f->services, &f->config, on_scan, f, &f->driver), 0);
 }
 
-/* One character: key down, then all keys up, as a wedge scanner sends it. */
-static void type(struct fake_device *d, const char *text)
-{
-	for (const char *c = text; *c; c++) {
-		uint8_t key = *c == '\n'               ? KEY_ENTER
-		              : *c >= '1' && *c <= '9' ? (uint8_t)(0x1e + *c - '1')
-		              : *c == '0'              ? 0x27
-		                                       : (uint8_t)(KEY_A + *c - 'a');
-		uint8_t down[8] = {0, 0, key}, up[8] = {0};
-		fake_usb_report(d, down, sizeof(down));
-		fake_usb_report(d, up, sizeof(up));
-	}
-}
+#define type fake_usb_type
 
 struct found {
 	const char *code;
