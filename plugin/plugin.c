@@ -349,9 +349,7 @@ static void apply_usb_scanners(porter_plugin *p)
 		if (r < 0)
 			plog(&p->services, PORTER_LOG_ERROR,
 			     "USB scanners not started (%s): scans come only from the host's on_qr",
-			     r == -ENOTSUP && !PORTER_USB_SCANNER
-			             ? "this porter.so was built without its USB driver"
-			             : strerror(-r));
+			     strerror(-r));
 	}
 }
 

@@ -18,7 +18,6 @@
 #ifndef PORTER_USB_SCANNER_H
 #define PORTER_USB_SCANNER_H
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,13 +35,6 @@
 typedef void (*usb_scan_fn)(void *userdata, const char *reader_id, const uint8_t *data, size_t len);
 
 struct usb_scanners;
-
-/* 1 where the driver is built in (meson: with drivers/usb/scan_decoder.c). */
-#ifndef PORTER_USB_SCANNER
-#define PORTER_USB_SCANNER 0
-#endif
-
-#if PORTER_USB_SCANNER
 
 /* Start the driver and attach every matching scanner plugged in. Needs the
  * host's fd watches. Returns 0 and *ret, or a negative errno, logged with
@@ -67,34 +59,5 @@ int usb_scanners_diagnostics(const struct usb_scanners *scanners, porter_report_
 
 /* How many scanners are attached (claimed, reading). */
 size_t usb_scanners_attached(const struct usb_scanners *scanners);
-
-#else /* built without drivers/usb/scan_decoder.c: no driver in porter.so */
-
-static inline int usb_scanners_start(const struct porter_host_services *services,
-                                     const struct usb_scanners_config *config, usb_scan_fn scan,
-                                     void *userdata, struct usb_scanners **ret)
-{
-	*ret = NULL;
-	return -ENOTSUP;
-}
-static inline void usb_scanners_reload(struct usb_scanners *scanners,
-                                       const struct usb_scanners_config *config)
-{
-}
-static inline struct usb_scanners *usb_scanners_stop(struct usb_scanners *scanners)
-{
-	return NULL;
-}
-static inline int usb_scanners_diagnostics(const struct usb_scanners *scanners,
-                                           porter_report_fn report, void *userdata)
-{
-	return 0;
-}
-static inline size_t usb_scanners_attached(const struct usb_scanners *scanners)
-{
-	return 0;
-}
-
-#endif
 
 #endif

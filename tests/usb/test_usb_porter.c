@@ -107,6 +107,62 @@ static void test_a_reload_turning_usb_scanners_off_lets_the_scanner_go(void **st
 	stop(s);
 }
 
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* BENCHMARKS.md "USB scanner": from the final report (Enter) on the wire
+ * to the driver's next transfer submitted, which it does once the scan
+ * went through qr_from_driver, beside on_qr alone with the same payload. */
+#define SCANS 20
+
+static void drain(struct site *s, struct fake_device *d)
+{
+	for (int i = 0; i < 5000 && (fake_usb_reports_queued(d) || fake_usb_urbs_in_flight(d) != 1);
+	     i++)
+		host_loop_run_once(s->loop, 0);
+}
+
+static void test_scan_to_decision_latency_beside_the_hook_alone(void **state)
+{
+	struct site *s = *state;
+	struct fake_device *d = fake_usb_plug(usb, &honeywell);
+	static const char payload[] = "pv1visitorpass0123456789";
+	uint64_t scan[SCANS], hook[SCANS];
+	uint8_t enter[8] = {0, 0, 0x28}, up[8] = {0};
+	start(s, USB_ON);
+	assert_true(wait_log(s, PORTER_LOG_INFO, "attached", 3000));
+	for (int i = 0; i < SCANS; i++) {
+		fake_usb_type(d, payload);
+		drain(s, d);
+		uint64_t t0 = host_loop_now_us(s->loop);
+		fake_usb_report(d, enter, sizeof(enter));
+		drain(s, d);
+		scan[i] = host_loop_now_us(s->loop) - t0;
+		fake_usb_report(d, up, sizeof(up));
+		drain(s, d);
+		struct porter_qr_event ev = {.size = sizeof(ev),
+		                             .request_id = ++s->last_request_id,
+		                             .reader_id = "garage-qr",
+		                             .data = (const uint8_t *)payload,
+		                             .data_len = sizeof(payload) - 1};
+		t0 = host_loop_now_us(s->loop);
+		int r = api->on_qr(s->porter, &ev);
+		hook[i] = host_loop_now_us(s->loop) - t0;
+		assert_true(r >= 0);
+	}
+	qsort(scan, SCANS, sizeof(scan[0]), compare_u64);
+	qsort(hook, SCANS, sizeof(hook[0]), compare_u64);
+	printf("scan-to-decision after the final report (umockdev): median %llu us, p90 %llu us; "
+	       "on_qr alone: median %llu us, p90 %llu us (%d scans of %zu bytes)\n",
+	       (unsigned long long)scan[SCANS / 2], (unsigned long long)scan[SCANS * 9 / 10],
+	       (unsigned long long)hook[SCANS / 2], (unsigned long long)hook[SCANS * 9 / 10], SCANS,
+	       sizeof(payload) - 1);
+	stop(s);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -120,6 +176,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(
 	                test_a_reload_turning_usb_scanners_off_lets_the_scanner_go, setup,
 	                teardown),
+	        cmocka_unit_test_setup_teardown(test_scan_to_decision_latency_beside_the_hook_alone,
+	                                        setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, load_porter, unload_porter);
 }
