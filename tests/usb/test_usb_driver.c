@@ -71,7 +71,9 @@ static int setup(void **state)
 	e->vendor_id = USB_ID_ANY;
 	e->product_id = USB_ID_ANY;
 	e->interface_class = USB_CLASS_HID;
-	e->decoder.char_timeout_us = 100000;
+	/* Long: under valgrind a scan's reports may arrive slowly, and no test
+	 * here waits for the timeout to end a scan. */
+	e->decoder.char_timeout_us = 5000000;
 	*state = f;
 	return 0;
 }
@@ -89,10 +91,12 @@ static int teardown(void **state)
 static const struct fake_device_desc honeywell = {
         .vendor_id = 0x0C2E, .product_id = 0x0B61, .interface_class = 3};
 
-/* Run the loop until `done` (checked after each dispatch) or 3 s. */
+/* Run the loop until `done` (checked after each dispatch) or 20 s: every
+ * report is a few round trips to umockdev's thread, slow under valgrind. */
 static bool run_until(struct fixture *f, bool (*done)(struct fixture *, void *), void *arg)
 {
-	for (int i = 0; i < 3000 && !done(f, arg); i++)
+	uint64_t end = host_loop_now_us(f->loop) + 20000000;
+	while (!done(f, arg) && host_loop_now_us(f->loop) < end)
 		host_loop_run_once(f->loop, 1);
 	return done(f, arg);
 }
