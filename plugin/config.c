@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
 
 #include "config.h"
 #include "diagnostics.h"
@@ -818,6 +819,112 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 	fill_usb_scanners(rep, root, c);
 }
 
+/* ---- What only a restart may change ------------------------------------ */
+
+/*
+ * The sections backend_setup_start() builds the backend and its outbox from,
+ * once, at init. Whole sections, never their members one by one: a setting
+ * added to one of them in plugin.json is restart-only without a word here
+ * (a member compared by hand and forgotten would be a silent backend change
+ * on reload).
+ */
+static const char *const restart_sections[] = {"backend", "webhook", "nexudus", "outbox",
+                                               "offline"};
+
+#define RESTART_MAX_KEYS 64 /* members of one object; the schema allows far fewer */
+
+static void digest_bytes(EVP_MD_CTX *md, char tag, const void *data, size_t len)
+{
+	uint64_t n = len;
+	EVP_DigestUpdate(md, &tag, 1);
+	EVP_DigestUpdate(md, &n, sizeof(n)); /* length first: no two values hash alike */
+	EVP_DigestUpdate(md, data, len);
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A value in canonical form: members by name, numbers by value (300 and
+ * 300.0 alike), so only a change of meaning changes the digest. */
+static void digest_value(EVP_MD_CTX *md, json_object *v)
+{
+	char num[32];
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		digest_bytes(md, 'n', "", 0);
+		break;
+	case json_type_boolean:
+		digest_bytes(md, json_object_get_boolean(v) ? 't' : 'f', "", 0);
+		break;
+	case json_type_int:
+		snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(v));
+		digest_bytes(md, '#', num, strlen(num));
+		break;
+	case json_type_double: {
+		double d = json_object_get_double(v);
+		if (d > -9e15 && d < 9e15 && d == (double)(long long)d)
+			snprintf(num, sizeof(num), "%lld", (long long)d);
+		else
+			snprintf(num, sizeof(num), "%.17g", d);
+		digest_bytes(md, '#', num, strlen(num));
+		break;
+	}
+	case json_type_string:
+		digest_bytes(md, 's', json_object_get_string(v),
+		             (size_t)json_object_get_string_len(v));
+		break;
+	case json_type_array: {
+		size_t n = json_object_array_length(v);
+		digest_bytes(md, '[', &n, sizeof(n));
+		for (size_t i = 0; i < n; i++)
+			digest_value(md, json_object_array_get_idx(v, i));
+		break;
+	}
+	case json_type_object: {
+		const char *keys[RESTART_MAX_KEYS];
+		size_t n = 0;
+		json_object_object_foreach(v, key, unused)
+		{
+			(void)unused;
+			if (n < RESTART_MAX_KEYS)
+				keys[n++] = key;
+		}
+		qsort(keys, n, sizeof(keys[0]), compare_keys);
+		digest_bytes(md, '{', &n, sizeof(n));
+		for (size_t i = 0; i < n; i++) {
+			json_object *member = NULL;
+			json_object_object_get_ex(v, keys[i], &member);
+			digest_bytes(md, 'k', keys[i], strlen(keys[i]));
+			digest_value(md, member);
+		}
+		break;
+	}
+	}
+}
+
+/* SHA-256 of the restart-only sections of `root` (defaults filled in).
+ * 0, or -ENOMEM. */
+static int restart_digest(json_object *root, unsigned char ret[CONFIG_DIGEST_LEN])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < N_NAMES(restart_sections); i++) {
+		json_object *section = NULL;
+		digest_bytes(md, 'k', restart_sections[i], strlen(restart_sections[i]));
+		json_object_object_get_ex(root, restart_sections[i], &section);
+		digest_value(md, section); /* left out: null */
+	}
+	int r = EVP_DigestFinal_ex(md, ret, &len) == 1 ? 0 : -ENOMEM;
+	EVP_MD_CTX_free(md);
+	return r;
+}
+
 /* ---- Entry points ------------------------------------------------------ */
 
 /* Schema, semantic rules, copy, diagnostics; *c is valid only on 0. */
@@ -840,6 +947,10 @@ static int validate_document(struct reporter *rep, json_object *root, struct con
 	fill_config(rep, root, c);
 	if (rep->errors > 0)
 		return -EINVAL;
+	if (restart_digest(root, c->restart_digest) < 0) {
+		cfg_error(rep, "PORTER-CFG-NOMEM", "$", NULL, "out of memory reading the backend");
+		return -ENOMEM;
+	}
 	/* Warnings are reported in the same pass, so the admin sees them with
 	 * the config that causes them. */
 	diagnostics_run(c, rep->report, rep->userdata);

@@ -53,8 +53,9 @@ enum backend_kind {
 	BACKEND_NEXUDUS,   /* the directory synced from Nexudus; changes recorded there */
 };
 
-#define CONFIG_URL_MAX  (4 * 1000 + 1) /* 1000 characters of UTF-8 */
-#define CONFIG_PINS_MAX (2 * 52 + 2)   /* "sha256//<44>;sha256//<44>" */
+#define CONFIG_URL_MAX    (4 * 1000 + 1) /* 1000 characters of UTF-8 */
+#define CONFIG_PINS_MAX   (2 * 52 + 2)   /* "sha256//<44>;sha256//<44>" */
+#define CONFIG_DIGEST_LEN 32             /* SHA-256 */
 
 struct reader_config {
 	char id[CONFIG_ID_MAX + 1];
@@ -92,6 +93,10 @@ struct config {
 	uint32_t outbox_max_backlog;
 	uint32_t outbox_retry_max_s;
 	uint32_t offline_max_age_s;
+	/* SHA-256 of the sections above as the config spells them (backend,
+	 * webhook, nexudus, outbox, offline; defaults filled in, members in
+	 * canonical order): a reload may not change it (backend_setup_changed). */
+	unsigned char restart_digest[CONFIG_DIGEST_LEN];
 
 	/* keypad */
 	uint32_t pin_min_length;

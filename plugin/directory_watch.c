@@ -16,12 +16,10 @@
 #include "config.h"
 #include "diagnostics.h"
 #include "directory_file.h"
+#include "invoke_retry.h"
 #include "log.h"
 
 #define PROBLEM_MAX 512
-/* A refused invoke is asked again after 1 ms, 2 ms, 4 ms ... at most every second. */
-#define RETRY_FIRST_US 1000
-#define RETRY_MAX_US   1000000
 
 /* The folder, not the file: a rename over the file, a delete and re-create,
  * and the folder itself going away are all events on the folder. */
@@ -180,33 +178,16 @@ static void store_result(struct directory_watch *w, struct load_result *res)
 
 static void deliver(void *userdata);
 
-static void deadline_after(struct timespec *ts, uint64_t us)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += (time_t)(us / 1000000);
-	ts->tv_nsec += (long)(us % 1000000) * 1000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 static void *worker(void *userdata)
 {
 	struct directory_watch *w = userdata;
 	char path[CONFIG_PATH_MAX];
-	uint64_t backoff_us = 0; /* 0: no refused invoke to ask again */
-	struct timespec retry_at;
+	struct invoke_retry retry = {0}; /* a refused invoke, asked again */
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		bool retry = false;
-		while (!w->stopping && !w->want_load && !w->want_watch && !retry) {
-			if (!backoff_us)
-				pthread_cond_wait(&w->wake, &w->lock);
-			else
-				retry = pthread_cond_timedwait(&w->wake, &w->lock, &retry_at) ==
-				        ETIMEDOUT;
-		}
+		bool due = false;
+		while (!w->stopping && !w->want_load && !w->want_watch && !due)
+			due = invoke_retry_wait(&retry, &w->wake, &w->lock);
 		if (w->stopping)
 			break;
 		if (w->want_load || w->want_watch) {
@@ -228,17 +209,13 @@ static void *worker(void *userdata)
 		w->delivery_scheduled = w->delivery_scheduled || ask;
 		pthread_mutex_unlock(&w->lock);
 		/* Never under our lock: deliver takes it. */
-		if (ask && w->services->invoke(w->services->host, deliver, w) < 0) {
+		int r = ask ? w->services->invoke(w->services->host, deliver, w) : 0;
+		if (r < 0) {
 			pthread_mutex_lock(&w->lock);
 			w->delivery_scheduled = false;
 			pthread_mutex_unlock(&w->lock);
-			backoff_us = !backoff_us                     ? RETRY_FIRST_US
-			             : backoff_us * 2 > RETRY_MAX_US ? RETRY_MAX_US
-			                                             : backoff_us * 2;
-			deadline_after(&retry_at, backoff_us);
-		} else {
-			backoff_us = 0;
 		}
+		invoke_retry_note(&retry, r);
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -453,12 +430,8 @@ int directory_watch_start(const struct porter_host_services *services, const cha
 	w->wd = -1;
 	w->loaded_at = (int64_t)time(NULL);
 	set_path(w, path);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	invoke_retry_cond_init(&w->wake);
 
 	int r = 0;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

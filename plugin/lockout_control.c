@@ -16,11 +16,12 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "invoke_retry.h"
 #include "lockout_file.h"
 #include "log.h"
 
 #define EVENT_TEXT_MAX 400
-#define RETRY_MS       100 /* a failed invoke is tried again this often */
+#define POLL_ERROR_MS  100 /* a poll() error (none expected) pauses this long */
 
 /* The "lockout ended" notice for one reader. */
 struct ended_timer {
@@ -63,7 +64,8 @@ struct lockout_control {
 	bool has_pending;
 	/* Thread -> loop: requests and log lines, delivered through invoke. */
 	struct event *events, *events_tail;
-	bool delivery_scheduled, redeliver;
+	bool delivery_scheduled;
+	struct invoke_retry retry; /* the control thread's alone */
 
 	struct lockout_record *writing; /* the thread's side of `pending` */
 };
@@ -288,15 +290,15 @@ static void schedule_delivery(struct lockout_control *ctl)
 	pthread_mutex_lock(&ctl->lock);
 	bool schedule = ctl->events && !ctl->delivery_scheduled && !ctl->stopping;
 	ctl->delivery_scheduled |= schedule;
-	ctl->redeliver = false;
 	pthread_mutex_unlock(&ctl->lock);
-	if (schedule && ctl->services->invoke(ctl->services->host, deliver, ctl) < 0) {
+	int r = schedule ? ctl->services->invoke(ctl->services->host, deliver, ctl) : 0;
+	if (r < 0) {
 		/* The host's queue is full: poll() times out and tries again. */
 		pthread_mutex_lock(&ctl->lock);
 		ctl->delivery_scheduled = false;
-		ctl->redeliver = true;
 		pthread_mutex_unlock(&ctl->lock);
 	}
+	invoke_retry_note(&ctl->retry, r);
 }
 
 static void push(struct lockout_control *ctl, struct event *ev)
@@ -409,12 +411,9 @@ static void *control_thread(void *userdata)
 	for (;;) {
 		struct pollfd fds[2] = {{.fd = ctl->wake_fd, .events = POLLIN},
 		                        {.fd = ctl->inotify_fd, .events = POLLIN}};
-		pthread_mutex_lock(&ctl->lock);
-		bool retry = ctl->redeliver;
-		pthread_mutex_unlock(&ctl->lock);
-		if (poll(fds, ctl->inotify_fd >= 0 ? 2 : 1, retry ? RETRY_MS : -1) < 0 &&
-		    errno != EINTR)
-			usleep(RETRY_MS * 1000); /* cannot happen with valid fds; never spin */
+		int timeout_ms = invoke_retry_poll_ms(&ctl->retry); /* -1: none refused */
+		if (poll(fds, ctl->inotify_fd >= 0 ? 2 : 1, timeout_ms) < 0 && errno != EINTR)
+			usleep(POLL_ERROR_MS * 1000); /* cannot happen with valid fds; never spin */
 		uint64_t count;
 		if ((fds[0].revents & POLLIN) && read(ctl->wake_fd, &count, sizeof(count)) < 0) {
 			/* EAGAIN: another read took it */
@@ -425,7 +424,7 @@ static void *control_thread(void *userdata)
 			break; /* the last state is written */
 		if (fds[1].revents & POLLIN)
 			read_notifications(ctl);
-		if (retry)
+		if (invoke_retry_due(&ctl->retry))
 			schedule_delivery(ctl);
 	}
 	return NULL;

@@ -11,12 +11,10 @@
 
 #include <openssl/rand.h>
 
+#include "invoke_retry.h"
 #include "log.h"
 #include "outbox_store.h"
 
-/* A refused invoke is asked again after 1 ms, 2 ms ... at most every second. */
-#define INVOKE_RETRY_FIRST_US 1000
-#define INVOKE_RETRY_MAX_US   1000000
 /* A failed read of the outbox is tried again this long after. */
 #define READ_RETRY_US 1000000
 /* While deliveries keep failing, one warning per this many attempts. */
@@ -70,17 +68,6 @@ struct outbox {
 
 static void deliver_loaded(void *userdata);
 
-static void deadline_after(struct timespec *ts, uint64_t us)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += (time_t)(us / 1000000);
-	ts->tv_nsec += (long)(us % 1000000) * 1000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 /* Thread, lock held: write what the loop acknowledged. Unlocks meanwhile. */
 static void write_acks(struct outbox *o)
 {
@@ -131,18 +118,12 @@ static void read_window(struct outbox *o)
 static void *outbox_thread(void *userdata)
 {
 	struct outbox *o = userdata;
-	uint64_t backoff_us = 0; /* 0: no refused invoke to ask again */
-	struct timespec retry_at;
+	struct invoke_retry retry = {0}; /* a refused invoke, asked again */
 	pthread_mutex_lock(&o->lock);
 	for (;;) {
-		bool retry = false;
-		while (!o->load_requested && !o->ack_urgent && !o->stopping && !retry) {
-			if (!backoff_us)
-				pthread_cond_wait(&o->wake, &o->lock);
-			else
-				retry = pthread_cond_timedwait(&o->wake, &o->lock, &retry_at) ==
-				        ETIMEDOUT;
-		}
+		bool due = false;
+		while (!o->load_requested && !o->ack_urgent && !o->stopping && !due)
+			due = invoke_retry_wait(&retry, &o->wake, &o->lock);
 		/* First, and until none came in meanwhile: the count after a
 		 * read includes them, and stopping must not leave one behind. */
 		while (o->ack_pending)
@@ -159,14 +140,8 @@ static void *outbox_thread(void *userdata)
 			if (r < 0) {
 				o->invoke_scheduled = false;
 				o->invoke_refusals++;
-				backoff_us = !backoff_us ? INVOKE_RETRY_FIRST_US
-				             : backoff_us * 2 > INVOKE_RETRY_MAX_US
-				                     ? INVOKE_RETRY_MAX_US
-				                     : backoff_us * 2;
-				deadline_after(&retry_at, backoff_us);
-			} else {
-				backoff_us = 0;
 			}
+			invoke_retry_note(&retry, r);
 		}
 	}
 	pthread_mutex_unlock(&o->lock);
@@ -385,11 +360,7 @@ int outbox_start(const struct porter_host_services *services, const struct outbo
 	o->options = *options;
 	o->backend = *backend;
 	pthread_mutex_init(&o->lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&o->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	invoke_retry_cond_init(&o->wake);
 	if (RAND_bytes((unsigned char *)&o->rng, sizeof(o->rng)) != 1 || !o->rng)
 		o->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)time(NULL);
 	int r = outbox_store_open(options->database_path, backend->name, &o->store, err, errlen);

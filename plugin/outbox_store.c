@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "directory_file.h" /* timestamp_parse */
+#include "utc_time.h"
 
 struct outbox_store {
 	sqlite3 *db;
@@ -34,15 +35,6 @@ static int fail(struct outbox_store *s, char *err, size_t errlen, const char *wh
 {
 	snprintf(err, errlen, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : "out of memory");
 	return -EIO;
-}
-
-static void format_time(int64_t at_us, char out[40])
-{
-	time_t t = (time_t)(at_us / 1000000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%06dZ", (int)(at_us % 1000000));
 }
 
 int outbox_parse_time(const char *text, int64_t *ret)
@@ -254,12 +246,14 @@ static int step_done(sqlite3_stmt *st)
 int outbox_store_ack(struct outbox_store *s, int64_t through_seq, const struct outbox_dead *dead,
                      size_t n_dead, int64_t delivered_at_unix_us, char *err, size_t errlen)
 {
-	char at[40], seq_text[24];
+	char at[UTC_TIME_US_LEN + 1], seq_text[24];
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return fail(s, err, errlen, "outbox");
 	int r = 0;
 	for (size_t i = 0; i < n_dead && r == 0; i++) {
-		format_time(dead[i].at_unix_us, at);
+		/* A time utc_time refuses is stored as "": the dead letter
+		 * itself is what the admin must see. */
+		utc_time_format_us(dead[i].at_unix_us, at);
 		sqlite3_bind_int64(s->insert_dead, 1, dead[i].seq);
 		sqlite3_bind_text(s->insert_dead, 2, dead[i].event_key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s->insert_dead, 3, s->backend, -1, SQLITE_STATIC);
@@ -274,7 +268,7 @@ int outbox_store_ack(struct outbox_store *s, int64_t through_seq, const struct o
 		r = step_done(s->set_watermark);
 	}
 	if (r == 0 && delivered_at_unix_us > 0) {
-		format_time(delivered_at_unix_us, at);
+		utc_time_format_us(delivered_at_unix_us, at);
 		sqlite3_bind_text(s->set_last_delivery, 1, s->last_delivery_key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s->set_last_delivery, 2, at, -1, SQLITE_TRANSIENT);
 		r = step_done(s->set_last_delivery);

@@ -10,13 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "invoke_retry.h"
 #include "log.h"
-
-/* A host that refuses an invoke (its queue is full) is asked again after
- * 1 ms, 2 ms, 4 ms ... at most every second, until it takes it or porter
- * stops: decided changes never wait for some other event to be delivered. */
-#define RETRY_FIRST_US 1000
-#define RETRY_MAX_US   1000000
 
 struct batch_error {
 	struct batch_error *next;
@@ -218,17 +213,6 @@ static bool schedule_delivery(struct recorder *r)
 	return false;
 }
 
-static void deadline_after(struct timespec *ts, uint64_t us)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += (time_t)(us / 1000000);
-	ts->tv_nsec += (long)(us % 1000000) * 1000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 static bool prune_due(struct recorder *r, const struct timespec *now)
 {
 	if (r->prune_more || (!r->last_prune.tv_sec && !r->last_prune.tv_nsec))
@@ -263,18 +247,15 @@ static void prune_if_due(struct recorder *r)
 static void *recorder_thread(void *userdata)
 {
 	struct recorder *r = userdata;
-	uint64_t backoff_us = 0; /* 0: no refused invoke to retry */
-	struct timespec retry_at;
+	/* A host that refuses an invoke (its queue is full) is asked again
+	 * (invoke_retry.h): decided changes never wait for some other event to
+	 * be delivered. */
+	struct invoke_retry retry = {0};
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		bool retry = false;
-		while (!r->queue && !r->n_events && !r->events_dropped && !r->stopping && !retry) {
-			if (!backoff_us)
-				pthread_cond_wait(&r->wake, &r->lock);
-			else
-				retry = pthread_cond_timedwait(&r->wake, &r->lock, &retry_at) ==
-				        ETIMEDOUT;
-		}
+		bool due = false;
+		while (!r->queue && !r->n_events && !r->events_dropped && !r->stopping && !due)
+			due = invoke_retry_wait(&retry, &r->wake, &r->lock);
 		if (r->queue || r->n_events || r->events_dropped) {
 			struct recorder_item *first, *last;
 			size_t n = take_batch(r, &first, &last);
@@ -296,14 +277,7 @@ static void *recorder_thread(void *userdata)
 			pthread_mutex_unlock(&r->lock);
 		}
 
-		if (schedule_delivery(r)) {
-			backoff_us = 0;
-		} else {
-			backoff_us = !backoff_us                     ? RETRY_FIRST_US
-			             : backoff_us * 2 > RETRY_MAX_US ? RETRY_MAX_US
-			                                             : backoff_us * 2;
-			deadline_after(&retry_at, backoff_us);
-		}
+		invoke_retry_note(&retry, schedule_delivery(r) ? 0 : -EAGAIN);
 		pthread_mutex_lock(&r->lock);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -328,12 +302,8 @@ int recorder_start(struct store *store, const struct porter_host_services *servi
 		free(r);
 		return -ENOMEM;
 	}
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* retries ignore wall-clock steps */
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	invoke_retry_cond_init(&r->wake);
 	int e = pthread_create(&r->thread, NULL, recorder_thread, r);
 	if (e != 0) {
 		pthread_mutex_destroy(&r->lock);

@@ -18,6 +18,8 @@
 #include <openssl/rand.h>
 #include <sqlite3.h>
 
+#include "utc_time.h"
+
 #define STORE_PATH_MAX 1024 /* config.h: CONFIG_PATH_MAX */
 
 struct store {
@@ -32,11 +34,6 @@ struct store {
 	dev_t wal_dev;
 	ino_t wal_ino;
 	atomic_bool gone; /* set by the recorder thread, read by diagnostics */
-	/* recorded_at up to the second, for the last second formatted: a
-	 * batch's changes mostly share it, and strftime costs more than a row. */
-	int64_t time_sec;
-	size_t time_len;
-	char time_text[40];
 };
 
 static const char schema_sql[] =
@@ -71,8 +68,6 @@ static const char door_events_sql[] =
         "  person_id TEXT,"
         "  detail TEXT NOT NULL DEFAULT '');"
         "CREATE INDEX IF NOT EXISTS door_events_at ON door_events(at);";
-
-static void format_time(struct store *s, int64_t at_us, char out[40]);
 
 static int db_fail(struct store *s, char *err, size_t errlen, const char *what)
 {
@@ -324,10 +319,10 @@ static bool is_locked(int rc)
 static int write_test(struct store *s, struct store_open_report *rep)
 {
 	sqlite3_stmt *st = NULL;
-	char now[40];
+	char now[UTC_TIME_US_LEN + 1];
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	format_time(s, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, now);
+	utc_time_format_us((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, now);
 	int rc = sqlite3_prepare_v2(s->db,
 	                            "INSERT INTO porter_meta(key, value) VALUES('last_start', ?)"
 	                            " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -505,7 +500,7 @@ int store_load_presence(struct store *s, int (*fn)(void *, const char *, bool), 
 	return r;
 }
 
-/* recorded_at text ("2026-11-26T03:44:16.123456Z", see format_time) back
+/* recorded_at text ("2026-11-26T03:44:16.123456Z", see utc_time.h) back
  * to unix us; 0 (before any cut-off) when it is not in that form. */
 static int64_t parse_time(const char *text)
 {
@@ -540,33 +535,12 @@ int store_load_in_since(struct store *s, int (*fn)(void *, const char *, int64_t
 	return r;
 }
 
-static void format_time(struct store *s, int64_t at_us, char out[40])
-{
-	int64_t sec = at_us / 1000000, us = at_us % 1000000;
-	if (us < 0) {
-		sec--;
-		us += 1000000;
-	}
-	if (!s->time_len || s->time_sec != sec) {
-		time_t t = (time_t)sec;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		s->time_len = strftime(s->time_text, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-		s->time_sec = sec;
-	}
-	memcpy(out, s->time_text, s->time_len);
-	char *p = out + s->time_len;
-	*p++ = '.';
-	for (int i = 5; i >= 0; i--, us /= 10)
-		p[i] = (char)('0' + us % 10);
-	memcpy(p + 6, "Z", 2);
-}
-
 static int record_one(struct store *s, const struct store_change *c)
 {
-	char when[40];
+	char when[UTC_TIME_US_LEN + 1];
 	const char *dir = c->in ? "in" : "out";
-	format_time(s, c->at_unix_us, when);
+	if (utc_time_format_us(c->at_unix_us, when) < 0)
+		return -ERANGE;
 	sqlite3_reset(s->insert_log);
 	sqlite3_bind_text(s->insert_log, 1, c->event_key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s->insert_log, 2, c->person_id, -1, SQLITE_STATIC);
@@ -613,8 +587,9 @@ static int check_still_there(struct store *s, char *err, size_t errlen)
 
 static int record_door_event(struct store *s, const struct store_door_event *ev)
 {
-	char when[40];
-	format_time(s, ev->at_unix_us, when);
+	char when[UTC_TIME_US_LEN + 1];
+	if (utc_time_format_us(ev->at_unix_us, when) < 0)
+		return -ERANGE;
 	sqlite3_reset(s->insert_door);
 	sqlite3_bind_text(s->insert_door, 1, when, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s->insert_door, 2, ev->reader_id, -1, SQLITE_STATIC);
@@ -659,8 +634,14 @@ int store_record_with_events(struct store *s, const struct store_change *const *
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(s, err, errlen, "recording presence");
 	for (size_t i = 0; i < n; i++) {
-		if (record_one(s, changes[i]) < 0) {
+		int one = record_one(s, changes[i]);
+		if (one < 0) {
 			int r = db_fail(s, err, errlen, "recording presence");
+			if (one == -ERANGE) { /* a wall clock before 1970 or after 9999 */
+				snprintf(err, errlen,
+				         "recording presence: the wall clock is outside 1970..9999");
+				r = -ERANGE;
+			}
 			sqlite3_reset(s->insert_log);
 			sqlite3_reset(s->upsert_presence);
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -708,12 +689,12 @@ static int prune_step(struct store *s, const char *sql, const char *text, int64_
 int store_prune_door_events(struct store *s, int64_t before_unix_us, int64_t max_rows, int limit,
                             char *err, size_t errlen)
 {
-	char before[40];
+	char before[UTC_TIME_US_LEN + 1];
 	int deleted = 0, r = 0;
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(s, err, errlen, "pruning door events");
 	if (before_unix_us > 0) {
-		format_time(s, before_unix_us, before);
+		utc_time_format_us(before_unix_us, before); /* "" (none) if out of range */
 		r = prune_step(s,
 		               "DELETE FROM door_events WHERE seq IN (SELECT seq FROM door_events"
 		               " WHERE at < ?1 ORDER BY at LIMIT ?2)",

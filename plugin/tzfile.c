@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "utc_time.h"
+
 #define HEADER_LEN 44
 #define FOOTER_MAX 128
 #define DAY_S      86400
@@ -78,13 +80,10 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 
 static int64_t year_of_days(int64_t z)
 {
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	return yoe + era * 400 + (mp >= 10);
+	int64_t year;
+	int month, day;
+	utc_time_civil_from_days(z, &year, &month, &day);
+	return year;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "json_strict.h"
+#include "utc_time.h"
 
 static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
@@ -56,10 +57,9 @@ int timestamp_parse(const char *text, int64_t *ret)
 
 void timestamp_format(int64_t t, char ret[32])
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-	gmtime_r(&tt, &tm);
-	strftime(ret, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Only a year 0000 (which timestamp_parse reads) is out of range. */
+	if (utc_time_format_s(t, ret) < 0)
+		snprintf(ret, 32, "(before year 1)");
 }
 
 /* ---- One person ------------------------------------------------------- */

@@ -41,7 +41,7 @@ int directory_parse(const char *text, size_t len, struct directory **ret, char *
 int directory_file_load(const char *path, struct directory **ret, char *err, size_t errlen);
 
 /* "2026-11-25T08:00:00Z" <-> unix seconds. Parse returns -EINVAL on any
- * other shape. */
+ * other shape. Format is utc_time_format_s (utc_time.h), years 1 to 9999. */
 int timestamp_parse(const char *text, int64_t *ret);
 void timestamp_format(int64_t t, char ret[32]);
 

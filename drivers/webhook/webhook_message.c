@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 
 #include "secret_file.h"
+#include "utc_time.h"
 
 #define SECRET_PREFIX   "whsec_"
 #define SECRET_TEXT_MAX (sizeof(SECRET_PREFIX) + 4 * ((WEBHOOK_SECRET_MAX + 2) / 3) + 2)
@@ -85,24 +86,11 @@ void webhook_secret_clear(struct webhook_secret *secret)
 	OPENSSL_cleanse(secret, sizeof(*secret));
 }
 
-static void format_time(int64_t at_us, char out[40])
-{
-	int64_t sec = at_us / 1000000, us = at_us % 1000000;
-	if (us < 0) {
-		sec--;
-		us += 1000000;
-	}
-	time_t t = (time_t)sec;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%06dZ", (int)us);
-}
-
 int webhook_body(const struct delivery *d, char *buf, size_t size)
 {
-	char at[40];
-	format_time(d->at_unix_us, at);
+	char at[UTC_TIME_US_LEN + 1];
+	if (utc_time_format_us(d->at_unix_us, at) < 0)
+		return -ERANGE; /* store.c never records such a time */
 	json_object *root = json_object_new_object(), *data = json_object_new_object();
 	if (!root || !data) {
 		json_object_put(root);

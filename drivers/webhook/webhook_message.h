@@ -54,7 +54,8 @@ int webhook_secret_parse(const char *text, size_t len, struct webhook_secret *re
 
 void webhook_secret_clear(struct webhook_secret *secret);
 
-/* The JSON body of `d`. Returns its length, or -E2BIG. */
+/* The JSON body of `d`. Returns its length, -E2BIG, or -ERANGE for a time
+ * utc_time_format_us refuses (before 1970, after 9999). */
 int webhook_body(const struct delivery *d, char *buf, size_t size);
 
 /* "v1,<base64>" for `id`, `timestamp` and `body`. Returns 0 or -EIO. */

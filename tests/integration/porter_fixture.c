@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,40 @@ static int run(char *const argv[], const char *input)
 		if (errno != EINTR)
 			return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int fx_admin(char *out, size_t size, ...)
+{
+	char *argv[FX_ADMIN_ARGS_MAX + 2] = {(char *)fx_env("PORTER_ADMIN")};
+	posix_spawn_file_actions_t fa;
+	int fds[2], status = 0, r;
+	size_t argc = 1, len = 0;
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, size);
+	for (const char *a; argc <= FX_ADMIN_ARGS_MAX && (a = va_arg(ap, const char *));)
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	if (!argv[0] || pipe2(fds, O_CLOEXEC) < 0)
+		return -EINVAL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (r != 0) {
+		close(fds[0]);
+		return -r;
+	}
+	for (ssize_t n; len + 1 < size && (n = read(fds[0], out + len, size - 1 - len)) > 0;)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 int fx_keygen(const char *admin, const char *dir)

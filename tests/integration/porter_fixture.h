@@ -32,6 +32,13 @@ int fx_write_file(const char *path, const char *text);
 /* "2026-11-25T08:00:00Z" for unix time `t`. */
 void fx_timestamp(int64_t t, char ret[32]);
 
+#define FX_ADMIN_ARGS_MAX 15
+
+/* $PORTER_ADMIN with the NULL-terminated arguments after `size` (at most
+ * FX_ADMIN_ARGS_MAX), its stdout captured into `out` (cut to `size`), its
+ * stderr ours. Returns its exit status (128 for a signal) or -errno. */
+int fx_admin(char *out, size_t size, ...) __attribute__((sentinel));
+
 /* `porter-admin keygen DIR/pin.key`. Returns its exit status or -errno. */
 int fx_keygen(const char *admin, const char *dir);
 

@@ -52,6 +52,7 @@
 #include "host_loop.h"
 #include "loaded_porter.h"
 #include "porter_fixture.h"
+#include "receiver_client.h"
 
 extern char **environ;
 
@@ -76,81 +77,7 @@ struct crash_site {
 	unsigned total_confirmed;
 };
 
-/* ---- the receiver's control endpoint -------------------------------------------- */
-
-struct buf {
-	char *data;
-	size_t len;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *userdata)
-{
-	struct buf *b = userdata;
-	char *grown = realloc(b->data, b->len + size * n + 1);
-
-	if (!grown)
-		return 0;
-	b->data = grown;
-	memcpy(b->data + b->len, p, size * n);
-	b->len += size * n;
-	b->data[b->len] = '\0';
-	return size * n;
-}
-
-static json_object *control(const char *method, const char *path, const char *body)
-{
-	char url[1024];
-	struct buf b = {0};
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-	CURL *c = curl_easy_init();
-	long status = 0;
-
-	assert_non_null(c);
-	snprintf(url, sizeof(url), "%s%s", fx_env("MOCK_WEBHOOK_CONTROL"), path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO, fx_env("MOCK_CA"));
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L); /* valgrind: the first handshake is slow */
-	if (body)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	CURLcode rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(headers);
-	if (rc != CURLE_OK || status != 200)
-		fail_msg("receiver control %s %s: %s, HTTP %ld", method, path,
-		         curl_easy_strerror(rc), status);
-	json_object *j = json_tokener_parse(b.data ? b.data : "");
-	free(b.data);
-	assert_non_null(j);
-	return j;
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no \"%s\" in the receiver's answer", key);
-	return v;
-}
-
-static const char *str(json_object *o, const char *key)
-{
-	return json_object_get_string(member(o, key));
-}
-
-static size_t n_deliveries(void)
-{
-	json_object *d = control("GET", "/deliveries", NULL);
-	size_t n = json_object_array_length(member(d, "deliveries"));
-
-	json_object_put(d);
-	return n;
-}
+/* ---- the receiver ------------------------------------------------------------ */
 
 /* The receiver flaps: a random fault (or none) from now on, described in
  * `spec`. */
@@ -166,7 +93,7 @@ static void flap(char spec[128])
 	};
 	const char *f = faults[rand() % (int)(sizeof(faults) / sizeof(faults[0]))];
 
-	json_object_put(control("DELETE", "/faults", NULL));
+	json_object_put(receiver_control("DELETE", "/faults", NULL));
 	if (!f) {
 		snprintf(spec, 128, "none");
 		return;
@@ -175,7 +102,7 @@ static void flap(char spec[128])
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 	snprintf(spec, 128, f, 1 + rand() % 6);
 #pragma GCC diagnostic pop
-	json_object_put(control("POST", "/faults", spec));
+	receiver_fault(spec);
 }
 
 /* ---- the database ------------------------------------------------------------------- */
@@ -428,7 +355,7 @@ static void drain(struct crash_site *c, int64_t rows)
 	 * deadline would not do: under valgrind a delivery takes far longer). */
 	uint64_t progress_at = host_loop_now_us(loop);
 	size_t n, last = 0;
-	while ((int64_t)(n = n_deliveries()) < rows &&
+	while ((int64_t)(n = receiver_n_deliveries()) < rows &&
 	       host_loop_now_us(loop) < progress_at + STALL_MS * 1000ull) {
 		if (n > last) {
 			last = n;
@@ -464,7 +391,7 @@ static void receiver_holds_every_confirmed_change_once_in_order_after_kills(void
 
 	print_message("crash test (webhook) seed %u (CRASH_SEED=%u replays it)\n", seed, seed);
 	srand(seed);
-	json_object_put(control("POST", "/reset", "{}"));
+	receiver_reset();
 	for (unsigned round = 0; round < rounds; round++) {
 		unsigned run_us = MIN_RUN_US + (unsigned)rand() % (MAX_RUN_US - MIN_RUN_US);
 		char faults[2][128];
@@ -484,15 +411,15 @@ static void receiver_holds_every_confirmed_change_once_in_order_after_kills(void
 		}
 		print_message("round %u: killed after %u ms; receiver: %s, then %s; %zu delivered "
 		              "so far\n",
-		              round, run_us / 1000, faults[0], faults[1], n_deliveries());
+		              round, run_us / 1000, faults[0], faults[1], receiver_n_deliveries());
 	}
-	json_object_put(control("DELETE", "/faults", NULL));
+	json_object_put(receiver_control("DELETE", "/faults", NULL));
 
 	int64_t rows = log_rows(c->db_path);
 	drain(c, rows);
 
 	/* presence_log, in order, against the receiver's deliveries. */
-	json_object *d = control("GET", "/deliveries", NULL);
+	json_object *d = receiver_deliveries();
 	json_object *list = member(d, "deliveries");
 	size_t n = json_object_array_length(list);
 	size_t copies = 0;

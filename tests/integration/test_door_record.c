@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,8 +30,6 @@
 #include "porter.h"
 #include "loaded_porter.h"
 #include "porter_fixture.h"
-
-extern char **environ;
 
 #define PIN_ANA  "48291307"
 #define PIN_OLD  "73920461" /* Olga: membership ended */
@@ -195,32 +191,7 @@ static void stop(struct site *s)
 static int admin(char *out, size_t size, const char *a1, const char *a2, const char *a3,
                  const char *a4, const char *a5, const char *a6)
 {
-	char *argv[] = {(char *)fx_env("PORTER_ADMIN"),
-	                (char *)a1,
-	                (char *)a2,
-	                (char *)a3,
-	                (char *)a4,
-	                (char *)a5,
-	                (char *)a6,
-	                NULL};
-	int fds[2], status = 0;
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-	int r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	assert_int_equal(r, 0);
-	size_t len = 0;
-	for (ssize_t n; len + 1 < size && (n = read(fds[0], out + len, size - 1 - len)) > 0;)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return fx_admin(out, size, a1, a2, a3, a4, a5, a6, NULL);
 }
 
 static int site_setup(void **state)

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,14 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "recording_host.h"
-
-extern char **environ;
 
 static bool reported(const struct site *s, const char *code)
 {
@@ -63,32 +59,7 @@ static void lock(struct site *s, const char *reader)
 static int admin(char *out, size_t size, const char *a1, const char *a2, const char *a3,
                  const char *a4, const char *a5, const char *a6)
 {
-	char *argv[] = {(char *)fx_env("PORTER_ADMIN"),
-	                (char *)a1,
-	                (char *)a2,
-	                (char *)a3,
-	                (char *)a4,
-	                (char *)a5,
-	                (char *)a6,
-	                NULL};
-	int fds[2], status = 0;
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-	int r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	assert_int_equal(r, 0);
-	size_t len = 0;
-	for (ssize_t n; len + 1 < size && (n = read(fds[0], out + len, size - 1 - len)) > 0;)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		assert_int_equal(errno, EINTR);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return fx_admin(out, size, a1, a2, a3, a4, a5, a6, NULL);
 }
 
 /* `porter-admin lockouts` until its output contains `needle` (porter

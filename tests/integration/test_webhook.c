@@ -39,311 +39,9 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "receiver_client.h"
 #include "recording_host.h"
-
-#define DRAIN_MS 15000 /* everything delivered by then, backoff included */
-
-/* ---- the receiver's control endpoint ------------------------------------------ */
-
-struct buf {
-	char *data;
-	size_t len;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *userdata)
-{
-	struct buf *b = userdata;
-	char *grown = realloc(b->data, b->len + size * n + 1);
-
-	if (!grown)
-		return 0;
-	b->data = grown;
-	memcpy(b->data + b->len, p, size * n);
-	b->len += size * n;
-	b->data[b->len] = '\0';
-	return size * n;
-}
-
-/* `method` `path` (under MOCK_WEBHOOK_CONTROL) with a JSON `body` or NULL;
- * the reply parsed (the caller puts it). Fails the test on any error. */
-static json_object *control(const char *method, const char *path, const char *body)
-{
-	char url[1024];
-	struct buf b = {0};
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-	CURL *c = curl_easy_init();
-	long status = 0;
-
-	assert_non_null(c);
-	snprintf(url, sizeof(url), "%s%s", fx_env("MOCK_WEBHOOK_CONTROL"), path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO, fx_env("MOCK_CA"));
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L); /* valgrind: the first handshake is slow */
-	if (body)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	CURLcode rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(headers);
-	if (rc != CURLE_OK || status != 200)
-		fail_msg("receiver control %s %s: %s, HTTP %ld", method, path,
-		         curl_easy_strerror(rc), status);
-	json_object *j = json_tokener_parse(b.data ? b.data : "");
-	free(b.data);
-	assert_non_null(j);
-	return j;
-}
-
-static void fault(const char *spec)
-{
-	json_object_put(control("POST", "/faults", spec));
-}
-
-static json_object *member(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		fail_msg("no \"%s\" in the receiver's answer", key);
-	return v;
-}
-
-static const char *str(json_object *o, const char *key)
-{
-	return json_object_get_string(member(o, key));
-}
-
-/* The verified deliveries, one per webhook-id, in arrival order. */
-static json_object *deliveries(void)
-{
-	return control("GET", "/deliveries", NULL);
-}
-
-static size_t n_deliveries(void)
-{
-	json_object *d = deliveries();
-	size_t n = json_object_array_length(member(d, "deliveries"));
-
-	json_object_put(d);
-	return n;
-}
-
-/* The receiver's request log (attempts, with status or "reset"/"lost(200)"). */
-static json_object *requests(void)
-{
-	json_object *r = control("GET", "/requests", NULL);
-	json_object *list = NULL;
-
-	/* Either a bare list or {"requests": [...]}. */
-	if (json_object_is_type(r, json_type_array))
-		return r;
-	list = json_object_get(member(r, "requests"));
-	json_object_put(r);
-	return list;
-}
-
-static size_t n_requests(void)
-{
-	json_object *r = requests();
-	size_t n = json_object_array_length(r);
-
-	json_object_put(r);
-	return n;
-}
-
-/* A fresh receiver for each test: no deliveries, faults or log. */
-static void receiver_reset(void)
-{
-	json_object_put(control("POST", "/reset", "{}"));
-}
-
-/* ---- the site ------------------------------------------------------------------- */
-
-struct wsite {
-	struct site *s;
-	char secret_path[FX_PATH_MAX + 32];
-};
-
-static int setup(void **state)
-{
-	if (!fx_env("MOCK_WEBHOOK_URL") || !fx_env("MOCK_WEBHOOK_SECRET") || !fx_env("MOCK_CA")) {
-		fprintf(stderr, "run under tests/backend/fixture.py --webhook\n");
-		return -1;
-	}
-	receiver_reset(); /* before the site: a failed setup has no teardown */
-	if (site_open(state, &(struct site_options){.people = FX_ANA | FX_BEN,
-	                                            .echo_level = PORTER_LOG_ERROR}) < 0)
-		return -1;
-	struct site *s = *state;
-	char path[FX_PATH_MAX + 32];
-
-	snprintf(path, sizeof(path), "%s/webhook.secret", s->dir);
-	if (fx_write_file(path, fx_env("MOCK_WEBHOOK_SECRET")) < 0)
-		return -1;
-	return 0;
-}
-
-/* A webhook config for the site: `url` (NULL: the receiver's), `webhook_extra`
- * inside "webhook" and `outbox_extra` inside "outbox" (each "" or starting
- * with a comma), `extra` at the top level (the same). Deliveries are
- * retried within a second (retry_max_s 1). */
-#define WEBHOOK_CONFIG                                                       \
-	"{\"backend\":\"webhook\",\"local\":{"                               \
-	"\"directory\":\"%s/directory.json\","                               \
-	"\"database\":\"%s/presence.db\","                                   \
-	"\"pin_key_file\":\"%s/pin.key\"},"                                  \
-	"\"webhook\":{\"url\":\"%s\",\"secret_file\":\"%s/webhook.secret\"," \
-	"\"ca_file\":\"%s\",\"timeout_ms\":2000%s},"                         \
-	"\"outbox\":{\"retry_max_s\":1%s},"                                  \
-	"\"repeat_window_ms\":0%s}"
-
-static char *webhook_config_for(struct site *s, const char *url, const char *webhook_extra,
-                                const char *outbox_extra, const char *extra)
-{
-	char *text = NULL;
-
-	if (asprintf(&text, WEBHOOK_CONFIG, s->dir, s->dir, s->dir,
-	             url ? url : fx_env("MOCK_WEBHOOK_URL"), s->dir, fx_env("MOCK_CA"),
-	             webhook_extra, outbox_extra, extra) < 0)
-		return NULL;
-	return text;
-}
-
-static int init_with(struct site *s, const struct porter_host_services *services,
-                     const char *config)
-{
-	s->shut_down = false;
-	s->in_call = true;
-	int r = api->init(services, config, strlen(config), rec_report, s, &s->porter);
-	s->in_call = false;
-	return r;
-}
-
-static void start_webhook_with(struct site *s, const char *url, const char *outbox_extra,
-                               const char *extra)
-{
-	char *config = webhook_config_for(s, url, "", outbox_extra, extra);
-
-	assert_non_null(config);
-	int r = init_with(s, &s->services, config);
-	free(config);
-	if (r != 0)
-		fail_msg("init with the webhook backend: %d (%s)", r,
-		         s->n_reports ? s->reports[0].message : "no report");
-	assert_non_null(s->porter);
-}
-
-static void start_webhook(struct site *s, const char *url, const char *outbox_extra)
-{
-	start_webhook_with(s, url, outbox_extra ? outbox_extra : "", "");
-}
-
-/* Present `pin` at `reader` and wait for the decision; its code. */
-static const char *present(struct site *s, const char *reader, const char *pin)
-{
-	uint64_t id;
-	int rc = hook_pin(s, reader, pin, strlen(pin), &id);
-
-	if (rc != PORTER_VERDICT_PENDING) {
-		wait_feedback(s, s->n_feedback + 1);
-		return s->last_code;
-	}
-	const struct seen_result *r = wait_result(s, id);
-	assert_non_null(r);
-	return r->code;
-}
-
-/* Run the loop until the receiver holds `n` deliveries (or `ms` passed). */
-static bool wait_deliveries(struct site *s, size_t n, int ms)
-{
-	for (int waited = 0; waited < ms; waited += 100) {
-		if (n_deliveries() >= n)
-			return true;
-		run_for(s, 100);
-	}
-	return n_deliveries() >= n;
-}
-
-static bool wait_requests(struct site *s, size_t n, int ms)
-{
-	for (int waited = 0; waited < ms; waited += 50) {
-		if (n_requests() >= n)
-			return true;
-		run_for(s, 50);
-	}
-	return n_requests() >= n;
-}
-
-/* ---- diagnostics ---------------------------------------------------------------- */
-
-struct diag {
-	int n;
-	char codes[8][32];
-	char messages[8][TEXT_MAX];
-};
-
-static void record_diag(void *userdata, const struct porter_report *r)
-{
-	struct diag *d = userdata;
-
-	if (d->n < 8) {
-		snprintf(d->codes[d->n], sizeof(d->codes[0]), "%s", r->code);
-		snprintf(d->messages[d->n], sizeof(d->messages[0]), "%s",
-		         r->message ? r->message : "");
-		d->n++;
-	}
-}
-
-/* The message of diagnostic `code` now, or NULL. */
-static const char *diagnostic(struct site *s, struct diag *d, const char *code)
-{
-	memset(d, 0, sizeof(*d));
-	api->diagnostics(s->porter, record_diag, d);
-	for (int i = 0; i < d->n; i++)
-		if (strcmp(d->codes[i], code) == 0)
-			return d->messages[i];
-	return NULL;
-}
-
-/* ---- what the receiver holds against what porter recorded ------------------------ */
-
-/* The receiver holds exactly porter's presence_log rows from `first` on
- * (0-based), in order, each verified once (count 1 unless `dups_ok`),
- * each with the row's event key, person, direction, reader, cause and `at`
- * equal to the row's recorded_at (the time of the decision). */
-static void assert_receiver_holds_log(struct site *s, size_t first, bool dups_ok)
-{
-	struct log_row rows[256];
-	size_t n = db_log(s->db_path, NULL, rows, 256);
-	json_object *d = deliveries();
-	json_object *list = member(d, "deliveries");
-
-	assert_int_equal(json_object_get_int(member(d, "rejected")), 0);
-	assert_int_equal(json_object_array_length(list), n - first);
-	for (size_t i = first; i < n; i++) {
-		json_object *e = json_object_array_get_idx(list, i - first);
-		json_object *p = member(e, "payload"), *data = member(p, "data");
-		bool in = strcmp(rows[i].direction, "in") == 0;
-
-		assert_string_equal(str(e, "id"), rows[i].event_key);
-		assert_string_equal(str(data, "event_key"), rows[i].event_key);
-		assert_string_equal(str(data, "person_id"), rows[i].person);
-		assert_string_equal(str(data, "direction"), rows[i].direction);
-		assert_string_equal(str(data, "reader_id"), rows[i].reader);
-		assert_string_equal(str(data, "cause"), rows[i].cause);
-		assert_string_equal(str(data, "at"), rows[i].recorded_at);
-		assert_string_equal(str(p, "timestamp"), rows[i].recorded_at);
-		assert_string_equal(str(p, "type"),
-		                    in ? "presence.checked_in" : "presence.checked_out");
-		if (!dups_ok)
-			assert_int_equal(json_object_get_int(member(e, "count")), 1);
-	}
-	json_object_put(d);
-}
+#include "webhook_site.h"
 
 /* ---- journeys ------------------------------------------------------------------- */
 
@@ -412,7 +110,7 @@ static void a_daily_checkout_lands_at_the_time_of_the_cutoff(void **state)
 	run_for(s, 300);
 	assert_receiver_holds_log(s, 0, false);
 
-	json_object *d = deliveries();
+	json_object *d = receiver_deliveries();
 	json_object *e = json_object_array_get_idx(member(d, "deliveries"), 1);
 	json_object *data = member(member(e, "payload"), "data");
 	char at[40];
@@ -435,7 +133,7 @@ static void receiver_failing_then_back_gets_everything_in_order_once(void **stat
 	struct site *s = *state;
 	struct diag d;
 
-	fault("[{\"kind\":\"500\",\"count\":3},{\"kind\":\"reset\",\"count\":2}]");
+	receiver_fault("[{\"kind\":\"500\",\"count\":3},{\"kind\":\"reset\",\"count\":2}]");
 	start_webhook(s, NULL, NULL);
 	assert_string_equal(present(s, "front", PIN_ANA), "checked_in");
 	assert_string_equal(present(s, "front", PIN_BEN), "checked_in");
@@ -446,14 +144,14 @@ static void receiver_failing_then_back_gets_everything_in_order_once(void **stat
 	assert_non_null(m);
 	assert_non_null(strstr(m, " since 20")); /* since a UTC time */
 	assert_non_null(strstr(m, "HTTP 500"));
-	assert_int_equal(n_deliveries(), 0);
+	assert_int_equal(receiver_n_deliveries(), 0);
 
 	assert_true(wait_deliveries(s, 3, DRAIN_MS));
 	run_for(s, 300);
 	assert_receiver_holds_log(s, 0, false);
 	assert_null(diagnostic(s, &d, "PORTER-D005"));
 	/* Five failed attempts, then the three that worked. */
-	assert_int_equal(n_requests(), 8);
+	assert_int_equal(receiver_n_requests(), 8);
 	stop(s);
 }
 
@@ -504,7 +202,7 @@ static void connection_refused_then_restart_at_the_receiver_delivers(void **stat
 /* The seconds between the receiver's first two requests. */
 static double first_retry_gap(void)
 {
-	json_object *r = requests();
+	json_object *r = receiver_requests();
 
 	assert_true(json_object_array_length(r) >= 2);
 	double a = json_object_get_double(member(json_object_array_get_idx(r, 0), "time"));
@@ -515,7 +213,7 @@ static double first_retry_gap(void)
 
 static void retry_after_is_honoured(struct site *s, const char *spec)
 {
-	fault(spec);
+	receiver_fault(spec);
 	start_webhook(s, NULL, NULL);
 	assert_string_equal(present(s, "front", PIN_ANA), "checked_in");
 	assert_true(wait_deliveries(s, 1, DRAIN_MS));
@@ -546,7 +244,7 @@ static void a_400_is_a_dead_letter_and_the_next_change_still_goes(void **state)
 	struct diag d;
 	struct log_row rows[4];
 
-	fault("{\"kind\":\"status\",\"status\":400}");
+	receiver_fault("{\"kind\":\"status\",\"status\":400}");
 	start_webhook(s, NULL, NULL);
 	assert_string_equal(present(s, "front", PIN_ANA), "checked_in");
 	assert_string_equal(present(s, "front", PIN_BEN), "checked_in");
@@ -554,7 +252,7 @@ static void a_400_is_a_dead_letter_and_the_next_change_still_goes(void **state)
 	run_for(s, 300);
 	assert_int_equal(db_log(s->db_path, NULL, rows, 4), 2);
 
-	json_object *dl = deliveries();
+	json_object *dl = receiver_deliveries();
 	json_object *list = member(dl, "deliveries");
 	assert_int_equal(json_object_array_length(list), 1);
 	assert_string_equal(str(json_object_array_get_idx(list, 0), "id"), rows[1].event_key);
@@ -587,18 +285,18 @@ static void a_lost_reply_is_sent_again_with_the_same_webhook_id(void **state)
 {
 	struct site *s = *state;
 
-	fault("{\"kind\":\"lost_reply\"}");
+	receiver_fault("{\"kind\":\"lost_reply\"}");
 	start_webhook(s, NULL, NULL);
 	assert_string_equal(present(s, "front", PIN_ANA), "checked_in");
 	assert_true(wait_requests(s, 2, DRAIN_MS));
 	run_for(s, 300);
 
-	json_object *r = requests();
+	json_object *r = receiver_requests();
 	assert_int_equal(json_object_array_length(r), 2);
 	assert_string_equal(str(json_object_array_get_idx(r, 0), "webhook_id"),
 	                    str(json_object_array_get_idx(r, 1), "webhook_id"));
 	json_object_put(r);
-	json_object *d = deliveries();
+	json_object *d = receiver_deliveries();
 	json_object *list = member(d, "deliveries");
 	assert_int_equal(json_object_array_length(list), 1);
 	assert_int_equal(json_object_get_int(member(json_object_array_get_idx(list, 0), "count")),
@@ -615,11 +313,11 @@ static void a_delivery_in_flight_at_shutdown_arrives_after_restart(void **state)
 	struct site *s = *state;
 
 	/* The receiver sits on the request 3 s before it records and answers. */
-	fault("{\"kind\":\"slow\",\"delay\":3,\"apply_first\":false}");
+	receiver_fault("{\"kind\":\"slow\",\"delay\":3,\"apply_first\":false}");
 	start_webhook(s, NULL, NULL);
 	assert_string_equal(present(s, "front", PIN_ANA), "checked_in");
 	run_for(s, 500); /* sent, unanswered */
-	assert_int_equal(n_deliveries(), 0);
+	assert_int_equal(receiver_n_deliveries(), 0);
 	stop(s); /* cancels the request in flight */
 
 	start_webhook(s, NULL, NULL);
@@ -627,7 +325,7 @@ static void a_delivery_in_flight_at_shutdown_arrives_after_restart(void **state)
 	assert_true(wait_requests(s, 2, 5000)); /* the slow copy lands too: counted, once */
 	run_for(s, 300);
 	assert_receiver_holds_log(s, 0, true);
-	json_object *r = requests();
+	json_object *r = receiver_requests();
 	size_t n = json_object_array_length(r);
 	assert_int_equal(n, 2);
 	assert_string_equal(str(json_object_array_get_idx(r, 1), "webhook_id"),
@@ -666,7 +364,7 @@ static void at_the_backlog_cap_the_next_pin_is_refused_and_nothing_confirmed_is_
 	struct site *s = *state;
 	int confirmed = 0;
 
-	fault("{\"kind\":\"500\",\"count\":100000}");
+	receiver_fault("{\"kind\":\"500\",\"count\":100000}");
 	start_webhook(s, NULL, ",\"max_backlog\":100");
 	for (int i = 0; i < 100; i++) {
 		const char *code = present(s, "front", i % 2 ? PIN_BEN : PIN_ANA);
@@ -679,7 +377,7 @@ static void at_the_backlog_cap_the_next_pin_is_refused_and_nothing_confirmed_is_
 	assert_string_equal(present(s, "front", PIN_ANA), "backlog_full");
 	assert_int_equal(count_log(s), confirmed);
 
-	json_object_put(control("DELETE", "/faults", NULL));
+	json_object_put(receiver_control("DELETE", "/faults", NULL));
 	assert_true(wait_deliveries(s, 100, 30000));
 	run_for(s, 300);
 	assert_receiver_holds_log(s, 0, false);
@@ -853,7 +551,7 @@ static void the_readme_snippet_verifies_porters_deliveries(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, site_close)
+#define T(f) cmocka_unit_test_setup_teardown(f, webhook_site_setup, site_close)
 	        T(pin_journeys_land_verified_in_order_once_with_the_time_at_the_door),
 	        T(a_daily_checkout_lands_at_the_time_of_the_cutoff),
 	        T(receiver_failing_then_back_gets_everything_in_order_once),
