@@ -520,6 +520,36 @@ static void check_backend(struct reporter *rep, json_object *root)
 	check_pins(rep, root, "nexudus.pinned_public_keys", "$.nexudus.pinned_public_keys");
 }
 
+/* A scanner feeds a reader that is configured, so its direction and
+ * unlock time are the admin's choice, not the defaults by accident (a typo
+ * in an id would otherwise make a reader of its own). */
+static void check_usb_readers(struct reporter *rep, json_object *root)
+{
+	json_object *devices = lookup(root, "usb_scanners.devices");
+	json_object *readers = lookup(root, "readers");
+	if (!json_object_is_type(devices, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(devices) && i < USB_SCANNERS_MAX; i++) {
+		json_object *id = lookup(json_object_array_get_idx(devices, i), "reader_id");
+		bool found = false;
+		if (!json_object_is_type(id, json_type_string))
+			continue;
+		for (size_t k = 0; json_object_is_type(readers, json_type_array) &&
+		                   k < json_object_array_length(readers) && !found;
+		     k++)
+			found = json_object_equal(
+			        id, lookup(json_object_array_get_idx(readers, k), "id"));
+		if (found)
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "$.usb_scanners.devices[%zu].reader_id", i);
+		cfg_error(rep, "PORTER-CFG-USB-READER", path,
+		          "add a reader with this id to readers, or use the id of one listed there",
+		          "scanner's reader \"%.256s\" is not one of the readers listed in readers",
+		          json_object_get_string(id));
+	}
+}
+
 static void check_semantics(struct reporter *rep, json_object *root)
 {
 	check_not_greater(rep, root, "keypad.pin_min_length", "keypad.pin_max_length",
@@ -535,6 +565,7 @@ static void check_semantics(struct reporter *rep, json_object *root)
 	check_texts(rep, root);
 	check_daily_checkout(rep, root);
 	check_backend(rep, root);
+	check_usb_readers(rep, root);
 }
 
 /* ---- Copying into struct config ----------------------------------------
@@ -788,6 +819,56 @@ static void fill_qr(struct reporter *rep, json_object *root, struct config *c)
 	}
 }
 
+static const char *const protocol_names[] = {
+        [SCAN_PROTOCOL_KEYBOARD] = "keyboard",
+        [SCAN_PROTOCOL_HID_POS] = "hid_pos",
+};
+static const char *const layout_names[] = {
+        [SCAN_LAYOUT_US] = "us",
+        [SCAN_LAYOUT_UK] = "uk",
+        [SCAN_LAYOUT_DE] = "de",
+        [SCAN_LAYOUT_FR] = "fr",
+};
+static const char *const terminator_names[] = {"enter", "tab", "enter_or_tab"};
+static const unsigned terminator_bits[] = {SCAN_END_ENTER, SCAN_END_TAB,
+                                           SCAN_END_ENTER | SCAN_END_TAB};
+
+/* null (the schema's default) is "any". */
+static int32_t get_usb_id(struct reporter *rep, json_object *obj, const char *dotted)
+{
+	return lookup(obj, dotted) ? (int32_t)get_u32(rep, obj, dotted) : USB_ID_ANY;
+}
+
+static void fill_usb_scanners(struct reporter *rep, json_object *root, struct config *c)
+{
+	struct usb_scanners_config *u = &c->usb_scanners;
+	json_object *devices = lookup(root, "usb_scanners.devices");
+	u->enabled = get_bool(rep, root, "usb_scanners.enabled");
+	u->rescan_interval_s = get_u32(rep, root, "usb_scanners.rescan_interval_s");
+	if (!json_object_is_type(devices, json_type_array) ||
+	    json_object_array_length(devices) > USB_SCANNERS_MAX) {
+		internal_error(rep, "usb_scanners.devices");
+		return;
+	}
+	u->n_devices = json_object_array_length(devices);
+	for (size_t i = 0; i < u->n_devices; i++) {
+		json_object *obj = json_object_array_get_idx(devices, i);
+		struct usb_scanner_entry *e = &u->devices[i];
+		get_string(rep, obj, "reader_id", e->reader_id, sizeof(e->reader_id));
+		e->vendor_id = get_usb_id(rep, obj, "vendor_id");
+		e->product_id = get_usb_id(rep, obj, "product_id");
+		e->interface_class = (uint8_t)get_u32(rep, obj, "interface_class");
+		e->decoder.protocol = (enum scan_protocol)get_enum(
+		        rep, obj, "protocol", protocol_names, N_NAMES(protocol_names));
+		e->decoder.layout = (enum scan_layout)get_enum(rep, obj, "layout", layout_names,
+		                                               N_NAMES(layout_names));
+		e->decoder.report_id = get_bool(rep, obj, "report_id");
+		e->decoder.terminators = terminator_bits[get_enum(
+		        rep, obj, "terminator", terminator_names, N_NAMES(terminator_names))];
+		e->decoder.char_timeout_us = (uint64_t)get_u32(rep, obj, "char_timeout_ms") * 1000;
+	}
+}
+
 static void fill_config(struct reporter *rep, json_object *root, struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -818,6 +899,7 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 	fill_texts(rep, root, c);
 	fill_backend(rep, root, c);
 	fill_ble_reader(rep, root, c);
+	fill_usb_scanners(rep, root, c);
 }
 
 /* ---- What only a restart may change ------------------------------------ */

@@ -17,6 +17,7 @@
 #include "feedback_text.h"
 #include "cutoff.h"
 #include "porter.h"
+#include "usb_scanner_config.h"
 
 #define CONFIG_MAX_TEXT    (256 * 1024) /* bytes of config JSON accepted */
 #define CONFIG_MAX_READERS 64
@@ -145,6 +146,9 @@ struct config {
 	struct reader_config reader_defaults;
 	size_t n_readers;
 	struct reader_config readers[CONFIG_MAX_READERS];
+
+	/* porter's own USB scanner driver ("usb_scanners", drivers/usb) */
+	struct usb_scanners_config usb_scanners;
 
 	/* display texts ("texts"): the site's template per text, "" for the
 	 * English default; checked by feedback_text_check() */

@@ -26,7 +26,9 @@
 #include "log.h"
 #include "outbox.h"
 #include "pin_hash.h"
+#include "qr.h"
 #include "recorder.h"
+#include "usb_scanner.h"
 
 /* Config problems go to the host's log and, when given, its report callback. */
 struct report_sink {
@@ -239,6 +241,7 @@ static const char *missing_service(const struct porter_host_services *v)
 static void plugin_free(porter_plugin *p)
 {
 	p->ble_reader = ble_reader_stop(p->ble_reader);
+	p->usb = usb_scanners_stop(p->usb);
 	p->outbox = outbox_stop(p->outbox); /* after the recorder: it tells the outbox */
 	p->engine.outbox = NULL;
 	p->directory_watch = directory_watch_stop(p->directory_watch);
@@ -391,6 +394,37 @@ static void ble_reader_apply(porter_plugin *p)
 		plog(&p->services, PORTER_LOG_ERROR, "BLE reader not started: %s", strerror(-r));
 }
 
+/* A scan from porter's own USB driver takes the QR hook's path. */
+static void usb_scan(void *userdata, const char *reader_id, const uint8_t *data, size_t len)
+{
+	struct porter_qr_event event = {
+	        .size = sizeof(event),
+	        .reader_id = reader_id,
+	        .data = data,
+	        .data_len = len,
+	};
+	qr_from_driver(userdata, &event);
+}
+
+/* The USB driver as config usb_scanners says: started, reloaded (attached
+ * scanners whose line is unchanged stay) or stopped. A driver that cannot
+ * start leaves the rest of porter working; it says why in the log. */
+static void apply_usb_scanners(porter_plugin *p)
+{
+	const struct usb_scanners_config *c = &p->config.usb_scanners;
+	if (!c->enabled) {
+		p->usb = usb_scanners_stop(p->usb);
+	} else if (p->usb) {
+		usb_scanners_reload(p->usb, c);
+	} else {
+		int r = usb_scanners_start(&p->services, c, usb_scan, p, &p->usb);
+		if (r < 0)
+			plog(&p->services, PORTER_LOG_ERROR,
+			     "USB scanners not started (%s): scans come only from the host's on_qr",
+			     strerror(-r));
+	}
+}
+
 int plugin_init(const struct porter_host_services *services, const char *json, size_t len,
                 porter_report_fn report, void *userdata, porter_plugin **ret)
 {
@@ -430,6 +464,7 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 	                      &p->directory_watch);
 	outbox_begin(p->outbox);
 	ble_reader_apply(p);
+	apply_usb_scanners(p);
 	plog(&p->services, PORTER_LOG_INFO,
 	     "porter started: %zu people in the directory, %zu checked in",
 	     directory_size(p->directory), presence_count_in(p->presence));
@@ -532,6 +567,7 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	outbox_refresh(p->outbox);     /* a backend's directory: fetched now */
 	if (ble_changed)
 		ble_reader_apply(p);
+	apply_usb_scanners(p);
 	plog(&p->services, PORTER_LOG_INFO, "config reloaded: %zu people in the directory",
 	     directory_size(p->directory));
 	return 0;
@@ -543,6 +579,7 @@ void plugin_shutdown(porter_plugin *p)
 		return;
 	p->ble_reader = ble_reader_stop(p->ble_reader); /* no advert after this */
 	daily_checkout_disarm(&p->daily);
+	p->usb = usb_scanners_stop(p->usb); /* no scan arrives after this */
 	p->engine.stopping = true;
 	readers_foreach(p->readers, keypad_reset, NULL);
 	/* Joins the thread after committing what is queued; pending requests are
@@ -579,6 +616,7 @@ int plugin_diagnostics(porter_plugin *p, porter_report_fn report, void *userdata
 	n += directory_watch_diagnostics(p->directory_watch, report, userdata);
 	n += outbox_diagnostics(p->outbox, report, userdata);
 	n += ble_reader_diagnostics(p->ble_reader, report, userdata);
+	n += usb_scanners_diagnostics(p->usb, report, userdata);
 	if (store_gone(p->store)) {
 		if (report)
 			diagnostics_report_database_gone(p->config.database_path, report, userdata);

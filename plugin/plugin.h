@@ -34,6 +34,7 @@ struct porter_plugin {
 	struct ble_reader *ble_reader;           /* NULL: ble_reader.enabled is off */
 	struct qr_memory *qr;                    /* QR codes refused, passes used */
 	struct visitor_pass_keys *pass_keys;     /* NULL: no visitor pass works */
+	struct usb_scanners *usb;                /* NULL: usb_scanners off */
 };
 
 /* Resolve a hook's reader, or log why it cannot be used (NULL). */
