@@ -21,6 +21,7 @@ struct waiter {
 	uint64_t request_id;
 	char reader_id[CONFIG_ID_MAX + 1];
 	uint32_t unlock_ms;
+	bool host_request; /* false: a driver's; never completed, not in the index */
 	bool cancelled;
 	bool door_failed; /* its door did not open: answered once that is recorded */
 };
@@ -298,6 +299,8 @@ static struct waiter **request_bucket(struct engine *e, uint64_t request_id)
 
 static void index_add(struct engine *e, struct waiter *w)
 {
+	if (!w->host_request)
+		return; /* no host id to look up */
 	struct waiter **bucket = request_bucket(e, w->request_id);
 	w->index_next = *bucket;
 	*bucket = w;
@@ -313,28 +316,31 @@ static void index_remove(struct engine *e, struct waiter *w)
 		}
 }
 
-static void waiter_init(struct waiter *w, const struct reader_state *reader, uint64_t request_id)
+static void waiter_init(struct waiter *w, const struct reader_state *reader, uint64_t request_id,
+                        bool host_request)
 {
-	w->request_id = request_id;
+	w->request_id = host_request ? request_id : 0;
+	w->host_request = host_request;
 	strcpy(w->reader_id, reader->id);
 	w->unlock_ms = reader->config->unlock_ms;
 }
 
-static struct waiter *waiter_new(const struct reader_state *reader, uint64_t request_id)
+static struct waiter *waiter_new(const struct reader_state *reader, uint64_t request_id,
+                                 bool host_request)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
 	if (w)
-		waiter_init(w, reader, request_id);
+		waiter_init(w, reader, request_id, host_request);
 	return w;
 }
 
 /* A repeat while the first change is still being recorded: answered with it. */
 static int join_pending(struct engine *e, struct reader_state *reader, struct pending_change *pc,
-                        uint64_t request_id)
+                        uint64_t request_id, bool host_request)
 {
 	if (pc->n_waiters >= PENDING_WAITERS_MAX)
 		return deny(e, reader, "busy", FT_BUSY);
-	struct waiter *w = waiter_new(reader, request_id), **tail = &pc->waiters;
+	struct waiter *w = waiter_new(reader, request_id, host_request), **tail = &pc->waiters;
 	if (!w)
 		return -ENOMEM;
 	pc->n_waiters++;
@@ -421,14 +427,15 @@ static int supersede_reversal(struct engine *e, struct reader_state *reader, con
 }
 
 static int toggle(struct engine *e, struct reader_state *reader, const struct person *p,
-                  struct presence_entry *entry, uint64_t request_id, uint64_t now)
+                  struct presence_entry *entry, uint64_t request_id, bool host_request,
+                  uint64_t now)
 {
 	if (entry->pending && entry->pending->automatic)
 		return deny(e, reader, "busy", FT_BUSY);
 	if (entry->pending && entry->pending->reversal)
 		return supersede_reversal(e, reader, p, entry, now);
 	if (entry->pending)
-		return join_pending(e, reader, entry->pending, request_id);
+		return join_pending(e, reader, entry->pending, request_id, host_request);
 	/* Only a toggle reader can toggle twice: at an entry or exit reader the
 	 * second presentation asks for that reader's own change, e.g. an exit
 	 * right after an entry check-in is a check-out, never "already_in". */
@@ -462,7 +469,7 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 	struct pending_change *pc = change_new(e, p->id, p->name, reader->id, in, "credential");
 	if (!pc)
 		return -ENOMEM;
-	waiter_init(&pc->first, reader, request_id);
+	waiter_init(&pc->first, reader, request_id, host_request);
 	pc->waiters = &pc->first;
 	pc->n_waiters = 1;
 	entry->has_last_change = true;
@@ -480,22 +487,44 @@ static bool request_pending(struct engine *e, uint64_t request_id)
 	return false;
 }
 
+bool engine_reader_locked_out(struct engine *e, struct reader_state *reader, uint64_t now)
+{
+	uint64_t locked = lockout_remaining(&reader->lockout, now);
+	if (!locked)
+		return false;
+	/* No credential is even looked at while locked: no oracle for a guesser. */
+	record_denied(e, reader, "locked_out");
+	engine_feedback(
+	        e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out", FT_LOCKED_OUT,
+	        &(struct feedback_values){.seconds = (unsigned)((locked + 999999) / 1000000)});
+	return true;
+}
+
+int engine_submit_person(struct engine *e, struct reader_state *reader, uint64_t request_id,
+                         bool host_request, const struct person *p)
+{
+	if (host_request && request_pending(e, request_id))
+		return -EEXIST; /* the host reused an id: porter.h, no feedback */
+	uint64_t now = e->services->now_us(e->services->host);
+	struct presence_entry *entry = presence_get(e->presence, p->id, true);
+	if (!entry)
+		return -ENOMEM;
+	e->deciding_person_id = p->id;
+	int r = leaving(reader, entry) ? 0 : admit(e, reader, p, now);
+	e->deciding_person_id = NULL;
+	if (r != 0)
+		return r;
+	return toggle(e, reader, p, entry, request_id, host_request, now);
+}
+
 int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t request_id,
                       const char *pin, size_t len)
 {
 	if (request_pending(e, request_id))
 		return -EEXIST; /* the host reused an id: porter.h, no feedback */
 	uint64_t now = e->services->now_us(e->services->host);
-	uint64_t locked = lockout_remaining(&reader->lockout, now);
-	if (locked) {
-		/* No PIN is even looked at while locked: no oracle for a guesser. */
-		record_denied(e, reader, "locked_out");
-		engine_feedback(e, reader->id, PORTER_LED_RED, PORTER_BEEP_ERROR, "locked_out",
-		                FT_LOCKED_OUT,
-		                &(struct feedback_values){
-		                        .seconds = (unsigned)((locked + 999999) / 1000000)});
+	if (engine_reader_locked_out(e, reader, now))
 		return PORTER_VERDICT_DENY;
-	}
 	uint8_t hash[PIN_HASH_LEN];
 	struct pin_match match;
 	int r = pin_hasher_hash(e->hasher, pin, len, hash);
@@ -510,15 +539,7 @@ int engine_submit_pin(struct engine *e, struct reader_state *reader, uint64_t re
 	const struct person *p = resolve(e, reader, &match, &code);
 	if (!p)
 		return refuse_person(e, reader, now, code);
-	struct presence_entry *entry = presence_get(e->presence, p->id, true);
-	if (!entry)
-		return -ENOMEM;
-	e->deciding_person_id = p->id;
-	r = leaving(reader, entry) ? 0 : admit(e, reader, p, now);
-	e->deciding_person_id = NULL;
-	if (r != 0)
-		return r;
-	return toggle(e, reader, p, entry, request_id, now);
+	return engine_submit_person(e, reader, request_id, true, p);
 }
 
 /* ---- after the disk answered ------------------------------------------ */
@@ -551,6 +572,8 @@ static void change_free(struct engine *e, struct pending_change *pc)
 static void complete(struct engine *e, const struct waiter *w, uint32_t verdict, uint32_t direction,
                      const char *code, const char *person_id)
 {
+	if (!w->host_request)
+		return; /* a driver's request: answered at the door alone */
 	struct porter_result res = {
 	        .size = sizeof(res),
 	        .verdict = verdict,
@@ -739,7 +762,7 @@ void engine_cancel(struct engine *e, uint64_t request_id)
 {
 	for (struct pending_change *pc = e->in_flight; pc; pc = pc->next) {
 		for (struct waiter *w = pc->waiters; w; w = w->next) {
-			if (w->request_id != request_id || w->cancelled)
+			if (!w->host_request || w->request_id != request_id || w->cancelled)
 				continue;
 			w->cancelled = true;
 			/* A reversal is never withdrawn: the change it undoes is durable. */

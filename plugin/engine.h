@@ -77,6 +77,15 @@ struct engine {
 	int64_t directory_synced_unix_us;
 };
 
+/* A reader is locked out now: refuses with feedback and returns true (no credential looked at). */
+bool engine_reader_locked_out(struct engine *engine, struct reader_state *reader, uint64_t now);
+
+/* Decide for `person`, named by a credential at `reader` (after its own checks). A host request is
+   answered by complete(); a driver's (host_request false: porter's own scanner or BLE reader) only
+   by feedback and the door, never complete(), and its request_id is ignored. */
+int engine_submit_person(struct engine *engine, struct reader_state *reader, uint64_t request_id,
+                         bool host_request, const struct person *person);
+
 /* Decide on a complete PIN typed at `reader`. `pin` has been checked to be
  * digits only. Returns a PORTER_VERDICT_* or a negative errno; gives the
  * person feedback either way. */
