@@ -60,6 +60,11 @@ struct reader_config {
 	enum reader_direction direction;
 	enum pin_holders pin_holders;
 	uint32_t unlock_ms;
+	/* phone check-in here (config ble and readers[].ble_*) */
+	int32_t ble_rssi_min_dbm;
+	uint32_t ble_samples;
+	uint32_t ble_window_ms;
+	uint32_t ble_cooldown_ms;
 };
 
 struct config {
@@ -119,6 +124,13 @@ struct config {
 	/* access-control systems porter shares the door with */
 	bool salto_ks_enabled;
 	bool salto_ks_visitor_access; /* Salto KS grants visitors door access */
+
+	/* phone check-in (docs/ble-credential.md); the per-reader settings are
+	 * in reader_config */
+	uint32_t ble_time_step_s;
+	uint32_t ble_drift_steps;
+	uint32_t ble_company_id;
+	bool ble_calibration;
 
 	/* readers; a reader not listed uses reader_defaults */
 	struct reader_config reader_defaults;

@@ -6,6 +6,7 @@
 #ifndef PORTER_PLUGIN_H
 #define PORTER_PLUGIN_H
 
+#include "ble_state.h"
 #include "config.h"
 #include "daily_checkout.h"
 #include "directory.h"
@@ -29,6 +30,7 @@ struct porter_plugin {
 	struct daily_checkout daily;             /* config daily_checkout */
 	struct directory_watch *directory_watch; /* NULL: edits need a reload */
 	struct outbox *outbox;                   /* NULL: the local backend */
+	struct ble_state *ble;                   /* phone check-in (hooks/ble.c) */
 };
 
 /* Resolve a hook's reader, or log why it cannot be used (NULL). */

@@ -72,6 +72,12 @@ static const char door_events_sql[] =
         "  detail TEXT NOT NULL DEFAULT '');"
         "CREATE INDEX IF NOT EXISTS door_events_at ON door_events(at);";
 
+/* BLE tokens used (ble_replay.h): per person the last time step counter
+ * whose token made a change, written with that change. */
+static const char ble_consumed_sql[] = "CREATE TABLE IF NOT EXISTS ble_consumed("
+                                       "  person_id TEXT PRIMARY KEY,"
+                                       "  counter INTEGER NOT NULL);";
+
 static void format_time(struct store *s, int64_t at_us, char out[40]);
 
 static int db_fail(struct store *s, char *err, size_t errlen, const char *what)
@@ -396,6 +402,8 @@ static int prepare(struct store *s, struct store_open_report *rep)
 	int rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = prepare_door_events(s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, ble_consumed_sql, NULL, NULL, NULL);
 	if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)
 		return write_test(s, rep);
 	if (rc != SQLITE_OK ||
@@ -562,6 +570,41 @@ static void format_time(struct store *s, int64_t at_us, char out[40])
 	memcpy(p + 6, "Z", 2);
 }
 
+static int record_ble_consumed(struct store *s, const struct store_change *c)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO ble_consumed(person_id, counter) VALUES(?,?)"
+	                       " ON CONFLICT(person_id) DO UPDATE SET"
+	                       " counter=max(counter, excluded.counter)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, c->person_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->ble_counter);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_load_ble_consumed(struct store *s, int (*fn)(void *, const char *, uint64_t),
+                            void *userdata, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int r = 0, rc;
+	if (sqlite3_prepare_v2(s->db, "SELECT person_id, counter FROM ble_consumed", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return db_fail(s, err, errlen, "loading used BLE tokens");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (id)
+			r = fn(userdata, id, (uint64_t)sqlite3_column_int64(st, 1));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_fail(s, err, errlen, "loading used BLE tokens");
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int record_one(struct store *s, const struct store_change *c)
 {
 	char when[40];
@@ -583,7 +626,7 @@ static int record_one(struct store *s, const struct store_change *c)
 	sqlite3_bind_int64(s->upsert_presence, 4, sqlite3_last_insert_rowid(s->db));
 	if (sqlite3_step(s->upsert_presence) != SQLITE_DONE)
 		return -EIO;
-	return 0;
+	return c->ble_counter ? record_ble_consumed(s, c) : 0;
 }
 
 /*
