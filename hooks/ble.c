@@ -97,8 +97,9 @@ static int decide(porter_plugin *plugin, struct reader_state *reader,
 	uint64_t counter;
 	const struct person *p;
 	if (c->ble_calibration && (p = check_token(plugin, &cred, &counter, &why)))
-		plog(&plugin->services, PORTER_LOG_INFO, "BLE calibration: reader %s member %s %d dBm",
-		     ev->reader_id, p->id, ev->rssi_dbm);
+		plog(&plugin->services, PORTER_LOG_INFO,
+		     "BLE calibration: reader %s member %s %d dBm", ev->reader_id, p->id,
+		     ev->rssi_dbm);
 	uint8_t payload[BLE_PAYLOAD_LEN];
 	ble_credential_encode(&cred, payload);
 	struct ble_proximity_config near = {rc->ble_rssi_min_dbm, rc->ble_samples,
@@ -122,8 +123,8 @@ static int decide(porter_plugin *plugin, struct reader_state *reader,
 	        ble_token_counter(plugin->engine.wall_clock_us() / 1000000, c->ble_time_step_s);
 	r = ble_replay_use(b->replay, p->id, counter, now_counter - c->ble_drift_steps);
 	if (r < 0) { /* fail closed: a token porter cannot remember is not taken */
-		refusal(plugin, now, "reader %s: BLE token of %s refused: %s", ev->reader_id,
-		        p->id, r == -ENOSPC ? "too many used tokens to remember" : "bad id");
+		refusal(plugin, now, "reader %s: BLE token of %s refused: %s", ev->reader_id, p->id,
+		        r == -ENOSPC ? "too many used tokens to remember" : "bad id");
 		return PORTER_VERDICT_DENY;
 	}
 	ble_proximity_cool(b->proximity, p->id, now, (uint64_t)rc->ble_cooldown_ms * 1000);

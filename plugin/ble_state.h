@@ -16,9 +16,9 @@
 #include "ble_token.h"
 #include "directory.h"
 
-#define BLE_DEVICES_MAX  2048 /* phones followed at once (a crowded lobby: 500) */
-#define BLE_COOLING_MAX  1024 /* members in their cooldown at once */
-#define BLE_USED_MAX     4096 /* members whose token is used within the drift window */
+#define BLE_DEVICES_MAX  2048        /* phones followed at once (a crowded lobby: 500) */
+#define BLE_COOLING_MAX  1024        /* members in their cooldown at once */
+#define BLE_USED_MAX     4096        /* members whose token is used within the drift window */
 #define BLE_LOG_EVERY_US 10000000ull /* refused adverts: one log line per 10 s */
 
 struct ble_state {

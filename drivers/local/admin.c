@@ -32,6 +32,7 @@
 #include <openssl/crypto.h>
 
 #include "admin_attempts.h"
+#include "admin_ble.h"
 #include "admin_check.h"
 #include "admin_lockout.h"
 #include "admin_outbox.h"
@@ -69,6 +70,8 @@ static const char usage_text[] =
         "       porter-admin unlock --state-dir DIR --reader ID | --all\n"
         "       porter-admin attempts --database FILE [--since DAY] [--json]\n"
         "       porter-admin outbox --database FILE | --config CONFIG [--json] [--dead N]\n"
+        "       porter-admin ble key|token ID (--directory FILE --key KEYFILE | --config "
+        "CONFIG)\n"
         "       porter-admin --help\n"
         "\n"
         "T is a UTC time like 2026-11-25T18:00:00Z.\n"
@@ -571,6 +574,8 @@ int main(int argc, char **argv)
 		return admin_presence_main(argc, argv); /* its own options */
 	if (strcmp(cmd, "outbox") == 0)
 		return admin_outbox_main(argc, argv); /* its own options */
+	if (strcmp(cmd, "ble") == 0)
+		return admin_ble_main(argc, argv); /* phone keys: its own options */
 	int c;
 	optind = 2;
 	opterr = 0; /* our own message, naming the option */

@@ -11,7 +11,9 @@
 
 #include <cmocka.h>
 
+#include "ble_keys.h"
 #include "ble_token.h"
+#include "directory_file.h"
 
 static void hex(const uint8_t *p, size_t n, char *out)
 {
@@ -186,6 +188,52 @@ static void test_key_hex_round_trip(void **state)
 	assert_int_equal(ble_key_from_hex(text, strlen(text), back), -EINVAL);
 }
 
+/* A sealed key opens only for its person, under its site key. */
+static void test_sealed_key_opens_for_its_person_only(void **state)
+{
+	uint8_t site[PIN_KEY_LEN] = {7}, other_site[PIN_KEY_LEN] = {8};
+	uint8_t seal[BLE_KEY_LEN], other_seal[BLE_KEY_LEN], key[BLE_KEY_LEN] = {42},
+	                                                    back[BLE_KEY_LEN];
+	uint8_t sealed[PERSON_BLE_SEALED_LEN], again[PERSON_BLE_SEALED_LEN];
+	assert_int_equal(ble_seal_key(site, seal), 0);
+	assert_int_equal(ble_seal_key(other_site, other_seal), 0);
+	assert_int_equal(ble_key_seal(seal, "m-ana", key, sealed), 0);
+	assert_int_equal(ble_key_unseal(seal, "m-ana", sealed, back), 0);
+	assert_memory_equal(key, back, BLE_KEY_LEN);
+	assert_int_equal(ble_key_unseal(seal, "m-ben", sealed, back), -EBADMSG);
+	assert_int_equal(ble_key_unseal(other_seal, "m-ana", sealed, back), -EBADMSG);
+	sealed[20] ^= 1;
+	assert_int_equal(ble_key_unseal(seal, "m-ana", sealed, back), -EBADMSG);
+	/* a fresh nonce each time: sealing twice never repeats */
+	assert_int_equal(ble_key_seal(seal, "m-ana", key, again), 0);
+	assert_memory_not_equal(again, sealed, 12);
+}
+
+/* The directory file takes "ble_key" as 120 hex digits, and names a bad one. */
+static void test_directory_ble_key_field(void **state)
+{
+	char text[1024], err[512];
+	struct directory *d = NULL;
+	char hex[121];
+	memset(hex, 'a', 120);
+	hex[120] = '\0';
+	snprintf(text, sizeof(text),
+	         "{\"porter_directory\":1,\"people\":[{\"id\":\"m-1\",\"kind\":\"member\","
+	         "\"name\":\"A\",\"ble_key\":\"%s\"}]}",
+	         hex);
+	assert_int_equal(directory_parse(text, strlen(text), &d, err, sizeof(err)), 0);
+	assert_true(directory_find_id(d, "m-1")->has_ble_key);
+	assert_int_equal(directory_find_id(d, "m-1")->ble_key_sealed[0], 0xaa);
+	directory_free(d);
+	hex[7] = 'x';
+	snprintf(text, sizeof(text),
+	         "{\"porter_directory\":1,\"people\":[{\"id\":\"m-1\",\"kind\":\"member\","
+	         "\"name\":\"A\",\"ble_key\":\"%s\"}]}",
+	         hex);
+	assert_int_equal(directory_parse(text, strlen(text), &d, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "ble_key: must be 120 hex digits"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +244,8 @@ int main(void)
 	        cmocka_unit_test(test_token_of_another_step_or_key_does_not_match),
 	        cmocka_unit_test(test_payload_size_and_version_are_checked),
 	        cmocka_unit_test(test_key_hex_round_trip),
+	        cmocka_unit_test(test_sealed_key_opens_for_its_person_only),
+	        cmocka_unit_test(test_directory_ble_key_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
