@@ -51,6 +51,7 @@ struct options {
 	unsigned pin_min, pin_max; /* from --config, else ADMIN_PIN_MIN..MAX */
 	struct config *site;       /* --config, parsed as porter parses it */
 	bool json;                 /* check --config --json */
+	bool ble_key;              /* add --ble-key: a phone key too (admin_ble.c) */
 };
 
 static const char usage_text[] =
@@ -58,7 +59,7 @@ static const char usage_text[] =
         "       porter-admin hash-pin (--key KEYFILE | --config CONFIG)\n"
         "       porter-admin add (--directory FILE --key KEYFILE | --config CONFIG)\n"
         "                        --id ID --kind member|visitor --name NAME\n"
-        "                        [--valid-from T] [--valid-until T]\n"
+        "                        [--valid-from T] [--valid-until T] [--ble-key]\n"
         "       porter-admin remove --directory FILE --id ID\n"
         "       porter-admin list --directory FILE\n"
         "       porter-admin check --directory FILE\n"
@@ -530,8 +531,10 @@ static int run_command(const char *cmd, struct options *o, int argc, char **argv
 		return 1;
 	if (strcmp(cmd, "hash-pin") == 0)
 		return cmd_hash_pin(o);
-	if (strcmp(cmd, "add") == 0)
-		return cmd_add(o);
+	if (strcmp(cmd, "add") == 0) {
+		int r = cmd_add(o);
+		return r == 0 && o->ble_key ? admin_ble_new_key(o->directory, o->key, o->id) : r;
+	}
 	if (strcmp(cmd, "remove") == 0)
 		return cmd_remove(o);
 	if (strcmp(cmd, "list") == 0)
@@ -554,6 +557,7 @@ int main(int argc, char **argv)
 	        {"database", required_argument, NULL, 'b'},
 	        {"config", required_argument, NULL, 'c'},
 	        {"json", no_argument, NULL, 'j'},
+	        {"ble-key", no_argument, NULL, 'B'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -590,6 +594,10 @@ int main(int argc, char **argv)
 		}
 		if (c == 'j') {
 			o.json = true;
+			continue;
+		}
+		if (c == 'B') {
+			o.ble_key = true;
 			continue;
 		}
 		if (c == ':')

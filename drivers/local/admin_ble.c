@@ -259,6 +259,12 @@ fail:
 	return 1;
 }
 
+int admin_ble_new_key(const char *directory, const char *key_file, const char *id)
+{
+	struct ble_options o = {.directory = directory, .key = key_file, .step_s = 30};
+	return cmd_key(&o, id);
+}
+
 int admin_ble_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {

@@ -117,6 +117,26 @@ static void test_unknown_member_and_member_without_key_are_named(void **state)
 	assert_non_null(strstr(run.err, "m-ana has no BLE key"));
 }
 
+static void test_add_with_ble_key_makes_the_key_too(void **state)
+{
+	char cmd[4 * FX_PATH_MAX], out[4096] = "";
+	snprintf(cmd, sizeof(cmd),
+	         "echo 555123 | '%s' add --directory '%s' --key '%s' --id m-cy --kind member "
+	         "--name Cy --ble-key 2>/dev/null",
+	         fx_env("PORTER_ADMIN"), directory, key);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+	assert_non_null(strstr(out, "added m-cy"));
+	assert_non_null(strstr(out, "porter-ble:1:"));
+	assert_int_equal(admin_run(dir, &run, "ble", "token", "m-cy", "--directory", directory,
+	                           "--key", key, NULL),
+	                 0);
+	assert_int_equal(run.status, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +146,8 @@ int main(void)
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(
 	                test_unknown_member_and_member_without_key_are_named, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_add_with_ble_key_makes_the_key_too, setup,
+	                                        teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
