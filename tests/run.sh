@@ -67,6 +67,7 @@ default)
 	ninja -C build
 	build/tests/bench/bench_hooks build/porter.so
 	build/tests/bench/bench_http
+	build/tests/bench/bench_scan_decoder
 	# Against tests/backend's HTTPS servers (python3 + openssl): skipped,
 	# saying so, when the fixture cannot run here (exit 77 is a skip too).
 	if [ -x /usr/bin/python3 ] && command -v openssl >/dev/null; then

@@ -81,4 +81,19 @@ void scan_decoder_expire(struct scan_decoder *decoder, uint64_t now_us);
 /* The device went away: a partial scan is dropped, keys are all up. */
 void scan_decoder_reset(struct scan_decoder *decoder);
 
+/* Added by the decoder (drivers/usb/scan_decoder.c says how reports are read):
+ * char_timeout_us 0 means this default; more than SCAN_CHAR_TIMEOUT_MAX_US
+ * is out of range. */
+#define SCAN_CHAR_TIMEOUT_DEFAULT_US 200000u
+#define SCAN_CHAR_TIMEOUT_MAX_US     60000000u
+/* With report_id, the ids accepted: a keyboard's input report, a HID POS
+ * scanner's scanned-data report; any other id is refused ("report id N
+ * unexpected"). */
+#define SCAN_KEYBOARD_REPORT_ID 0x01
+#define SCAN_HID_POS_REPORT_ID  0x02
+
+/* A layout's config name ("us", "uk", "de", "fr") to its value: 0, or
+ * -EINVAL for any other name. */
+int scan_layout_from_name(const char *name, enum scan_layout *ret);
+
 #endif
