@@ -128,7 +128,8 @@ int ble_token_counter_of(const struct ble_credential *c, uint64_t now, uint32_t 
 	/* The signed distance from now's low byte to the step byte, in
 	 * -128..127: unique because the window is narrower than 128 steps. */
 	int8_t delta = (int8_t)(uint8_t)(c->step - (uint8_t)now);
-	if (delta > (int)drift || delta < -(int)drift || (delta < 0 && now < (uint64_t)-delta))
+	if (delta > (int)drift || delta < -(int)drift || (delta < 0 && now < (uint64_t)-delta) ||
+	    (delta > 0 && now > UINT64_MAX - (uint64_t)delta))
 		return -ESTALE;
 	*ret_counter = now + (int64_t)delta;
 	return 0;

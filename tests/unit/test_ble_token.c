@@ -146,6 +146,9 @@ static void test_drift_window_edges(void **state)
 	/* never below counter 0 */
 	c = cred_with_step(255);
 	assert_int_equal(ble_token_counter_of(&c, 0, 1, &got), -ESTALE);
+	/* nor past the last counter (found by fuzz_ble_token) */
+	c = cred_with_step(0);
+	assert_int_equal(ble_token_counter_of(&c, UINT64_MAX, 1, &got), -ESTALE);
 }
 
 static void test_token_of_another_step_or_key_does_not_match(void **state)
