@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ble.h: the BLE event hook. Phone credentials are not decided yet: the hook
- * validates the event's shape and bounds and answers "no opinion". A BLE
- * address never identifies anyone (phones rotate it).
+ * ble.h: the BLE event hook: a member's phone held next to a reader checks
+ * them in or out (README "Phone check-in (BLE)", docs/ble-credential.md).
+ * A BLE address never identifies anyone (phones rotate it): a time-bound,
+ * use-once token does.
  */
 #ifndef PORTER_BLE_H
 #define PORTER_BLE_H

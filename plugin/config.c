@@ -693,6 +693,51 @@ static void fill_readers(struct reporter *rep, json_object *root, struct config 
 	}
 }
 
+/* dBm are negative: get_u32 does not take them. */
+static int32_t get_dbm(struct reporter *rep, json_object *obj, const char *dotted)
+{
+	json_object *val = lookup(obj, dotted);
+	int64_t v = val ? json_object_get_int64(val) : 0;
+	if (!val ||
+	    (!json_object_is_type(val, json_type_int) &&
+	     !json_object_is_type(val, json_type_double)) ||
+	    v < -100 || v > 0) {
+		internal_error(rep, dotted);
+		return 0;
+	}
+	return (int32_t)v;
+}
+
+/* The ble section, and each reader's own ble_* settings (null or left out:
+ * the section's). */
+static void fill_ble(struct reporter *rep, json_object *root, struct config *c)
+{
+	c->ble_time_step_s = get_u32(rep, root, "ble.time_step_s");
+	c->ble_drift_steps = get_u32(rep, root, "ble.drift_steps");
+	c->ble_company_id = get_u32(rep, root, "ble.company_id");
+	c->ble_calibration = get_bool(rep, root, "ble.calibration");
+	struct reader_config *d = &c->reader_defaults;
+	d->ble_rssi_min_dbm = get_dbm(rep, root, "ble.rssi_min_dbm");
+	d->ble_samples = get_u32(rep, root, "ble.samples");
+	d->ble_window_ms = get_u32(rep, root, "ble.window_ms");
+	d->ble_cooldown_ms = get_u32(rep, root, "ble.cooldown_ms");
+	json_object *readers = lookup(root, "readers");
+	for (size_t i = 0; i < c->n_readers; i++) {
+		json_object *obj = json_object_array_get_idx(readers, i);
+		struct reader_config *r = &c->readers[i];
+		r->ble_rssi_min_dbm = lookup(obj, "ble_rssi_min_dbm")
+		                              ? get_dbm(rep, obj, "ble_rssi_min_dbm")
+		                              : d->ble_rssi_min_dbm;
+		r->ble_samples =
+		        lookup(obj, "ble_samples") ? get_u32(rep, obj, "ble_samples") : d->ble_samples;
+		r->ble_window_ms = lookup(obj, "ble_window_ms") ? get_u32(rep, obj, "ble_window_ms")
+		                                                : d->ble_window_ms;
+		r->ble_cooldown_ms = lookup(obj, "ble_cooldown_ms")
+		                             ? get_u32(rep, obj, "ble_cooldown_ms")
+		                             : d->ble_cooldown_ms;
+	}
+}
+
 /* Texts left out keep "" (the default): "texts" has no schema default. */
 static void fill_texts(struct reporter *rep, json_object *root, struct config *c)
 {
@@ -896,6 +941,7 @@ static void fill_config(struct reporter *rep, json_object *root, struct config *
 	fill_qr(rep, root, c);
 	fill_daily_checkout(rep, root, c);
 	fill_readers(rep, root, c);
+	fill_ble(rep, root, c);
 	fill_texts(rep, root, c);
 	fill_backend(rep, root, c);
 	fill_ble_reader(rep, root, c);

@@ -62,6 +62,11 @@ struct reader_config {
 	enum reader_direction direction;
 	enum pin_holders pin_holders;
 	uint32_t unlock_ms;
+	/* phone check-in here (config ble and readers[].ble_*) */
+	int32_t ble_rssi_min_dbm;
+	uint32_t ble_samples;
+	uint32_t ble_window_ms;
+	uint32_t ble_cooldown_ms;
 };
 
 struct config {
@@ -141,6 +146,12 @@ struct config {
 	char ble_reader_id[CONFIG_ID_MAX + 1];
 	int32_t ble_reader_rssi_floor_dbm;
 	uint32_t ble_reader_restart_after_s;
+	/* phone check-in (docs/ble-credential.md); the per-reader settings are
+	 * in reader_config */
+	uint32_t ble_time_step_s;
+	uint32_t ble_drift_steps;
+	uint32_t ble_company_id;
+	bool ble_calibration;
 
 	/* readers; a reader not listed uses reader_defaults */
 	struct reader_config reader_defaults;

@@ -18,6 +18,8 @@
 #define PERSON_ID_MAX        64
 #define PERSON_NAME_MAX      128
 #define DIRECTORY_MAX_PEOPLE 200000
+/* A BLE key sealed under the site key (ble_keys.h): nonce, key, tag. */
+#define PERSON_BLE_SEALED_LEN 60
 
 enum person_kind {
 	PERSON_MEMBER = 0,
@@ -39,6 +41,8 @@ struct person {
 	 * code): HMAC-SHA256(site key, "qr:" + code), see qr_credential.h. */
 	uint8_t qr_hash[PIN_HASH_LEN];
 	bool has_qr;
+	bool has_ble_key;
+	uint8_t ble_key_sealed[PERSON_BLE_SEALED_LEN];
 };
 
 struct directory;

@@ -372,6 +372,7 @@ static struct pending_change *change_new(struct engine *e, const char *person_id
 	pc->item.change.in = in;
 	pc->item.change.at_unix_us = e->wall_clock_us();
 	pc->item.change.cause = cause;
+	pc->item.change.ble_counter = 0;
 	return pc;
 }
 
@@ -471,6 +472,7 @@ static int toggle(struct engine *e, struct reader_state *reader, const struct pe
 	struct pending_change *pc = change_new(e, p->id, p->name, reader->id, in, "credential");
 	if (!pc)
 		return -ENOMEM;
+	pc->item.change.ble_counter = e->deciding_ble_counter;
 	waiter_init(&pc->first, reader, request_id, host_request);
 	if (in && e->deciding_pass_id) {
 		snprintf(pc->pass_id, sizeof(pc->pass_id), "%s", e->deciding_pass_id);

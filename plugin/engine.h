@@ -66,6 +66,10 @@ struct engine {
 	/* The person a PIN identified while admit() decides, for the record of
 	 * a refusal; NULL otherwise (an unknown PIN names nobody). */
 	const char *deciding_person_id;
+	/* The BLE token's time step counter while engine_submit_person decides
+	 * for a phone (0 otherwise): the change it makes consumes the token in
+	 * the same transaction (store.h ble_counter). */
+	uint64_t deciding_ble_counter;
 	/* Where durable changes go next (NULL: they stay local); at its
 	 * backlog cap new changes are refused ("backlog_full"). */
 	struct outbox *outbox;

@@ -88,6 +88,7 @@ static int64_t wall_clock_us(void)
 struct local_inputs {
 	struct pin_hasher *hasher;
 	struct directory *directory;
+	uint8_t ble_seal[BLE_KEY_LEN]; /* the site key's BLE sealing key */
 };
 
 /* People sharing a PIN, named one pair a line up to a bound: a directory
@@ -137,7 +138,10 @@ static int load_local_inputs(const struct config *config, struct report_sink *si
 		return r;
 	}
 	ret->hasher = pin_hasher_new(key);
+	r = ble_seal_key(key, ret->ble_seal);
 	OPENSSL_cleanse(key, sizeof(key));
+	if (r < 0)
+		ret->hasher = pin_hasher_free(ret->hasher);
 	if (!ret->hasher)
 		return -ENOMEM;
 	r = directory_file_load(config->directory_path, &ret->directory, err, sizeof(err));
@@ -253,6 +257,7 @@ static void plugin_free(porter_plugin *p)
 	p->engine.hasher = pin_hasher_free(p->engine.hasher);
 	p->qr = qr_memory_free(p->qr);
 	p->pass_keys = visitor_pass_keys_free(p->pass_keys);
+	p->ble = ble_state_free(p->ble);
 	free(p);
 }
 
@@ -312,6 +317,13 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	if (r == 0) /* single use survives a restart */
 		r = store_load_pass_uses(p->store, pass_use_loaded, p->qr,
 		                         e->wall_clock_us() / 1000000, err, sizeof(err));
+	if (r == 0) { /* tokens used before this start stay used */
+		p->ble->load_oldest_live =
+		        ble_token_counter(e->wall_clock_us() / 1000000, p->config.ble_time_step_s) -
+		        p->config.ble_drift_steps;
+		r = store_load_ble_consumed(p->store, ble_state_load_used, p->ble, err,
+		                            sizeof(err));
+	}
 	if (r < 0) {
 		sink_error_fix(sink, "PORTER-DATABASE", "$.local.database", err,
 		               "local.database must be porter's presence database (or not exist "
@@ -343,11 +355,27 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	return 0;
 }
 
+/* Phone check-in's keys of `directory`; ones that do not open are named. */
+static void ble_directory(porter_plugin *p, const struct directory *directory)
+{
+	int bad = ble_state_directory(p->ble, directory);
+	if (bad < 0)
+		plog(&p->services, PORTER_LOG_ERROR,
+		     "directory: out of memory for BLE keys; phone check-in knows nobody");
+	else if (bad > 0)
+		plog(&p->services, PORTER_LOG_WARNING,
+		     "directory: %d BLE keys do not open with this site key (made under another "
+		     "key, or copied from another person): make them again with porter-admin "
+		     "ble key",
+		     bad);
+}
+
 /* Put `directory` in force; the key, and so the hasher, stays. Changes in
  * flight hold copies of the person's id and name, never a pointer into a
  * directory, so the old one can go at once. */
 static void swap_directory(porter_plugin *p, struct directory *directory)
 {
+	ble_directory(p, directory); /* first: the keyring points into the directory */
 	directory_free(p->directory);
 	p->engine.directory = p->directory = directory;
 }
@@ -450,6 +478,11 @@ int plugin_init(const struct porter_host_services *services, const char *json, s
 		r = files_result(load_local_inputs(&p->config, &sink, &in));
 	p->engine.hasher = in.hasher;
 	p->directory = in.directory;
+	if (r == 0 && !(p->ble = ble_state_new(in.ble_seal)))
+		r = -ENOMEM;
+	OPENSSL_cleanse(in.ble_seal, sizeof(in.ble_seal));
+	if (r == 0)
+		ble_directory(p, p->directory);
 	if (r == 0)
 		r = files_result(load_pass_keys(&p->config, &sink, &p->pass_keys));
 	if (r == 0)
@@ -497,6 +530,7 @@ int plugin_check_config(const char *json, size_t len, porter_report_fn report, v
 	}
 	in.directory = directory_free(in.directory);
 	in.hasher = pin_hasher_free(in.hasher);
+	OPENSSL_cleanse(in.ble_seal, sizeof(in.ble_seal));
 	free(config);
 	return r == 0 && sink.errors ? -EINVAL : r;
 }
@@ -558,6 +592,8 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	p->pass_keys = keys;
 	pin_hasher_free(p->engine.hasher);
 	p->engine.hasher = in.hasher;
+	ble_state_set_seal_key(p->ble, in.ble_seal);
+	OPENSSL_cleanse(in.ble_seal, sizeof(in.ble_seal));
 	swap_directory(p, in.directory);
 	directory_watch_reloaded(p->directory_watch, p->config.directory_path);
 	p->engine.visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);

@@ -6,6 +6,7 @@
 #ifndef PORTER_PLUGIN_H
 #define PORTER_PLUGIN_H
 
+#include "ble_state.h"
 #include "config.h"
 #include "daily_checkout.h"
 #include "directory.h"
@@ -35,6 +36,7 @@ struct porter_plugin {
 	struct qr_memory *qr;                    /* QR codes refused, passes used */
 	struct visitor_pass_keys *pass_keys;     /* NULL: no visitor pass works */
 	struct usb_scanners *usb;                /* NULL: usb_scanners off */
+	struct ble_state *ble;                   /* phone check-in (hooks/ble.c) */
 };
 
 /* Resolve a hook's reader, or log why it cannot be used (NULL). */

@@ -77,6 +77,11 @@ static const char pass_uses_sql[] = "CREATE TABLE IF NOT EXISTS visitor_pass_use
                                     "  person_id TEXT NOT NULL,"
                                     "  used_at TEXT NOT NULL,"
                                     "  valid_until INTEGER NOT NULL);";
+/* BLE tokens used (ble_replay.h): per person the last time step counter
+ * whose token made a change, written with that change. */
+static const char ble_consumed_sql[] = "CREATE TABLE IF NOT EXISTS ble_consumed("
+                                       "  person_id TEXT PRIMARY KEY,"
+                                       "  counter INTEGER NOT NULL);";
 
 static int db_fail(struct store *s, char *err, size_t errlen, const char *what)
 {
@@ -408,6 +413,8 @@ static int prepare(struct store *s, struct store_open_report *rep)
 	int rc = sqlite3_exec(s->db, schema_sql, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = prepare_door_events(s);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, ble_consumed_sql, NULL, NULL, NULL);
 	if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN)
 		return write_test(s, rep);
 	if (rc != SQLITE_OK ||
@@ -575,6 +582,41 @@ int store_load_in_since(struct store *s, int (*fn)(void *, const char *, int64_t
 	return r;
 }
 
+static int record_ble_consumed(struct store *s, const struct store_change *c)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO ble_consumed(person_id, counter) VALUES(?,?)"
+	                       " ON CONFLICT(person_id) DO UPDATE SET"
+	                       " counter=max(counter, excluded.counter)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, c->person_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->ble_counter);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int store_load_ble_consumed(struct store *s, int (*fn)(void *, const char *, uint64_t),
+                            void *userdata, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int r = 0, rc;
+	if (sqlite3_prepare_v2(s->db, "SELECT person_id, counter FROM ble_consumed", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return db_fail(s, err, errlen, "loading used BLE tokens");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r == 0) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (id)
+			r = fn(userdata, id, (uint64_t)sqlite3_column_int64(st, 1));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = db_fail(s, err, errlen, "loading used BLE tokens");
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int record_one(struct store *s, const struct store_change *c)
 {
 	char when[UTC_TIME_US_LEN + 1];
@@ -596,6 +638,8 @@ static int record_one(struct store *s, const struct store_change *c)
 	sqlite3_bind_text(s->upsert_presence, 3, when, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s->upsert_presence, 4, sqlite3_last_insert_rowid(s->db));
 	if (sqlite3_step(s->upsert_presence) != SQLITE_DONE)
+		return -EIO;
+	if (c->ble_counter && record_ble_consumed(s, c) < 0)
 		return -EIO;
 	if (!c->pass_id || !c->in)
 		return 0;

@@ -41,6 +41,10 @@ struct store_change {
 	 * the pass is used exactly when the check-in is durable. */
 	const char *pass_id;
 	int64_t pass_valid_until; /* unix seconds: the row can go after it */
+	/* > 0: the person's BLE token of this time step made the change; kept
+	 * in ble_consumed(person_id, counter) in the same transaction, so the
+	 * token is used exactly when the change is durable (ble_replay.h). */
+	uint64_t ble_counter;
 };
 
 #define DOOR_CODE_MAX   40
@@ -97,6 +101,11 @@ int store_load_in_since(struct store *store,
 int store_load_pass_uses(struct store *store,
                          int (*fn)(void *userdata, const char *pass_id, int64_t valid_until),
                          void *userdata, int64_t now_s, char *err, size_t errlen);
+/* Call `fn` for each person's last used BLE token counter (ble_consumed).
+ * Returns 0 or a negative errno. */
+int store_load_ble_consumed(struct store *store,
+                            int (*fn)(void *userdata, const char *person_id, uint64_t counter),
+                            void *userdata, char *err, size_t errlen);
 
 /* Record `n` changes in one transaction (group commit): all or none are
  * durable when this returns 0. */

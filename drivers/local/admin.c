@@ -32,6 +32,7 @@
 #include <openssl/crypto.h>
 
 #include "admin_attempts.h"
+#include "admin_ble.h"
 #include "admin_check.h"
 #include "admin_lockout.h"
 #include "admin_outbox.h"
@@ -53,6 +54,7 @@ struct options {
 	unsigned pin_min, pin_max; /* from --config, else ADMIN_PIN_MIN..MAX */
 	struct config *site;       /* --config, parsed as porter parses it */
 	bool json;                 /* check --config --json */
+	bool ble_key;              /* add --ble-key: a phone key too (admin_ble.c) */
 };
 
 static const char usage_text[] =
@@ -61,6 +63,7 @@ static const char usage_text[] =
         "       porter-admin add (--directory FILE --key KEYFILE | --config CONFIG)\n"
         "                        --id ID --kind member|visitor --name NAME\n"
         "                        [--valid-from T] [--valid-until T] [--qr-code-file FILE]\n"
+        "                        [--ble-key]\n"
         "       porter-admin remove --directory FILE --id ID\n"
         "       porter-admin list --directory FILE\n"
         "       porter-admin check --directory FILE\n"
@@ -75,6 +78,8 @@ static const char usage_text[] =
         "       porter-admin pass keygen --private FILE --public FILE\n"
         "       porter-admin pass issue --key FILE --visitor ID --valid-from T\n"
         "                               --valid-until T [--single-use] [--id ID] [--png FILE]\n"
+        "       porter-admin ble key|token ID (--directory FILE --key KEYFILE | --config "
+        "CONFIG)\n"
         "       porter-admin --help\n"
         "\n"
         "T is a UTC time like 2026-11-25T18:00:00Z.\n"
@@ -577,8 +582,10 @@ static int run_command(const char *cmd, struct options *o, int argc, char **argv
 		return 1;
 	if (strcmp(cmd, "hash-pin") == 0)
 		return cmd_hash_pin(o);
-	if (strcmp(cmd, "add") == 0)
-		return cmd_add(o);
+	if (strcmp(cmd, "add") == 0) {
+		int r = cmd_add(o);
+		return r == 0 && o->ble_key ? admin_ble_new_key(o->directory, o->key, o->id) : r;
+	}
 	if (strcmp(cmd, "remove") == 0)
 		return cmd_remove(o);
 	if (strcmp(cmd, "list") == 0)
@@ -602,6 +609,7 @@ int main(int argc, char **argv)
 	        {"config", required_argument, NULL, 'c'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"qr-code-file", required_argument, NULL, 'q'},
+	        {"ble-key", no_argument, NULL, 'B'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -624,6 +632,8 @@ int main(int argc, char **argv)
 		return admin_outbox_main(argc, argv); /* its own options */
 	if (strcmp(cmd, "pass") == 0)
 		return admin_pass_main(argc, argv); /* its own options */
+	if (strcmp(cmd, "ble") == 0)
+		return admin_ble_main(argc, argv); /* phone keys: its own options */
 	int c;
 	optind = 2;
 	opterr = 0; /* our own message, naming the option */
@@ -639,6 +649,10 @@ int main(int argc, char **argv)
 		}
 		if (c == 'j') {
 			o.json = true;
+			continue;
+		}
+		if (c == 'B') {
+			o.ble_key = true;
 			continue;
 		}
 		if (c == ':')

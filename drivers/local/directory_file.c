@@ -2,6 +2,7 @@
 /* directory_file.c: parse and validate the local directory file. */
 #include "directory_file.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -129,12 +130,13 @@ static bool name_is_clean(const char *text, size_t len)
 	return true;
 }
 
-enum field { F_ID, F_KIND, F_NAME, F_PIN, F_FROM, F_UNTIL, F_QR, N_FIELDS };
+enum field { F_ID, F_KIND, F_NAME, F_PIN, F_FROM, F_UNTIL, F_QR, F_BLE, N_FIELDS };
 
-static const char *const field_names[N_FIELDS] = {"id",         "kind",        "name",   "pin_hmac",
-                                                  "valid_from", "valid_until", "qr_hmac"};
-static const size_t field_max[N_FIELDS] = {
-        PERSON_ID_MAX, 7, PERSON_NAME_MAX, PIN_HASH_HEX_LEN, 20, 20, PIN_HASH_HEX_LEN};
+static const char *const field_names[N_FIELDS] = {"id",         "kind",        "name",    "pin_hmac",
+                                                  "valid_from", "valid_until", "qr_hmac", "ble_key"};
+static const size_t field_max[N_FIELDS] = {PERSON_ID_MAX,    7,  PERSON_NAME_MAX,
+                                           PIN_HASH_HEX_LEN, 20, 20,
+                                           PIN_HASH_HEX_LEN, 2 * PERSON_BLE_SEALED_LEN};
 
 /* One entry as read: each field's text up to one byte past its longest
  * valid value (so "too long" is still seen), and its real length. */
@@ -181,6 +183,20 @@ static int check_window(const struct entry *e, size_t i, struct person *p, char 
 	return 0;
 }
 
+static int hex_bytes(const char *hex, size_t len, uint8_t *out, size_t n)
+{
+	if (len != 2 * n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !isxdigit((unsigned char)hex[2 * i]) ||
+		    !isxdigit((unsigned char)hex[2 * i + 1]))
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
 /* The checks, in the order an admin fixes them: who, what, then when. */
 static int check_entry(const struct entry *e, size_t i, struct person *p, char *err, size_t errlen)
 {
@@ -224,6 +240,16 @@ static int check_entry(const struct entry *e, size_t i, struct person *p, char *
 			return fail(err, errlen, -EINVAL,
 			            "people[%zu] (%s).qr_hmac: only a visitor has a visitor code",
 			            i, id);
+	}
+	if (e->seen[F_BLE]) { /* sealed (ble_keys.h): only its shape is checked here */
+		const char *ble = field_text(e, F_BLE);
+		if (!ble || hex_bytes(ble, e->len[F_BLE], p->ble_key_sealed,
+		                      PERSON_BLE_SEALED_LEN) < 0)
+			return fail(err, errlen, -EINVAL,
+			            "people[%zu] (%s).ble_key: must be %d hex digits "
+			            "(porter-admin ble key)",
+			            i, id, 2 * PERSON_BLE_SEALED_LEN);
+		p->has_ble_key = true;
 	}
 	return check_window(e, i, p, err, errlen);
 }
