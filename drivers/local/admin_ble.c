@@ -191,7 +191,7 @@ static int cmd_key(const struct ble_options *o, const char *id)
 	ble_key_to_hex(key, shown);
 	snprintf(text, sizeof(text), "porter-ble:1:%s", shown);
 	/* The QR code first: a key only the directory knows is of no use. */
-	if (o->qr && (r = qr_png_write(o->qr, text)) < 0) {
+	if (o->qr && (r = qr_png_write(o->qr, text, 0600)) < 0) {
 		fprintf(stderr, "porter-admin: %s: %s; nothing written\n", o->qr, strerror(-r));
 		goto out;
 	}

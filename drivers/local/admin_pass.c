@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* admin_pass.c: porter-admin pass keygen and issue. See admin_pass.h. */
 #include "admin_pass.h"
+#include "qr_png.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,14 +17,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <png.h>
-#include <qrencode.h>
 
 #include "directory_file.h"
 #include "visitor_pass.h"
-
-#define PNG_SCALE 8 /* pixels per module: sharp on paper and on a phone screen */
-#define PNG_QUIET 4 /* modules of white border, as ISO/IEC 18004 asks */
 
 __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
 {
@@ -131,47 +127,6 @@ static EVP_PKEY *load_private(const char *path)
 	return key;
 }
 
-static int write_png(const char *path, const char *payload)
-{
-	QRcode *qr = QRcode_encodeString(payload, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-	if (!qr)
-		return fail("could not encode the pass as a QR code (%s)", strerror(errno));
-	FILE *f = create_new(path, 0644);
-	if (!f) {
-		QRcode_free(qr);
-		return 1;
-	}
-	int side = (qr->width + 2 * PNG_QUIET) * PNG_SCALE;
-	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-	png_infop info = png ? png_create_info_struct(png) : NULL;
-	png_bytep row = malloc((size_t)side);
-	bool ok = png && info && row;
-	if (ok && setjmp(png_jmpbuf(png)) == 0) {
-		png_init_io(png, f);
-		png_set_IHDR(png, info, (png_uint_32)side, (png_uint_32)side, 8,
-		             PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-		             PNG_FILTER_TYPE_DEFAULT);
-		png_write_info(png, info);
-		for (int y = 0; y < side; y++) {
-			int my = y / PNG_SCALE - PNG_QUIET;
-			for (int x = 0; x < side; x++) {
-				int mx = x / PNG_SCALE - PNG_QUIET;
-				bool dark = mx >= 0 && my >= 0 && mx < qr->width &&
-				            my < qr->width && (qr->data[my * qr->width + mx] & 1);
-				row[x] = dark ? 0 : 255;
-			}
-			png_write_row(png, row);
-		}
-		png_write_end(png, NULL);
-	} else {
-		ok = false;
-	}
-	png_destroy_write_struct(&png, &info);
-	free(row);
-	QRcode_free(qr);
-	return finish(f, path, ok);
-}
-
 static int parse_time(const char *text, const char *option, int64_t *ret)
 {
 	if (timestamp_parse(text, ret) < 0)
@@ -213,8 +168,11 @@ static int issue(const struct issue_options *o)
 	EVP_PKEY_free(key);
 	if (n < 0)
 		return fail("could not sign the pass (%s)", strerror(-n));
-	if (o->png && write_png(o->png, payload) != 0)
-		return 1;
+	int r = o->png ? qr_png_write(o->png, payload, 0644) : 0;
+	if (r < 0)
+		return fail("%s: %s%s", o->png, strerror(-r),
+		            r == -EEXIST ? " (not overwritten: remove it first if it must go)"
+		                         : "");
 	printf("%s\n", payload);
 	return 0;
 }

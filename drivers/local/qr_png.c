@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <png.h>
@@ -50,12 +51,19 @@ out:
 	return r;
 }
 
-int qr_png_write(const char *path, const char *text)
+int qr_png_write(const char *path, const char *text, mode_t mode)
 {
 	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	if (!qr)
 		return errno ? -errno : -EINVAL;
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd >= 0 && fchmod(fd, mode) < 0) { /* whatever the umask */
+		int e = errno;
+		close(fd);
+		unlink(path);
+		QRcode_free(qr);
+		return -e;
+	}
 	FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
 	int r = f ? write_png(f, qr) : -errno;
 	if (!f && fd >= 0)
