@@ -33,11 +33,20 @@ import dbusmock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_ble_reader import ADAPTER, MOCK, TEMPLATE, Client, ay  # noqa: E402
+from test_ble_reader import ADAPTER, MOCK, SLOW, TEMPLATE, Client, ay  # noqa: E402
 
 COMPANY = 0xFFFF  # docs/ble-credential.md: the default company id
 NEAR = -40
 FAR = -65  # over ble_reader's floor (-80): porter sees it; under rssi_min_dbm
+
+
+def wrap(cmd):
+    """`cmd` under valgrind memcheck with $PORTER_BLE_VALGRIND (exit 9 on an
+    error; test_ble_reader's SLOW lengthens every wait)."""
+    if os.environ.get('PORTER_BLE_VALGRIND'):
+        return ['valgrind', '--error-exitcode=9', '--leak-check=full', '--quiet',
+                '--errors-for-leak-kinds=definite,indirect'] + cmd
+    return cmd
 
 
 def admin(*args, stdin=None):
@@ -125,8 +134,8 @@ class JourneyTest(dbusmock.DBusTestCase):
                        'ble': {'rssi_min_dbm': -50, 'samples': 3, 'window_ms': 2000,
                                'cooldown_ms': 1000, 'calibration': True}}, f)
         self.host = subprocess.Popen(
-            [os.environ['PORTER_HOST'], '--plugin', os.environ['PORTER_SO'], '--config', config,
-             '--reader', 'front', '--log=plain'],
+            wrap([os.environ['PORTER_HOST'], '--plugin', os.environ['PORTER_SO'], '--config',
+                  config, '--reader', 'front', '--log=plain']),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             bufsize=1)
         self.out = Output(self.host)
@@ -134,7 +143,7 @@ class JourneyTest(dbusmock.DBusTestCase):
 
     def stop_host(self):
         self.host.stdin.close()
-        self.assertEqual(self.host.wait(timeout=20), 0)
+        self.assertEqual(self.host.wait(timeout=20 * SLOW), 0)
         self.host.stdout.close()
         self.host = None
 
@@ -240,8 +249,8 @@ class AdvertiserTokenTest(dbusmock.DBusTestCase):
         return dbus.Interface(obj, dbusmock.MOCK_IFACE).GetMethodCalls(method)
 
     def start(self, *args):
-        self.adv = subprocess.Popen([os.environ['PORTER_ADVERTISE'], '--key-file',
-                                     self.key_file] + list(args),
+        self.adv = subprocess.Popen(wrap([os.environ['PORTER_ADVERTISE'], '--key-file',
+                                          self.key_file] + list(args)),
                                     stdout=subprocess.PIPE, text=True)
         self.out = Output(self.adv)
 
@@ -266,7 +275,7 @@ class AdvertiserTokenTest(dbusmock.DBusTestCase):
         self.assertNotIn(self.site.ble_key[13:], '\n'.join(self.out.seen))
         self.adv.send_signal(signal.SIGTERM)
         self.out.expect('^UNREGISTERED$')
-        self.assertEqual(self.adv.wait(timeout=10), 0)
+        self.assertEqual(self.adv.wait(timeout=10 * SLOW), 0)
 
     def test_a_new_time_step_registers_the_new_token(self):
         with open(self.key_file, 'w') as f:  # the hex alone is a key file too
@@ -284,13 +293,13 @@ class AdvertiserTokenTest(dbusmock.DBusTestCase):
         self.assertGreaterEqual(len(self.calls('UnregisterAdvertisement')), 1)
         self.adv.send_signal(signal.SIGTERM)
         self.out.expect('^UNREGISTERED$')
-        self.assertEqual(self.adv.wait(timeout=10), 0)
+        self.assertEqual(self.adv.wait(timeout=10 * SLOW), 0)
 
     def test_a_bad_key_file_is_named_and_the_key_not_shown(self):
         with open(self.key_file, 'w') as f:
             f.write('porter-ble:1:' + 'ab' * 31 + '\n')
-        r = subprocess.run([os.environ['PORTER_ADVERTISE'], '--key-file', self.key_file],
-                           capture_output=True, text=True, timeout=20)
+        r = subprocess.run(wrap([os.environ['PORTER_ADVERTISE'], '--key-file', self.key_file]),
+                           capture_output=True, text=True, timeout=20 * SLOW)
         self.assertEqual(r.returncode, 2)
         self.assertIn('--key-file %s: want porter-ble:1: and 64 hex digits' % self.key_file,
                       r.stderr)
