@@ -1,20 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * porter-advertise.c: a reference advertiser. It advertises a payload as
- * BLE manufacturer data through BlueZ's LE advertising API
+ * porter-advertise.c: a reference advertiser. It advertises a member's
+ * rotating BLE token (docs/ble-credential.md), or a raw payload, as BLE
+ * manufacturer data through BlueZ's LE advertising API
  * (org.bluez.LEAdvertisingManager1), so an integrator can try porter's BLE
  * path with a second Linux machine and no phone app.
  *
- *     porter-advertise [--adapter hci0] [--company 0xFFFF] --data HEX
- *                      [--seconds N]
+ *     porter-advertise [--adapter hci0] [--company 0xFFFF] [--seconds N]
+ *                      (--key-file FILE [--time-step S] | --data HEX)
+ *
+ * --key-file names a file holding the member's key as `porter-admin ble key`
+ * prints it (porter-ble:1:<64 hex digits>) or the 64 hex digits alone; the
+ * key is read from a file, never from the command line, where every user on
+ * the machine could see it in ps. The token is computed with porter's own
+ * plugin/ble_token.c, for the time step S (the door's ble.time_step_s, 30 s
+ * by default); at each new step the advertisement is unregistered and
+ * registered again, as bluetoothd reads an advertisement's data only when it
+ * is registered. --data advertises HEX as it is.
  *
  * It exports one org.bluez.LEAdvertisement1 object, registers it with a
  * pending call (bluetoothd reads the object's properties back while the
  * call is open, so the program keeps serving it), prints
- * "REGISTERED <bus name> <object path>" and advertises until SIGINT/SIGTERM
- * or N seconds, then unregisters. The payload is given in hex: the member
- * token's derivation (plugin/ble_token.c) is not part of porter yet; once it
- * is, this program computes the rotating token from a member's key itself.
+ * "TOKEN counter <n> payload <hex>" (with --key-file) and
+ * "REGISTERED <bus name> <object path>" at each registration, and advertises
+ * until SIGINT/SIGTERM or N seconds, then unregisters. The token printed is
+ * public (it is on the air); the key is never printed.
  * A stand-alone example: it uses libdbus in its own small loop.
  */
 #include <dbus/dbus.h>
@@ -25,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "ble_token.h"
 
 #define ADV_PATH  "/org/porter/advertisement0"
 #define ADV_IFACE "org.bluez.LEAdvertisement1"
@@ -135,6 +147,62 @@ static int parse_hex(const char *s)
 	return 0;
 }
 
+/* The member key from `path`: "porter-ble:1:" and 64 hex digits, or the hex
+ * alone, with surrounding white space. 0, or -1 with the reason printed (the
+ * key itself never is). */
+static int read_key(const char *path, uint8_t key[BLE_KEY_LEN])
+{
+	char text[256];
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "porter-advertise: --key-file %s: cannot open it\n", path);
+		return -1;
+	}
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	char *hex = text + strspn(text, " \t\r\n");
+	if (strncmp(hex, "porter-ble:1:", 13) == 0)
+		hex += 13;
+	size_t len = strcspn(hex, " \t\r\n");
+	bool rest_blank = hex[len + strspn(hex + len, " \t\r\n")] == '\0';
+	int r = rest_blank ? ble_key_from_hex(hex, len, key) : -1;
+	explicit_bzero(text, sizeof(text));
+	if (r < 0) {
+		fprintf(stderr,
+		        "porter-advertise: --key-file %s: want porter-ble:1: and %d hex digits "
+		        "(what porter-admin ble key prints), or the %d hex digits alone\n",
+		        path, BLE_KEY_HEX_LEN, BLE_KEY_HEX_LEN);
+		return -1;
+	}
+	return 0;
+}
+
+/* data[] = the member's payload for `counter`. 0 or -1. */
+static int make_token(struct ble_hmac *hmac, const uint8_t key[BLE_KEY_LEN], uint64_t counter)
+{
+	struct ble_credential cred;
+	if (ble_token_make(hmac, key, counter, &cred) < 0) {
+		fprintf(stderr, "porter-advertise: cannot compute the token (HMAC failed)\n");
+		return -1;
+	}
+	ble_credential_encode(&cred, data);
+	data_len = BLE_PAYLOAD_LEN;
+	printf("TOKEN counter %llu payload ", (unsigned long long)counter);
+	for (size_t i = 0; i < data_len; i++)
+		printf("%02x", data[i]);
+	printf("\n");
+	return 0;
+}
+
+static uint64_t counter_now(uint32_t step_s)
+{
+	return ble_token_counter((int64_t)time(NULL), step_s);
+}
+
+/* RegisterAdvertisement with a pending call; registered() says how it went. */
+static DBusPendingCall *register_advert(DBusConnection *c, const char *adapter_path);
+
 static DBusMessage *manager_call(const char *adapter_path, const char *method)
 {
 	DBusMessage *m = dbus_message_new_method_call("org.bluez", adapter_path,
@@ -150,11 +218,26 @@ static DBusMessage *manager_call(const char *adapter_path, const char *method)
 	return m;
 }
 
+static DBusPendingCall *register_advert(DBusConnection *c, const char *adapter_path)
+{
+	DBusPendingCall *pending = NULL;
+	DBusMessage *m = manager_call(adapter_path, "RegisterAdvertisement");
+	dbus_connection_send_with_reply(c, m, &pending, 10000);
+	dbus_message_unref(m);
+	if (!pending) {
+		fprintf(stderr, "porter-advertise: cannot call RegisterAdvertisement\n");
+		return NULL;
+	}
+	dbus_pending_call_set_notify(pending, registered, c, NULL);
+	return pending;
+}
+
 int main(int argc, char **argv)
 {
-	const char *adapter = "hci0";
+	const char *adapter = "hci0", *key_file = NULL;
 	double seconds = 0;
 	bool have_data = false;
+	unsigned long step_s = 30;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--adapter") == 0) {
 			adapter = argv[i + 1];
@@ -167,13 +250,27 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			have_data = true;
+		} else if (strcmp(argv[i], "--key-file") == 0) {
+			key_file = argv[i + 1];
+		} else if (strcmp(argv[i], "--time-step") == 0) {
+			char *end;
+			step_s = strtoul(argv[i + 1], &end, 10);
+			/* 1 s is below what a door accepts (5): for trying rotation fast. */
+			if (*end || step_s < 1 || step_s > 3600) {
+				fprintf(stderr, "porter-advertise: --time-step: seconds, 1 to 3600 "
+				                "(the door's ble.time_step_s)\n");
+				return 2;
+			}
 		} else if (strcmp(argv[i], "--seconds") == 0) {
 			seconds = atof(argv[i + 1]);
+		} else {
+			fprintf(stderr, "porter-advertise: unknown option %s\n", argv[i]);
+			return 2;
 		}
 	}
-	if (!have_data || argc % 2 == 0) {
+	if (have_data == (key_file != NULL) || argc % 2 == 0) {
 		fprintf(stderr, "usage: porter-advertise [--adapter hci0] [--company 0xFFFF] "
-		                "--data HEX [--seconds N]\n");
+		                "[--seconds N] (--key-file FILE [--time-step S] | --data HEX)\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -182,23 +279,36 @@ int main(int argc, char **argv)
 	char adapter_path[128];
 	snprintf(adapter_path, sizeof(adapter_path), "/org/bluez/%s", adapter);
 
+	uint8_t key[BLE_KEY_LEN];
+	struct ble_hmac *hmac = NULL;
+	uint64_t counter = 0;
+	if (key_file) {
+		if (read_key(key_file, key) < 0)
+			return 2;
+		hmac = ble_hmac_new();
+		counter = counter_now((uint32_t)step_s);
+		if (!hmac || make_token(hmac, key, counter) < 0) {
+			explicit_bzero(key, sizeof(key));
+			ble_hmac_free(hmac);
+			return 1;
+		}
+	}
+
 	DBusError e;
 	dbus_error_init(&e);
 	DBusConnection *c = dbus_bus_get(DBUS_BUS_SYSTEM, &e);
 	if (!c) {
 		fprintf(stderr, "porter-advertise: system bus: %s\n", e.message);
+		dbus_error_free(&e);
+		explicit_bzero(key, sizeof(key));
+		ble_hmac_free(hmac);
 		return 1;
 	}
 	DBusObjectPathVTable vtable = {.message_function = on_object};
 	dbus_connection_register_object_path(c, ADV_PATH, &vtable, NULL);
-	DBusPendingCall *pending = NULL;
-	dbus_connection_send_with_reply(c, manager_call(adapter_path, "RegisterAdvertisement"),
-	                                &pending, 10000);
-	if (!pending) {
-		fprintf(stderr, "porter-advertise: cannot call RegisterAdvertisement\n");
-		return 1;
-	}
-	dbus_pending_call_set_notify(pending, registered, c, NULL);
+	DBusPendingCall *pending = register_advert(c, adapter_path);
+	if (!pending)
+		state = -1;
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop && state >= 0 && dbus_connection_read_write_dispatch(c, 100)) {
@@ -206,8 +316,26 @@ int main(int argc, char **argv)
 		if (seconds > 0 &&
 		    (t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9 >= seconds)
 			break;
+		/* A new time step: the new token, registered again. Only once the
+		 * previous registration has been answered, so calls never overlap. */
+		if (key_file && state == 1 && counter_now((uint32_t)step_s) != counter) {
+			counter = counter_now((uint32_t)step_s);
+			if (make_token(hmac, key, counter) < 0)
+				break;
+			DBusMessage *m = manager_call(adapter_path, "UnregisterAdvertisement");
+			dbus_connection_send(c, m, NULL); /* ordered before the new Register */
+			dbus_message_unref(m);
+			dbus_pending_call_unref(pending);
+			state = 0;
+			pending = register_advert(c, adapter_path);
+			if (!pending)
+				state = -1;
+		}
 	}
-	dbus_pending_call_unref(pending);
+	if (pending)
+		dbus_pending_call_unref(pending);
+	explicit_bzero(key, sizeof(key));
+	ble_hmac_free(hmac);
 	if (state == 1) {
 		DBusMessage *m = manager_call(adapter_path, "UnregisterAdvertisement");
 		DBusMessage *reply = dbus_connection_send_with_reply_and_block(c, m, 5000, NULL);

@@ -12,7 +12,7 @@ trap 'rm -rf "$scratch"' EXIT
 # only prints, and the fuzzer goes on).
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 for target in config directory json_strict keypad tzfile nexudus_token nexudus_envelope retry_after \
-	ble_advert ble_token scan_decoder \
+	ble_advert ble_token ble_devices scan_decoder \
 	nexudus_coworkers nexudus_visitors nexudus_checkins; do
 	mkdir -p "$scratch/$target"
 	echo "fuzz_$target: $seconds s over tests/fuzz/corpus/$target"
