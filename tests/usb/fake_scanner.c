@@ -23,8 +23,8 @@
 
 #define MAX_DEVICES 8
 #define MAX_URBS    16
-#define MAX_REPORTS 256
-#define URB_SIZE    56 /* struct usbdevfs_urb on 64-bit Linux */
+#define MAX_REPORTS 1024 /* a visitor pass typed: ~330 reports */
+#define URB_SIZE    56   /* struct usbdevfs_urb on 64-bit Linux */
 #define PAGE        4096
 
 struct urb {
@@ -264,8 +264,9 @@ struct fake_usb *fake_usb_new(void)
 /* A boot keyboard (or CDC) device, with its descriptors as sysfs holds them. */
 static void descriptors(const struct fake_device_desc *desc, char *hex, size_t size)
 {
-	uint8_t sub = desc->interface_class == 3 ? 1 : 0,
-	        proto = desc->interface_class == 3 ? 1 : 0;
+	/* A HID POS scanner's interface is no boot keyboard. */
+	uint8_t sub = desc->interface_class == 3 && !desc->hid_pos ? 1 : 0,
+	        proto = desc->interface_class == 3 && !desc->hid_pos ? 1 : 0;
 	uint8_t d[] = {0x12, 0x01, 0x00, 0x02, desc->device_class, 0, 0, 8, desc->vendor_id & 0xff,
 	               desc->vendor_id >> 8, desc->product_id & 0xff, desc->product_id >> 8, 0, 1,
 	               1, 2, 3, 1,
@@ -275,8 +276,8 @@ static void descriptors(const struct fake_device_desc *desc, char *hex, size_t s
 	               0x09, 0x04, 0, 0, 1, desc->interface_class, sub, proto, 0,
 	               /* HID */
 	               0x09, 0x21, 0x11, 0x01, 0, 1, 0x22, 0x3F, 0,
-	               /* endpoint 0x81, interrupt, 8 bytes, 10 ms */
-	               0x07, 0x05, 0x81, 0x03, 0x08, 0x00, 0x0A};
+	               /* endpoint 0x81, interrupt, 8 (64 for HID POS) bytes, 10 ms */
+	               0x07, 0x05, 0x81, 0x03, desc->hid_pos ? 0x40 : 0x08, 0x00, 0x0A};
 	for (size_t i = 0; i < sizeof(d) && 2 * i + 2 < size; i++)
 		snprintf(hex + 2 * i, 3, "%02X", d[i]);
 }
@@ -358,17 +359,48 @@ void fake_usb_report(struct fake_device *d, const uint8_t *report, size_t len)
 	pthread_mutex_unlock(&lock);
 }
 
+/* A character's key on a US keyboard, and whether it takes Shift. */
+static uint8_t us_key(char c, bool *shift)
+{
+	*shift = (c >= 'A' && c <= 'Z') || c == '_';
+	if (c == '\n')
+		return 0x28;
+	if (c >= '1' && c <= '9')
+		return (uint8_t)(0x1e + c - '1');
+	if (c == '0')
+		return 0x27;
+	if (c >= 'a' && c <= 'z')
+		return (uint8_t)(0x04 + c - 'a');
+	if (c >= 'A' && c <= 'Z')
+		return (uint8_t)(0x04 + c - 'A');
+	return c == '-' || c == '_' ? 0x2d : c == '.' ? 0x37 : 0x2c /* space */;
+}
+
 void fake_usb_type(struct fake_device *d, const char *text)
 {
 	for (const char *c = text; *c; c++) {
-		uint8_t key = *c == '\n'               ? 0x28
-		              : *c >= '1' && *c <= '9' ? (uint8_t)(0x1e + *c - '1')
-		              : *c == '0'              ? 0x27
-		                                       : (uint8_t)(0x04 + *c - 'a');
-		uint8_t down[8] = {0, 0, key}, up[8] = {0};
+		bool shift;
+		uint8_t key = us_key(*c, &shift);
+		uint8_t down[8] = {shift ? 0x02 : 0, 0, key}, up[8] = {0};
 		fake_usb_report(d, down, sizeof(down));
 		fake_usb_report(d, up, sizeof(up));
 	}
+}
+
+void fake_usb_pos_scan(struct fake_device *d, const char *text)
+{
+	size_t len = strlen(text);
+	do {
+		uint8_t report[64] = {0};
+		size_t n = len < 56 ? len : 56;
+		report[0] = (uint8_t)n;
+		memcpy(report + 1, "]Q1", 3);
+		memcpy(report + 4, text, n);
+		text += n;
+		len -= n;
+		report[63] = len ? 1 : 0; /* more chunks follow */
+		fake_usb_report(d, report, sizeof(report));
+	} while (len);
 }
 
 unsigned fake_usb_urbs_in_flight(struct fake_device *d)

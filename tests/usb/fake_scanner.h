@@ -28,6 +28,7 @@ struct fake_device_desc {
 	uint8_t interface_class; /* 3: HID; 2: CDC (serial mode) */
 	int claim_errno;         /* claiming fails with this (EBUSY), 0: works */
 	bool open_denied;        /* open() of the node fails with EACCES */
+	bool hid_pos;            /* a HID POS scanner: 64-byte reports, no boot keyboard */
 };
 
 /* A testbed, or NULL when not under umockdev's preload (the test skips). */
@@ -44,10 +45,15 @@ void fake_usb_unplug(struct fake_device *device);
 /* The scanner sends one input report (queued until an URB takes it). */
 void fake_usb_report(struct fake_device *device, const uint8_t *report, size_t len);
 
-/* The scanner types `text` ('a'-'z', '0'-'9', '\n' for Enter) as a
- * keyboard-emulation scanner does: per character a key-down report, then
- * an all-keys-up report. */
+/* The scanner types `text` ('a'-'z', 'A'-'Z', '0'-'9', '-', '_', '.',
+ * '\n' for Enter) as a keyboard-emulation scanner set to US does: per
+ * character a key-down report (with Shift where needed), then an
+ * all-keys-up report. */
 void fake_usb_type(struct fake_device *device, const char *text);
+
+/* A HID POS scanner (desc.hid_pos) reads `text` from a QR code: 64-byte
+ * reports of at most 56 bytes each, the last without the more-data bit. */
+void fake_usb_pos_scan(struct fake_device *device, const char *text);
 
 /* Interrupt IN URBs submitted and not reaped; reports not taken yet. */
 unsigned fake_usb_urbs_in_flight(struct fake_device *device);
