@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,31 @@
 /* While deliveries keep failing, one warning per this many attempts. */
 #define WARN_EVERY_ATTEMPTS 10
 
+/* What a queued deliver_loaded holds instead of the outbox: outbox_stop()
+ * cannot take back a callback the host already queued, and a host may run
+ * it after the stop (porter.h only promises it is dropped once shutdown()
+ * returns). The stop clears `outbox`; whichever of the two lets go last
+ * frees the link. */
+struct outbox_link {
+	atomic_uint refs;
+	_Atomic(struct outbox *) outbox; /* NULL once stopped */
+};
+
+static struct outbox_link *link_ref(struct outbox_link *l)
+{
+	atomic_fetch_add(&l->refs, 1);
+	return l;
+}
+
+static void link_unref(struct outbox_link *l)
+{
+	if (l && atomic_fetch_sub(&l->refs, 1) == 1)
+		free(l);
+}
+
 struct outbox {
 	const struct porter_host_services *services;
+	struct outbox_link *link;
 	struct outbox_options options;
 	struct backend backend;
 	struct outbox_store *store; /* the thread's */
@@ -135,7 +159,10 @@ static void *outbox_thread(void *userdata)
 		if (o->loaded_ready && !o->invoke_scheduled) {
 			o->invoke_scheduled = true;
 			pthread_mutex_unlock(&o->lock);
-			int r = o->services->invoke(o->services->host, deliver_loaded, o);
+			struct outbox_link *l = link_ref(o->link);
+			int r = o->services->invoke(o->services->host, deliver_loaded, l);
+			if (r < 0)
+				link_unref(l);
 			pthread_mutex_lock(&o->lock);
 			if (r < 0) {
 				o->invoke_scheduled = false;
@@ -188,7 +215,11 @@ static void read_retry_fired(void *userdata)
 
 static void deliver_loaded(void *userdata)
 {
-	struct outbox *o = userdata;
+	struct outbox_link *l = userdata;
+	struct outbox *o = atomic_load(&l->outbox);
+	link_unref(l); /* a live outbox holds its own reference */
+	if (!o)
+		return; /* stopped: the rows stay in the database */
 	char error[256];
 	pthread_mutex_lock(&o->lock);
 	o->invoke_scheduled = false;
@@ -356,6 +387,13 @@ int outbox_start(const struct porter_host_services *services, const struct outbo
 	struct outbox *o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
+	o->link = calloc(1, sizeof(*o->link));
+	if (!o->link) {
+		free(o);
+		return -ENOMEM;
+	}
+	atomic_init(&o->link->refs, 1);
+	atomic_init(&o->link->outbox, o);
 	o->services = services;
 	o->options = *options;
 	o->backend = *backend;
@@ -491,6 +529,9 @@ struct outbox *outbox_stop(struct outbox *o)
 		pthread_mutex_unlock(&o->lock);
 		pthread_join(o->thread, NULL);
 	}
+	/* The thread is gone: no new invoke; one already queued finds no outbox. */
+	atomic_store(&o->link->outbox, NULL);
+	link_unref(o->link);
 	if (o->backend.stop)
 		o->backend.stop(o->backend.impl);
 	o->store = outbox_store_close(o->store);
