@@ -1084,6 +1084,7 @@ static void second_check_out_within_the_window_is_no_dead_letter(void **state)
 	presence_interval_s = 3600;
 	start_nexudus(b, "", "");
 	presence_interval_s = PRESENCE_INTERVAL_S;
+	assert_true(run_until(both, 2, directory_loaded, b, CONVERGE_MS));
 	int64_t end = mono_ms() + CONVERGE_MS;
 	while (logged(b, PORTER_LOG_INFO, ID_NORA " checked in elsewhere") < 0 && mono_ms() < end)
 		run_sites(both, 2, 10);
