@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,31 +20,19 @@
 /* While deliveries keep failing, one warning per this many attempts. */
 #define WARN_EVERY_ATTEMPTS 10
 
-/* What a queued deliver_loaded holds instead of the outbox: outbox_stop()
- * cannot take back a callback the host already queued, and a host may run
- * it after the stop (porter.h only promises it is dropped once shutdown()
- * returns). The stop clears `outbox`; whichever of the two lets go last
- * frees the link. */
-struct outbox_link {
-	atomic_uint refs;
-	_Atomic(struct outbox *) outbox; /* NULL once stopped */
-};
-
-static struct outbox_link *link_ref(struct outbox_link *l)
-{
-	atomic_fetch_add(&l->refs, 1);
-	return l;
-}
-
-static void link_unref(struct outbox_link *l)
-{
-	if (l && atomic_fetch_sub(&l->refs, 1) == 1)
-		free(l);
-}
+/* A queued deliver_loaded holds the outbox's id, not the outbox:
+ * outbox_stop() cannot take back a callback the host already queued, and a
+ * host may run it after the stop (porter.h only promises it is dropped once
+ * shutdown() returns). The callback finds a live outbox by its id, or none.
+ * An id, not a reference: a callback the host drops holds nothing to free. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct outbox *live; /* the started outboxes, newest first */
+static uintptr_t live_last_id;
 
 struct outbox {
 	const struct porter_host_services *services;
-	struct outbox_link *link;
+	uintptr_t id;             /* its key in `live` */
+	struct outbox *live_next; /* under live_lock */
 	struct outbox_options options;
 	struct backend backend;
 	struct outbox_store *store; /* the thread's */
@@ -159,10 +146,8 @@ static void *outbox_thread(void *userdata)
 		if (o->loaded_ready && !o->invoke_scheduled) {
 			o->invoke_scheduled = true;
 			pthread_mutex_unlock(&o->lock);
-			struct outbox_link *l = link_ref(o->link);
-			int r = o->services->invoke(o->services->host, deliver_loaded, l);
-			if (r < 0)
-				link_unref(l);
+			int r = o->services->invoke(o->services->host, deliver_loaded,
+			                            (void *)o->id);
 			pthread_mutex_lock(&o->lock);
 			if (r < 0) {
 				o->invoke_scheduled = false;
@@ -213,11 +198,19 @@ static void read_retry_fired(void *userdata)
 	request_load(o);
 }
 
+static struct outbox *live_find(uintptr_t id)
+{
+	pthread_mutex_lock(&live_lock);
+	struct outbox *o = live;
+	while (o && o->id != id)
+		o = o->live_next;
+	pthread_mutex_unlock(&live_lock);
+	return o;
+}
+
 static void deliver_loaded(void *userdata)
 {
-	struct outbox_link *l = userdata;
-	struct outbox *o = atomic_load(&l->outbox);
-	link_unref(l); /* a live outbox holds its own reference */
+	struct outbox *o = live_find((uintptr_t)userdata);
 	if (!o)
 		return; /* stopped: the rows stay in the database */
 	char error[256];
@@ -387,13 +380,11 @@ int outbox_start(const struct porter_host_services *services, const struct outbo
 	struct outbox *o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	o->link = calloc(1, sizeof(*o->link));
-	if (!o->link) {
-		free(o);
-		return -ENOMEM;
-	}
-	atomic_init(&o->link->refs, 1);
-	atomic_init(&o->link->outbox, o);
+	pthread_mutex_lock(&live_lock);
+	o->id = ++live_last_id;
+	o->live_next = live;
+	live = o;
+	pthread_mutex_unlock(&live_lock);
 	o->services = services;
 	o->options = *options;
 	o->backend = *backend;
@@ -530,8 +521,13 @@ struct outbox *outbox_stop(struct outbox *o)
 		pthread_join(o->thread, NULL);
 	}
 	/* The thread is gone: no new invoke; one already queued finds no outbox. */
-	atomic_store(&o->link->outbox, NULL);
-	link_unref(o->link);
+	pthread_mutex_lock(&live_lock);
+	for (struct outbox **p = &live; *p; p = &(*p)->live_next)
+		if (*p == o) {
+			*p = o->live_next;
+			break;
+		}
+	pthread_mutex_unlock(&live_lock);
 	if (o->backend.stop)
 		o->backend.stop(o->backend.impl);
 	o->store = outbox_store_close(o->store);
