@@ -20,8 +20,19 @@
 /* While deliveries keep failing, one warning per this many attempts. */
 #define WARN_EVERY_ATTEMPTS 10
 
+/* A queued deliver_loaded holds the outbox's id, not the outbox:
+ * outbox_stop() cannot take back a callback the host already queued, and a
+ * host may run it after the stop (porter.h only promises it is dropped once
+ * shutdown() returns). The callback finds a live outbox by its id, or none.
+ * An id, not a reference: a callback the host drops holds nothing to free. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct outbox *live; /* the started outboxes, newest first */
+static uintptr_t live_last_id;
+
 struct outbox {
 	const struct porter_host_services *services;
+	uintptr_t id;             /* its key in `live` */
+	struct outbox *live_next; /* under live_lock */
 	struct outbox_options options;
 	struct backend backend;
 	struct outbox_store *store; /* the thread's */
@@ -135,7 +146,8 @@ static void *outbox_thread(void *userdata)
 		if (o->loaded_ready && !o->invoke_scheduled) {
 			o->invoke_scheduled = true;
 			pthread_mutex_unlock(&o->lock);
-			int r = o->services->invoke(o->services->host, deliver_loaded, o);
+			int r = o->services->invoke(o->services->host, deliver_loaded,
+			                            (void *)o->id);
 			pthread_mutex_lock(&o->lock);
 			if (r < 0) {
 				o->invoke_scheduled = false;
@@ -186,9 +198,21 @@ static void read_retry_fired(void *userdata)
 	request_load(o);
 }
 
+static struct outbox *live_find(uintptr_t id)
+{
+	pthread_mutex_lock(&live_lock);
+	struct outbox *o = live;
+	while (o && o->id != id)
+		o = o->live_next;
+	pthread_mutex_unlock(&live_lock);
+	return o;
+}
+
 static void deliver_loaded(void *userdata)
 {
-	struct outbox *o = userdata;
+	struct outbox *o = live_find((uintptr_t)userdata);
+	if (!o)
+		return; /* stopped: the rows stay in the database */
 	char error[256];
 	pthread_mutex_lock(&o->lock);
 	o->invoke_scheduled = false;
@@ -356,6 +380,11 @@ int outbox_start(const struct porter_host_services *services, const struct outbo
 	struct outbox *o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
+	pthread_mutex_lock(&live_lock);
+	o->id = ++live_last_id;
+	o->live_next = live;
+	live = o;
+	pthread_mutex_unlock(&live_lock);
 	o->services = services;
 	o->options = *options;
 	o->backend = *backend;
@@ -491,6 +520,14 @@ struct outbox *outbox_stop(struct outbox *o)
 		pthread_mutex_unlock(&o->lock);
 		pthread_join(o->thread, NULL);
 	}
+	/* The thread is gone: no new invoke; one already queued finds no outbox. */
+	pthread_mutex_lock(&live_lock);
+	for (struct outbox **p = &live; *p; p = &(*p)->live_next)
+		if (*p == o) {
+			*p = o->live_next;
+			break;
+		}
+	pthread_mutex_unlock(&live_lock);
 	if (o->backend.stop)
 		o->backend.stop(o->backend.impl);
 	o->store = outbox_store_close(o->store);

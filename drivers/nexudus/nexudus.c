@@ -284,6 +284,16 @@ static int find_closed(struct nexudus *n)
 	return call_step(n, NX_FIND_CLOSED, "GET", path, NULL);
 }
 
+/* The coworker's newest check-in, open or closed. */
+static int newest_checkin(struct nexudus *n)
+{
+	char path[256];
+	snprintf(path, sizeof(path),
+	         "/api/spaces/checkins?Checkin_Coworker=%" PRId64 "&orderBy=FromTime&dir=-1&size=1",
+	         n->job.nexudus_id);
+	return call_step(n, NX_FIND_NEWEST, "GET", path, NULL);
+}
+
 static int get_visitor(struct nexudus *n)
 {
 	char path[128];
@@ -461,6 +471,33 @@ static void step_answered(void *userdata, const struct nexudus_reply *reply)
 		                                 n->job.d.at_unix_us) >= 0) {
 			/* Closed at or after this check-out (this one landed before, or
 			 * the person was checked out elsewhere): nothing to do. */
+			if (n->ambiguous_seq == n->job.d.seq)
+				n->ambiguous_seq = -1;
+			job_finish(n, DELIVERY_DELIVERED, 0, "");
+		} else {
+			queue_failed(n, newest_checkin(n));
+		}
+		return;
+	case NX_FIND_NEWEST:
+		if (!answer_ok(n, reply, "looking for the newest check-in"))
+			return;
+		if (read_first(reply->http, NEXUDUS_CHECKINS, &f, err, sizeof(err)) < 0) {
+			snprintf(reason, sizeof(reason), "looking for the newest check-in: %s",
+			         err);
+			job_finish(n, DELIVERY_RETRY, 0, reason);
+		} else if (f.found && f.record.checkin.to_time != INT64_MIN &&
+		           f.record.checkin.from_time <= second_of(n->job.d.at_unix_us)) {
+			/* The visit this check-out ends was closed earlier, elsewhere:
+			 * the person left by another door within the two-door window
+			 * (or reception closed it). Nothing to close, nothing lost. No
+			 * lower bound on when it was closed: the window lasts as long
+			 * as a door's backlog, and a check-in that never reached
+			 * Nexudus is a dead letter of its own already. */
+			nx_format_time(f.record.checkin.to_time * 1000000, false, at);
+			plog(n->services, PORTER_LOG_INFO,
+			     "nexudus: %s was checked out at Nexudus already (at %s): change "
+			     "%" PRId64 " closes nothing",
+			     n->job.d.person_id, at, n->job.d.seq);
 			if (n->ambiguous_seq == n->job.d.seq)
 				n->ambiguous_seq = -1;
 			job_finish(n, DELIVERY_DELIVERED, 0, "");

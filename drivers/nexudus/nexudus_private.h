@@ -31,6 +31,7 @@ enum nx_step {
 	NX_POST_CHECKIN,
 	NX_FIND_OPEN,   /* the coworker's newest open check-in */
 	NX_FIND_CLOSED, /* none open: one closed at or after the check-out? */
+	NX_FIND_NEWEST, /* none: is the newest visit closed already (elsewhere)? */
 	NX_PUT_CHECKIN,
 	NX_GET_VISITOR,
 	NX_PUT_VISITOR,

@@ -44,6 +44,7 @@
  * never printed.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -303,12 +304,55 @@ struct wrapped_invoke {
 	struct crash_host *host;
 	porter_invoke_fn cb;
 	void *userdata;
+	struct wrapped_invoke *prev, *next; /* queued, not yet run */
 };
+
+/* The wrappers queued and not yet run: host_loop drops the queue at the
+ * end without running them, so the host frees what is left itself.
+ * porter invokes from its threads, hence the lock. */
+static pthread_mutex_t queued_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct wrapped_invoke *queued;
+
+static void queued_add(struct wrapped_invoke *w)
+{
+	pthread_mutex_lock(&queued_lock);
+	w->prev = NULL;
+	w->next = queued;
+	if (queued)
+		queued->prev = w;
+	queued = w;
+	pthread_mutex_unlock(&queued_lock);
+}
+
+static void queued_remove(struct wrapped_invoke *w)
+{
+	pthread_mutex_lock(&queued_lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		queued = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&queued_lock);
+}
+
+/* After host_loop_drop_invokes: nothing runs them any more. */
+static void queued_free_all(void)
+{
+	pthread_mutex_lock(&queued_lock);
+	while (queued) {
+		struct wrapped_invoke *w = queued;
+		queued = w->next;
+		free(w);
+	}
+	pthread_mutex_unlock(&queued_lock);
+}
 
 static void run_wrapped(void *userdata)
 {
 	struct wrapped_invoke *w = userdata;
 	struct crash_host *h = w->host;
+	queued_remove(w);
 	bool cancel_all = h->mode == MODE_STOP_CANCEL_DURABLE && !h->stopping;
 	for (size_t i = 0; i < h->n_people; i++) {
 		struct person *p = &h->people[i];
@@ -343,10 +387,13 @@ static int wrap_invoke(void *host, porter_invoke_fn cb, void *userdata)
 	struct wrapped_invoke *w = malloc(sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	*w = (struct wrapped_invoke){h, cb, userdata};
+	*w = (struct wrapped_invoke){h, cb, userdata, NULL, NULL};
+	queued_add(w); /* before the loop can run it */
 	int r = host_loop_invoke(h->loop, run_wrapped, w);
-	if (r < 0)
+	if (r < 0) {
+		queued_remove(w);
 		free(w);
+	}
 	return r;
 }
 
@@ -474,6 +521,7 @@ int main(int argc, char **argv)
 	printf("STOPPED\n");
 	fflush(stdout);
 	host_loop_drop_invokes(h.loop);
+	queued_free_all();
 	host_loop_free(h.loop);
 	host_plugin_unload(&plugin);
 	return 0;
