@@ -363,7 +363,13 @@ struct porter_qr_event {
 	size_t data_len;
 };
 
-/* A BLE advertisement seen by a reader. */
+/* A BLE advertisement seen by a reader (README "Phone check-in (BLE)").
+ * An advert that carries no porter credential, or one not yet seen strongly
+ * enough for long enough ("next to the reader"), is NO_OPINION with no
+ * feedback. A porter credential of the wrong shape is -EINVAL. A token that
+ * is stale, made by no member's key, or already used (from any address,
+ * across restarts) is DENY with no feedback. Otherwise the member is decided
+ * as for a PIN. The address is never an identity. */
 struct porter_ble_event {
 	uint32_t size;
 	int32_t rssi_dbm;
