@@ -230,7 +230,10 @@ static void timer_sync(struct http_client *c)
 		c->timer_id = 0;
 		return;
 	}
-	c->armed_at_us = now + delay;
+	/* A timer armed with no delay fires at the loop's next turn, as early
+	 * as any deadline can be served: a due deadline noted a moment before
+	 * (want_at_us slightly in the past) must not look later than it. */
+	c->armed_at_us = delay ? now + delay : 0;
 }
 
 static void on_timer(void *userdata)
@@ -947,13 +950,18 @@ static void on_handover(void *userdata)
  * a plain multi loop calls curl_multi_perform right after adding a handle:
  * no loop turn and no host timer in between. Outside any libcurl callback,
  * and no caller's callback runs here: a transfer that finished meanwhile
- * (running below the handles added) is handed over from a zero timer. */
+ * (running below the handles added; on loopback a fast server's answer can
+ * be read in this very call) is handed over at the loop's next turn. When
+ * libcurl's own deadline is already due, its zero timer does that (on_timer
+ * hands finished transfers over too): one host timer, not two. Otherwise a
+ * zero timer of its own, so the one that follows a later deadline stays. */
 static void start_now(struct http_client *c)
 {
 	int running = 0;
 
 	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	if ((size_t)running < c->n_reqs && !c->handover_id) {
+	bool deadline_due = c->want_timer && c->want_at_us <= now_us(c) + 1000;
+	if ((size_t)running < c->n_reqs && !c->handover_id && !deadline_due) {
 		c->handover_id = c->services->timer_add(c->services->host, 0, on_handover, c);
 		if (c->handover_id < 0) { /* then libcurl's own timer hands it over */
 			c->handover_id = 0;

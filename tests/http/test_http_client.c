@@ -44,6 +44,10 @@ static struct {
 	uint64_t n_timer_add; /* host timers the client asked for */
 	char logs[64][512];
 	size_t n_logs;
+	/* Clients a test has not freed yet: a failed assertion leaves its test
+	 * early, and free_leftovers frees them, so the next test starts on an
+	 * empty loop instead of failing for the one before. */
+	struct http_client *open[4];
 } T;
 
 static uint64_t mono_us(void)
@@ -243,7 +247,19 @@ static struct http_client *client_with(const struct http_client_options *o)
 {
 	struct http_client *c = NULL;
 	assert_int_equal(http_client_new(&T.svc, o, &c), 0);
+	for (size_t i = 0; i < sizeof(T.open) / sizeof(T.open[0]); i++)
+		if (!T.open[i]) {
+			T.open[i] = c;
+			break;
+		}
 	return c;
+}
+
+static void forget_client(struct http_client *c)
+{
+	for (size_t i = 0; i < sizeof(T.open) / sizeof(T.open[0]); i++)
+		if (T.open[i] == c)
+			T.open[i] = NULL;
 }
 
 static struct http_client *client(void)
@@ -255,6 +271,7 @@ static struct http_client *client(void)
 /* Every client leaves the loop as it found it. */
 static void client_done(struct http_client *c)
 {
+	forget_client(c);
 	assert_null(http_client_free(c));
 	assert_int_equal(host_loop_n_watches(T.loop), 0);
 	assert_int_equal(host_loop_n_timers(T.loop), 0);
@@ -303,6 +320,16 @@ static int group_teardown(void **state)
 static int reset_logs(void **state)
 {
 	T.n_logs = 0;
+	return 0;
+}
+
+static int free_leftovers(void **state)
+{
+	for (size_t i = 0; i < sizeof(T.open) / sizeof(T.open[0]); i++)
+		if (T.open[i]) {
+			http_client_free(T.open[i]);
+			T.open[i] = NULL;
+		}
 	return 0;
 }
 
@@ -740,6 +767,7 @@ static void free_in_callback(void *userdata, const struct http_response *r)
 {
 	struct free_from_callback *f = userdata;
 	f->calls++;
+	forget_client(f->client);
 	f->client = http_client_free(f->client);
 }
 
@@ -858,33 +886,54 @@ static void test_no_callback_holds_the_loop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test_setup(test_host_without_fd_watches_is_refused, reset_logs),
-	        cmocka_unit_test_setup(test_bad_options_are_refused_with_a_reason, reset_logs),
-	        cmocka_unit_test_setup(test_get_post_put_with_bodies_and_headers, reset_logs),
-	        cmocka_unit_test_setup(test_request_body_is_copied, reset_logs),
-	        cmocka_unit_test_setup(test_wrong_ca_is_a_verification_failure_not_ambiguous,
-	                               reset_logs),
-	        cmocka_unit_test_setup(test_without_a_ca_file_the_system_bundle_is_used,
-	                               reset_logs),
-	        cmocka_unit_test_setup(test_backup_pin_matches, reset_logs),
-	        cmocka_unit_test_setup(test_pin_mismatch_is_refused_not_ambiguous, reset_logs),
-	        cmocka_unit_test_setup(test_reset_after_the_request_is_ambiguous, reset_logs),
-	        cmocka_unit_test_setup(test_server_slower_than_the_timeout_is_ambiguous,
-	                               reset_logs),
-	        cmocka_unit_test_setup(test_connect_refused_is_not_ambiguous, reset_logs),
-	        cmocka_unit_test_setup(test_oversized_response_is_aborted, reset_logs),
-	        cmocka_unit_test_setup(test_retry_after_in_seconds_and_as_a_date, reset_logs),
-	        cmocka_unit_test_setup(test_keep_alive_reuses_one_connection, reset_logs),
-	        cmocka_unit_test_setup(test_never_resend_sends_a_write_once_when_the_answer_is_lost,
-	                               reset_logs),
-	        cmocka_unit_test_setup(test_requests_in_a_row_rarely_arm_a_host_timer, reset_logs),
-	        cmocka_unit_test_setup(test_cancel_before_the_response, reset_logs),
-	        cmocka_unit_test_setup(test_cancel_after_the_response_is_harmless, reset_logs),
-	        cmocka_unit_test_setup(test_free_with_requests_in_flight, reset_logs),
-	        cmocka_unit_test_setup(test_free_from_inside_a_callback, reset_logs),
-	        cmocka_unit_test_setup(test_host_names_resolve_without_blocking, reset_logs),
-	        cmocka_unit_test_setup(test_blocking_resolver_takes_only_ip_literals, reset_logs),
-	        cmocka_unit_test_setup(test_bad_requests_are_refused_with_a_reason, reset_logs),
+	        cmocka_unit_test_setup_teardown(test_host_without_fd_watches_is_refused, reset_logs,
+	                                        free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_bad_options_are_refused_with_a_reason,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_get_post_put_with_bodies_and_headers,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_request_body_is_copied, reset_logs,
+	                                        free_leftovers),
+	        cmocka_unit_test_setup_teardown(
+	                test_wrong_ca_is_a_verification_failure_not_ambiguous, reset_logs,
+	                free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_without_a_ca_file_the_system_bundle_is_used,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_backup_pin_matches, reset_logs,
+	                                        free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_pin_mismatch_is_refused_not_ambiguous,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_reset_after_the_request_is_ambiguous,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_server_slower_than_the_timeout_is_ambiguous,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_connect_refused_is_not_ambiguous, reset_logs,
+	                                        free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_oversized_response_is_aborted, reset_logs,
+	                                        free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_retry_after_in_seconds_and_as_a_date,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_keep_alive_reuses_one_connection, reset_logs,
+	                                        free_leftovers),
+	        cmocka_unit_test_setup_teardown(
+	                test_never_resend_sends_a_write_once_when_the_answer_is_lost, reset_logs,
+	                free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_requests_in_a_row_rarely_arm_a_host_timer,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_cancel_before_the_response, reset_logs,
+	                                        free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_cancel_after_the_response_is_harmless,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_free_with_requests_in_flight, reset_logs,
+	                                        free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_free_from_inside_a_callback, reset_logs,
+	                                        free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_host_names_resolve_without_blocking,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_blocking_resolver_takes_only_ip_literals,
+	                                        reset_logs, free_leftovers),
+	        cmocka_unit_test_setup_teardown(test_bad_requests_are_refused_with_a_reason,
+	                                        reset_logs, free_leftovers),
 	        cmocka_unit_test(test_no_callback_holds_the_loop),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
