@@ -36,4 +36,17 @@ int backend_setup_start(const struct config *config, const struct porter_host_se
  * settings than `current`: those take a restart, not a reload. */
 bool backend_setup_changed(const struct config *current, const struct config *next);
 
+/* Why a reload from `current` to `next` cannot be taken by the backend in
+ * use, for a setting outside its own sections that it holds from init:
+ * NULL when it can, else the setting's JSON path, with what is wrong in
+ * *ret_message and what to do in *ret_fix. `same_key`: next's site key
+ * (local.pin_key_file) is the one in force. */
+const char *backend_setup_reload_refused(const struct config *current, const struct config *next,
+                                         bool same_key, const char **ret_message,
+                                         const char **ret_fix);
+
+/* The config was reloaded into `config`: the backend behind `outbox` (NULL:
+ * local) takes the settings its directory is built from and fetches it. */
+void backend_setup_reloaded(const struct config *config, struct outbox *outbox);
+
 #endif
