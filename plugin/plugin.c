@@ -580,13 +580,14 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 		        "host to use the new ones");
 		r = -EINVAL;
 	}
-	if (r == 0)
-		r = files_result(load_local_inputs(next, &sink, &in));
 	const char *message, *fix, *path = NULL;
-	if (r == 0)
-		path = backend_setup_reload_refused(&p->config, next,
-		                                    same_site_key(p->engine.hasher, in.hasher),
-		                                    &message, &fix);
+	if (r == 0) /* before the files: a path the backend holds is not read */
+		path = backend_setup_reload_refused(&p->config, next, &message, &fix);
+	if (r == 0 && !path) {
+		r = files_result(load_local_inputs(next, &sink, &in));
+		if (r == 0 && !same_site_key(p->engine.hasher, in.hasher))
+			path = backend_setup_key_refused(&p->config, &message, &fix);
+	}
 	if (path) {
 		sink_error_fix(&sink, "PORTER-RESTART", path, message, fix);
 		in.directory = directory_free(in.directory);

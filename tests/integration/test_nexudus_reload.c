@@ -384,6 +384,8 @@ static void another_cache_file_is_refused_by_a_reload_and_the_cache_stays(void *
 	snprintf(other, sizeof(other), "%s/other-cache.json", s->dir);
 	int r = reload(s, &(struct local_files){.directory = other}, "");
 	assert_restart_refused(s, r, "$.local.directory");
+	/* The file is not read: no "nobody is known until the first sync". */
+	assert_true(logged(s, PORTER_LOG_INFO, "not there yet") < 0);
 	struct answer omar = present(s, PIN_OMAR);
 	assert_checked_in(&omar, ID_OMAR);
 	/* Nothing was written or watched there. */
