@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cutoff.h"
 #include "porter.h"
 
 #define DELIVERY_ID_MAX     64  /* person ids: PERSON_ID_MAX */
@@ -82,6 +83,17 @@ struct backend_core {
 	void (*directory_synced)(void *userdata, int64_t at_unix_us);
 };
 
+/*
+ * porter's settings outside a backend's own sections (those take a restart)
+ * that a backend which writes the directory builds it from. A reload hands
+ * the new ones over (refresh), so the directory follows them: an operator's
+ * change is never silently left out of it.
+ */
+struct backend_settings {
+	uint32_t pin_min_length, pin_max_length; /* keypad.*: which PINs can be typed */
+	struct cutoff_rule day; /* daily_checkout.time, .time_zone: the site's day */
+};
+
 struct backend {
 	const char *name; /* "local", "webhook", "nexudus" */
 	void *impl;
@@ -98,8 +110,9 @@ struct backend {
 	void (*cancel)(void *impl);
 
 	/* The admin reloaded porter's config: fetch the directory now rather
-	 * than at the next scheduled sync. May be NULL (nothing to fetch). */
-	void (*refresh)(void *impl);
+	 * than at the next scheduled sync, built from `settings` (the reloaded
+	 * ones; NULL: as before). May be NULL (nothing to fetch). */
+	void (*refresh)(void *impl, const struct backend_settings *settings);
 
 	/* Backend problems for diagnostics() (e.g. a bad password). Returns
 	 * the number reported; `report` may be NULL. May be NULL. */

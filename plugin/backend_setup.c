@@ -162,3 +162,43 @@ bool backend_setup_changed(const struct config *a, const struct config *b)
 	 * (config.c's restart_digest), not a list of fields to keep in step. */
 	return memcmp(a->restart_digest, b->restart_digest, sizeof(a->restart_digest)) != 0;
 }
+
+const char *backend_setup_reload_refused(const struct config *a, const struct config *b,
+                                         const char **ret_message, const char **ret_fix)
+{
+	/* The driver writes its cache at the path it started with and keeps
+	 * nexudus-client-id beside it; porter would load and watch another. */
+	if (a->backend == BACKEND_NEXUDUS && strcmp(a->directory_path, b->directory_path) != 0) {
+		*ret_message = "with the nexudus backend, local.directory is the cache porter "
+		               "writes from Nexudus: it cannot move while porter runs";
+		*ret_fix = "keep local.directory as it was to reload the other settings, or "
+		           "restart the host to use the new path (its first sync writes the "
+		           "cache there)";
+		return "$.local.directory";
+	}
+	return NULL;
+}
+
+const char *backend_setup_key_refused(const struct config *current, const char **ret_message,
+                                      const char **ret_fix)
+{
+	/* The cache in force is hashed under the key in force, and the driver
+	 * hashes every sync under it: a new key would match no PIN. */
+	if (current->backend != BACKEND_NEXUDUS)
+		return NULL;
+	*ret_message = "with the nexudus backend, the site key (local.pin_key_file) cannot "
+	               "change while porter runs: the directory cache is hashed under the key "
+	               "in force";
+	*ret_fix = "point local.pin_key_file at the key in force to reload the other settings, "
+	           "or restart the host to use the new key (its first sync hashes the cache "
+	           "under it; until then no PIN is recognised)";
+	return "$.local.pin_key_file";
+}
+
+void backend_setup_reloaded(const struct config *c, struct outbox *outbox)
+{
+	struct backend_settings settings = {.pin_min_length = c->pin_min_length,
+	                                    .pin_max_length = c->pin_max_length,
+	                                    .day = c->daily_checkout_at};
+	outbox_refresh(outbox, &settings);
+}

@@ -36,4 +36,23 @@ int backend_setup_start(const struct config *config, const struct porter_host_se
  * settings than `current`: those take a restart, not a reload. */
 bool backend_setup_changed(const struct config *current, const struct config *next);
 
+/* Why a reload from `current` to `next` cannot be taken by the backend in
+ * use, for a setting outside its own sections that it holds from init
+ * (nexudus: local.directory, where it writes its cache): NULL when it can,
+ * else the setting's JSON path, with what is wrong in *ret_message and what
+ * to do in *ret_fix. */
+const char *backend_setup_reload_refused(const struct config *current, const struct config *next,
+                                         const char **ret_message, const char **ret_fix);
+
+/* The same for a reload naming another site key (local.pin_key_file): NULL
+ * when the backend in use takes it (local, webhook: the admin's directory
+ * file is read again), else as above (nexudus hashes its cache under the
+ * key it started with). */
+const char *backend_setup_key_refused(const struct config *current, const char **ret_message,
+                                      const char **ret_fix);
+
+/* The config was reloaded into `config`: the backend behind `outbox` (NULL:
+ * local) takes the settings its directory is built from and fetches it. */
+void backend_setup_reloaded(const struct config *config, struct outbox *outbox);
+
 #endif

@@ -432,10 +432,10 @@ void outbox_recorded(struct outbox *o)
 		next(o);
 }
 
-void outbox_refresh(struct outbox *o)
+void outbox_refresh(struct outbox *o, const struct backend_settings *settings)
 {
 	if (o && o->backend.refresh)
-		o->backend.refresh(o->backend.impl);
+		o->backend.refresh(o->backend.impl, settings);
 }
 
 bool outbox_full(const struct outbox *o)

@@ -74,8 +74,9 @@ void outbox_begin(struct outbox *outbox);
 /* A change became durable: deliver it when its turn comes. */
 void outbox_recorded(struct outbox *outbox);
 
-/* The config was reloaded: the backend refreshes its directory now. */
-void outbox_refresh(struct outbox *outbox);
+/* The config was reloaded: the backend refreshes its directory now, from
+ * `settings` (backend.h; NULL: as before). */
+void outbox_refresh(struct outbox *outbox, const struct backend_settings *settings);
 
 /* True when the backlog reached max_backlog: new changes are refused. */
 bool outbox_full(const struct outbox *outbox);

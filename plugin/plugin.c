@@ -535,6 +535,17 @@ int plugin_check_config(const char *json, size_t len, porter_report_fn report, v
 	return r == 0 && sink.errors ? -EINVAL : r;
 }
 
+/* Whether two hashers hold one site key: the HMAC of one fixed text under
+ * each (porter keeps no key once its hasher is made). */
+static bool same_site_key(struct pin_hasher *a, struct pin_hasher *b)
+{
+	static const char probe[] = "porter: the site key in force";
+	uint8_t ha[PIN_HASH_LEN], hb[PIN_HASH_LEN];
+	return pin_hasher_hash(a, probe, sizeof(probe) - 1, ha) == 0 &&
+	       pin_hasher_hash(b, probe, sizeof(probe) - 1, hb) == 0 &&
+	       CRYPTO_memcmp(ha, hb, sizeof(ha)) == 0;
+}
+
 static void refresh_reader(struct reader_state *reader, void *userdata)
 {
 	reader->config = config_reader(userdata, reader->id);
@@ -569,8 +580,21 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 		        "host to use the new ones");
 		r = -EINVAL;
 	}
-	if (r == 0)
+	const char *message, *fix, *path = NULL;
+	if (r == 0) /* before the files: a path the backend holds is not read */
+		path = backend_setup_reload_refused(&p->config, next, &message, &fix);
+	if (r == 0 && !path) {
 		r = files_result(load_local_inputs(next, &sink, &in));
+		if (r == 0 && !same_site_key(p->engine.hasher, in.hasher))
+			path = backend_setup_key_refused(&p->config, &message, &fix);
+	}
+	if (path) {
+		sink_error_fix(&sink, "PORTER-RESTART", path, message, fix);
+		in.directory = directory_free(in.directory);
+		in.hasher = pin_hasher_free(in.hasher);
+		OPENSSL_cleanse(in.ble_seal, sizeof(in.ble_seal));
+		r = -EINVAL;
+	}
 	struct visitor_pass_keys *keys = NULL;
 	if (r == 0) {
 		r = files_result(load_pass_keys(next, &sink, &keys));
@@ -599,8 +623,8 @@ int plugin_reload(porter_plugin *p, const char *json, size_t len, porter_report_
 	p->engine.visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
 	engine_apply_retention(&p->engine);
 	readers_foreach(p->readers, refresh_reader, &p->config);
-	daily_checkout_arm(&p->daily); /* its time may have changed */
-	outbox_refresh(p->outbox);     /* a backend's directory: fetched now */
+	daily_checkout_arm(&p->daily);                 /* its time may have changed */
+	backend_setup_reloaded(&p->config, p->outbox); /* a backend's directory: fetched now */
 	if (ble_changed)
 		ble_reader_apply(p);
 	apply_usb_scanners(p);

@@ -449,9 +449,15 @@ struct porter_plugin_descriptor {
 	            porter_plugin **ret_plugin);
 
 	/* Apply a new config. On any error the old config stays in force.
-	 * Everything can change by reload except local.database: a different
-	 * path is refused (-EINVAL, report "PORTER-RESTART" with its fix);
-	 * restart the host to move the database. `report` may be NULL.
+	 * Everything can change by reload except local.database, the backend
+	 * and its sections (backend, webhook, nexudus, outbox, offline) and,
+	 * with the nexudus backend, local.directory and the site key in
+	 * local.pin_key_file: a change to one is refused (-EINVAL, report
+	 * "PORTER-RESTART" at its path with its fix); restart the host for it.
+	 * Every other setting is in force when reload returns; with nexudus the
+	 * directory follows the keypad lengths and the site's day at the sync
+	 * the reload starts (README "What a reload changes"). `report` may be
+	 * NULL.
 	 * Returns 0, or -EINVAL, -E2BIG, -ENOMEM as check_config (a file the
 	 * config names that cannot be used is -EINVAL, as at init). */
 	int (*reload)(porter_plugin *plugin, const char *config_json, size_t config_len,

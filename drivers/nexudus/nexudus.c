@@ -596,10 +596,17 @@ static int read_credentials(const char *path, char *user, char *password, char *
 
 /* The admin reloaded porter: the credentials file may have been fixed (a
  * refused password is asked again at once), and the directory is fetched
- * now rather than at the next interval. */
-static void refresh(void *impl)
+ * now rather than at the next interval, with the reloaded keypad lengths
+ * and site's day (a sync under way keeps the ones it began with; another
+ * follows it). */
+static void refresh(void *impl, const struct backend_settings *settings)
 {
 	struct nexudus *n = impl;
+	if (settings) {
+		n->pin_min_length = settings->pin_min_length;
+		n->pin_max_length = settings->pin_max_length;
+		n->day = settings->day;
+	}
 	char user[CREDENTIALS_MAX + 1], password[CREDENTIALS_MAX + 1], err[512];
 	if (read_credentials(n->credentials_file, user, password, err, sizeof(err)) < 0)
 		plog(n->services, PORTER_LOG_WARNING,

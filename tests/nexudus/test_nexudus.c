@@ -420,14 +420,14 @@ static void test_a_reload_reads_the_credentials_again_and_syncs_at_once(void **s
 	/* The admin fixes the file and reloads porter. */
 	set_password(T.mock.password);
 	assert_non_null(b.refresh);
-	b.refresh(b.impl);
+	b.refresh(b.impl, NULL);
 	run_until_count(&T.synced, 1, 20000);
 	assert_int_equal(T.synced, 1);
 	assert_int_equal(deliver(&b, &d).outcome, DELIVERY_DELIVERED);
 	assert_int_equal(b.diagnostics(b.impl, NULL, NULL), 0);
 	assert_int_equal(mock_nexudus_count(&T.mock, "POST", "/api/token", 0), 2);
 	/* A reload with nothing changed still fetches the directory now. */
-	b.refresh(b.impl);
+	b.refresh(b.impl, NULL);
 	run_until_count(&T.synced, 2, 20000);
 	assert_int_equal(T.synced, 2);
 	assert_int_equal(mock_nexudus_count(&T.mock, "POST", "/api/token", 0), 2);
