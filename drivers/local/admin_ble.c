@@ -22,13 +22,11 @@
 #include "admin_ble.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +34,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "admin_directory.h"
 #include "ble_keys.h"
 #include "ble_token.h"
 #include "config.h"
@@ -121,10 +120,11 @@ static json_object *find_person(json_object *root, const char *id)
 	return NULL;
 }
 
+/* Validated as porter will read it, then written as `porter-admin add`
+ * writes. */
 static int save(const char *path, json_object *root)
 {
-	char tmp[4096], err[1536];
-	struct stat st;
+	char err[1536];
 	struct directory *d = NULL;
 	const char *text = json_object_to_json_string_ext(
 	        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -133,48 +133,15 @@ static int save(const char *path, json_object *root)
 		return -EINVAL;
 	}
 	directory_free(d);
-	if (stat(path, &st) < 0)
-		return -errno;
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0) {
-		int r = -errno;
-		fprintf(stderr, "porter-admin: cannot write %s like %s: %s; nothing written\n", tmp,
-		        path, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		return r;
-	}
-	size_t len = strlen(text);
-	bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) < 0) {
-		fprintf(stderr, "porter-admin: could not write %s: %s\n", path, strerror(errno));
-		unlink(tmp);
-		return -EIO;
-	}
-	return 0;
-}
-
-static json_object *load(const char *path)
-{
-	char err[1536];
-	struct directory *d;
-	if (directory_file_load(path, &d, err, sizeof(err)) < 0) {
-		fprintf(stderr, "porter-admin: %s\n", err);
-		return NULL;
-	}
-	directory_free(d);
-	return json_object_from_file(path);
+	return admin_directory_save(path, root);
 }
 
 static int cmd_key(const struct ble_options *o, const char *id)
 {
 	uint8_t seal[BLE_KEY_LEN], key[BLE_KEY_LEN], sealed[PERSON_BLE_SEALED_LEN];
 	char hex[BLE_SEALED_HEX_LEN + 1], shown[BLE_KEY_HEX_LEN + 1], text[BLE_KEY_HEX_LEN + 16];
-	json_object *root = load(o->directory), *p = root ? find_person(root, id) : NULL;
+	json_object *root = admin_directory_load(o->directory, false),
+	            *p = root ? find_person(root, id) : NULL;
 	int r = -ENOENT;
 	if (root && !p)
 		fprintf(stderr, "porter-admin: %s is not in the directory\n", id);
