@@ -274,15 +274,9 @@ static int next(struct loader *l, struct json_value *v)
 /* Reads past one value whose first token is `v` (nothing is kept). */
 static int skip_value(struct loader *l, const struct json_value *v)
 {
-	size_t depth = v->token == JSON_TOKEN_OBJECT_BEGIN || v->token == JSON_TOKEN_ARRAY_BEGIN;
-	struct json_value t;
-	while (depth > 0) {
-		if (next(l, &t) < 0)
-			return -EINVAL;
-		if (t.token == JSON_TOKEN_OBJECT_BEGIN || t.token == JSON_TOKEN_ARRAY_BEGIN)
-			depth++;
-		else if (t.token == JSON_TOKEN_OBJECT_END || t.token == JSON_TOKEN_ARRAY_END)
-			depth--;
+	if (json_reader_skip(l->reader, v) < 0) {
+		reader_failed(l); /* says why in l->err */
+		return -EINVAL;
 	}
 	return 0;
 }
