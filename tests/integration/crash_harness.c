@@ -129,8 +129,9 @@ uint64_t crash_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void crash_take_lines_until(struct crash_child *c, uint64_t until_us, crash_take_fn *take,
-                            void *userdata)
+/* Hand the child's lines to `take` until `until_us` (crash_now_us). */
+static void take_lines_until(struct crash_child *c, uint64_t until_us, crash_take_fn *take,
+                             void *userdata)
 {
 	char line[256];
 
@@ -144,18 +145,50 @@ void crash_take_lines_until(struct crash_child *c, uint64_t until_us, crash_take
 	}
 }
 
+struct paced {
+	const struct crash_people *people;
+	char *confirmed;
+	unsigned *total;
+};
+
+/* A paced child's line: a confirmation counts, a refusal or "already"
+ * made no change. */
+static void take_paced(void *userdata, const char *line)
+{
+	struct paced *t = userdata;
+	char word[16], id[32], dir[32] = "";
+
+	if (sscanf(line, "%15s %31s %31s", word, id, dir) < 2)
+		fail_msg("crash_host: unexpected line \"%s\"", line);
+	int i = t->people->index(id);
+	if (strcmp(word, "CONFIRMED") == 0 && i >= 0) {
+		char *told = t->confirmed + (size_t)i * (t->people->log_max + 1);
+		size_t n = strlen(told);
+		assert_true(n < t->people->log_max);
+		told[n] = strcmp(dir, "in") == 0 ? 'i' : 'o';
+		(*t->total)++;
+		return;
+	}
+	if ((strcmp(word, "ALREADY") == 0 || strcmp(word, "DENIED") == 0) && i >= 0)
+		return; /* no change made */
+	fail_msg("crash_host: unexpected line \"%s\"", line);
+}
+
 void crash_paced_round(struct crash_child *c, const char *config_path, const char *people_path,
                        unsigned run_us, crash_flap_fn *flap, char faults[2][CRASH_FAULT_MAX],
-                       crash_take_fn *take, void *userdata)
+                       const struct crash_people *p, char *confirmed, unsigned *total_confirmed)
 {
+	struct paced t = {p, confirmed, total_confirmed};
+
+	memset(confirmed, 0, (size_t)p->n * (p->log_max + 1));
 	flap(faults[0]);
 	crash_spawn(c, config_path, people_path, "paced", 1, UINT32_MAX, true);
 	crash_expect_ready(c);
 	uint64_t start = crash_now_us();
-	crash_take_lines_until(c, start + run_us / 2, take, userdata);
+	take_lines_until(c, start + run_us / 2, take_paced, &t);
 	flap(faults[1]);
-	crash_take_lines_until(c, start + run_us, take, userdata);
-	crash_kill(c, take, userdata);
+	take_lines_until(c, start + run_us, take_paced, &t);
+	crash_kill(c, take_paced, &t);
 }
 
 /* ---- run settings ---------------------------------------------------------------- */
@@ -174,6 +207,38 @@ unsigned crash_seed(const char *label)
 
 	print_message("crash test%s seed %u (CRASH_SEED=%u replays it)\n", label, seed, seed);
 	return seed;
+}
+
+/* ---- the members ------------------------------------------------------------ */
+
+void crash_member_id(int i, char ret[16])
+{
+	snprintf(ret, 16, "p%02d", i + 1);
+}
+
+void crash_pin(int i, char ret[16])
+{
+	snprintf(ret, 16, "%08d", 31400000 + i * 7919 + 13);
+}
+
+int crash_write_members(const char *admin, const char *dir, const char *people_path, int n)
+{
+	size_t size = (size_t)n * 32 + 1, used = 0;
+	char *text = calloc(1, size), pin[16], id[16], name[32];
+	int r = text ? 0 : -1;
+
+	for (int i = 0; i < n && r == 0; i++) {
+		crash_member_id(i, id);
+		crash_pin(i, pin);
+		snprintf(name, sizeof(name), "Person %d", i + 1);
+		if (fx_add_person(admin, dir, id, "member", name, pin, NULL, NULL) != 0)
+			r = -1;
+		used += (size_t)snprintf(text + used, size - used, "%s %s\n", id, pin);
+	}
+	if (r == 0)
+		r = fx_write_file(people_path, text);
+	free(text);
+	return r;
 }
 
 /* ---- the database ------------------------------------------------------------ */

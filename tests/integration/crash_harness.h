@@ -58,19 +58,21 @@ void crash_kill(struct crash_child *c, crash_take_fn *take, void *userdata);
 /* A running child killed and reaped (test teardown); nothing if none. */
 void crash_stop(struct crash_child *c);
 
-/* Hand the child's lines to `take` until `until_us` (crash_now_us). */
-void crash_take_lines_until(struct crash_child *c, uint64_t until_us, crash_take_fn *take,
-                            void *userdata);
-
 /* Make the backend flap: a fault (or none) from now on, described in spec. */
 typedef void crash_flap_fn(char spec[CRASH_FAULT_MAX]);
 
-/* One paced round: `flap` at its start (faults[0]) and halfway (faults[1]),
- * crash_host in mode "paced" with stderr quiet, its lines to `take`, the
- * SIGKILL after `run_us`. */
+struct crash_people;
+
+/*
+ * One paced round: `flap` at its start (faults[0]) and halfway (faults[1]),
+ * crash_host in mode "paced" with stderr quiet, the SIGKILL after `run_us`.
+ * What each person was told this round goes to `confirmed` (char[n][log_max
+ * + 1], 'i'/'o'), and the count of confirmations to *total_confirmed; a
+ * line other than CONFIRMED, ALREADY or DENIED for one of `p` fails.
+ */
 void crash_paced_round(struct crash_child *c, const char *config_path, const char *people_path,
                        unsigned run_us, crash_flap_fn *flap, char faults[2][CRASH_FAULT_MAX],
-                       crash_take_fn *take, void *userdata);
+                       const struct crash_people *p, char *confirmed, unsigned *total_confirmed);
 
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t crash_now_us(void);
@@ -81,6 +83,15 @@ unsigned crash_env_unsigned(const char *name, unsigned fallback);
 /* CRASH_SEED, or a fresh seed; printed as "crash test<label> seed N
  * (CRASH_SEED=N replays it)". */
 unsigned crash_seed(const char *label);
+
+/* The members the local crash tests check in and out: ids "p01", "p02",
+ * ..., each with their own 8-digit PIN. */
+void crash_member_id(int i, char ret[16]);
+void crash_pin(int i, char ret[16]);
+/* Add members 0..n-1 ("Person 1", ...) to the directory in `dir` with
+ * porter-admin `admin`, and write "ID PIN" lines for crash_host to
+ * `people_path`. 0, or -1. */
+int crash_write_members(const char *admin, const char *dir, const char *people_path, int n);
 
 /* The presence database opened read-write with a busy timeout; NULL when it
  * is not there (yet). */

@@ -87,11 +87,6 @@ struct crash_site {
 	unsigned long durable_guesses; /* the most a DURABLE line vouched for */
 };
 
-static void person_id(int i, char ret[8])
-{
-	snprintf(ret, 8, "p%02d", i + 1);
-}
-
 static int person_index(const char *id)
 {
 	int n;
@@ -173,8 +168,8 @@ static void assert_database_consistent(const struct crash_site *c)
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
 	sqlite3_finalize(st);
 	for (int i = 0; i < N_PEOPLE; i++) {
-		char id[8];
-		person_id(i, id);
+		char id[16];
+		crash_member_id(i, id);
 		for (size_t k = 0; logs[i][k]; k++)
 			if (logs[i][k] != (k % 2 ? 'o' : 'i'))
 				fail_msg("%s: log is \"%s\": not alternating in/out from in", id,
@@ -292,8 +287,8 @@ static void confirmed_changes_survive_sigkill_at_any_moment(void **state)
 		run_until_killed(c, "loop", 1, kill_after, delay_us);
 		db_logs(c->db_path, after, seq);
 		for (int i = 0; i < N_PEOPLE; i++) {
-			char id[8];
-			person_id(i, id);
+			char id[16];
+			crash_member_id(i, id);
 			unconfirmed += crash_check_prefix((unsigned)round, id, before[i], after[i],
 			                                  c->confirmed[i]);
 		}
@@ -544,7 +539,7 @@ static void assert_no_pin_in(const char *path)
 	}
 	char pin[16];
 	for (int i = 0; i < N_PEOPLE && !holder; i++) {
-		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
+		crash_pin(i, pin);
 		holder = find_pin(buf, len, pin, strlen(pin));
 	}
 	free(buf);
@@ -617,22 +612,6 @@ static void after_the_crashes_porter_continues_each_toggle(void **state)
 
 /* ---- fixture ------------------------------------------------------------------ */
 
-static int write_people(struct crash_site *c, const char *admin)
-{
-	char text[N_PEOPLE * 32] = "", pin[16], id[8], name[32];
-
-	for (int i = 0; i < N_PEOPLE; i++) {
-		person_id(i, id);
-		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
-		snprintf(name, sizeof(name), "Person %d", i + 1);
-		if (fx_add_person(admin, c->dir, id, "member", name, pin, NULL, NULL) != 0)
-			return -1;
-		size_t n = strlen(text);
-		snprintf(text + n, sizeof(text) - n, "%s %s\n", id, pin);
-	}
-	return fx_write_file(c->people_path, text);
-}
-
 static int site_setup(void **state)
 {
 	const char *admin = fx_env("PORTER_ADMIN");
@@ -650,7 +629,8 @@ static int site_setup(void **state)
 	char *config = fx_config(c->dir, ",\"repeat_window_ms\":0");
 	int r = config ? fx_write_file(c->config_path, config) : -ENOMEM;
 	free(config);
-	if (r < 0 || fx_keygen(admin, c->dir) != 0 || write_people(c, admin) < 0) {
+	if (r < 0 || fx_keygen(admin, c->dir) != 0 ||
+	    crash_write_members(admin, c->dir, c->people_path, N_PEOPLE) < 0) {
 		fprintf(stderr, "crash test setup failed in %s\n", c->dir);
 		return -1;
 	}

@@ -93,11 +93,6 @@ static void flap(char spec[CRASH_FAULT_MAX])
 
 /* ---- the database ------------------------------------------------------------------- */
 
-static void person_id(int i, char ret[8])
-{
-	snprintf(ret, 8, "p%02d", i + 1);
-}
-
 static int person_index(const char *id)
 {
 	int n;
@@ -113,38 +108,6 @@ static const struct crash_people everyone = {N_PEOPLE, LOG_MAX, person_index};
 static void db_logs(const char *path, char logs[N_PEOPLE][LOG_MAX + 1])
 {
 	crash_db_logs(path, &everyone, logs[0], NULL, NULL, false);
-}
-
-/* ---- the crash host ------------------------------------------------------------------- */
-
-/* Count a confirmation (CONFIRMED: GRANT with a direction). */
-static void take_line(void *userdata, const char *line)
-{
-	struct crash_site *c = userdata;
-	char word[16], id[16], dir[32] = "";
-
-	if (sscanf(line, "%15s %15s %31s", word, id, dir) < 2)
-		fail_msg("crash_host: unexpected line \"%s\"", line);
-	int i = person_index(id);
-	if (strcmp(word, "CONFIRMED") == 0 && i >= 0) {
-		size_t n = strlen(c->confirmed[i]);
-		assert_true(n < LOG_MAX);
-		c->confirmed[i][n] = strcmp(dir, "in") == 0 ? 'i' : 'o';
-		c->total_confirmed++;
-		return;
-	}
-	if ((strcmp(word, "ALREADY") == 0 || strcmp(word, "DENIED") == 0) && i >= 0)
-		return; /* no change made */
-	fail_msg("crash_host: unexpected line \"%s\"", line);
-}
-
-/* One round: a paced child (changes flow while deliveries are under way),
- * the receiver flapping at its start and halfway, SIGKILL after `run_us`. */
-static void run_until_killed(struct crash_site *c, unsigned run_us, char faults[2][CRASH_FAULT_MAX])
-{
-	memset(c->confirmed, 0, sizeof(c->confirmed));
-	crash_paced_round(&c->child, c->config_path, c->people_path, run_us, flap, faults,
-	                  take_line, c);
 }
 
 /* ---- the drain: porter on a loop of this process ----------------------------------- */
@@ -204,11 +167,12 @@ static void receiver_holds_every_confirmed_change_once_in_order_after_kills(void
 		unsigned run_us = MIN_RUN_US + (unsigned)rand() % (MAX_RUN_US - MIN_RUN_US);
 		char faults[2][CRASH_FAULT_MAX];
 		db_logs(c->db_path, before);
-		run_until_killed(c, run_us, faults);
+		crash_paced_round(&c->child, c->config_path, c->people_path, run_us, flap, faults,
+		                  &everyone, c->confirmed[0], &c->total_confirmed);
 		db_logs(c->db_path, after);
 		for (int i = 0; i < N_PEOPLE; i++) {
-			char id[8];
-			person_id(i, id);
+			char id[16];
+			crash_member_id(i, id);
 			crash_check_prefix(round, id, before[i], after[i], c->confirmed[i]);
 		}
 		print_message("round %u: killed after %u ms; receiver: %s, then %s; %zu delivered "
@@ -290,22 +254,6 @@ static void receiver_holds_every_confirmed_change_once_in_order_after_kills(void
 
 /* ---- fixture -------------------------------------------------------------------------- */
 
-static int write_people(struct crash_site *c, const char *admin)
-{
-	char text[N_PEOPLE * 32] = "", pin[16], id[8], name[32];
-
-	for (int i = 0; i < N_PEOPLE; i++) {
-		person_id(i, id);
-		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
-		snprintf(name, sizeof(name), "Person %d", i + 1);
-		if (fx_add_person(admin, c->dir, id, "member", name, pin, NULL, NULL) != 0)
-			return -1;
-		size_t n = strlen(text);
-		snprintf(text + n, sizeof(text) - n, "%s %s\n", id, pin);
-	}
-	return fx_write_file(c->people_path, text);
-}
-
 static int site_setup(void **state)
 {
 	const char *admin = fx_env("PORTER_ADMIN");
@@ -334,7 +282,8 @@ static int site_setup(void **state)
 	int r = fx_write_file(c->config_path, config);
 	free(config);
 	if (r < 0 || fx_write_file(secret, fx_env("MOCK_WEBHOOK_SECRET")) < 0 ||
-	    fx_keygen(admin, c->dir) != 0 || write_people(c, admin) < 0) {
+	    fx_keygen(admin, c->dir) != 0 ||
+	    crash_write_members(admin, c->dir, c->people_path, N_PEOPLE) < 0) {
 		fprintf(stderr, "crash test setup failed in %s\n", c->dir);
 		return -1;
 	}

@@ -200,37 +200,6 @@ static int64_t db_int(const char *path, const char *sql)
 	return n;
 }
 
-/* ---- the crash host ------------------------------------------------------------------- */
-
-static void take_line(void *userdata, const char *line)
-{
-	struct crash_site *c = userdata;
-	char word[16], id[32], dir[32] = "";
-
-	if (sscanf(line, "%15s %31s %31s", word, id, dir) < 2)
-		fail_msg("crash_host: unexpected line \"%s\"", line);
-	int i = person_index(id);
-	if (strcmp(word, "CONFIRMED") == 0 && i >= 0) {
-		size_t n = strlen(c->confirmed[i]);
-		assert_true(n < LOG_MAX);
-		c->confirmed[i][n] = strcmp(dir, "in") == 0 ? 'i' : 'o';
-		c->total_confirmed++;
-		return;
-	}
-	if ((strcmp(word, "ALREADY") == 0 || strcmp(word, "DENIED") == 0) && i >= 0)
-		return; /* no change made */
-	fail_msg("crash_host: unexpected line \"%s\"", line);
-}
-
-/* One round: a paced child, Nexudus flapping at its start and halfway,
- * SIGKILL after `run_us`. */
-static void run_until_killed(struct crash_site *c, unsigned run_us, char faults[2][CRASH_FAULT_MAX])
-{
-	memset(c->confirmed, 0, sizeof(c->confirmed));
-	crash_paced_round(&c->child, c->config_path, c->people_path, run_us, flap, faults,
-	                  take_line, c);
-}
-
 /* ---- porter on a loop of this process ----------------------------------------------- */
 
 static int64_t delivered_through(void *userdata)
@@ -364,7 +333,8 @@ static void nexudus_holds_every_confirmed_change_once_after_kills(void **state)
 		unsigned run_us = MIN_RUN_US + (unsigned)rand() % (MAX_RUN_US - MIN_RUN_US);
 		char faults[2][CRASH_FAULT_MAX];
 		db_logs(c->db_path, before);
-		run_until_killed(c, run_us, faults);
+		crash_paced_round(&c->child, c->config_path, c->people_path, run_us, flap, faults,
+		                  &everyone, c->confirmed[0], &c->total_confirmed);
 		db_logs(c->db_path, after);
 		for (int i = 0; i < N_PEOPLE; i++) {
 			char id[32];
@@ -402,7 +372,7 @@ static int setup_mock(struct crash_site *c)
 
 	for (int i = 0; i < N_PEOPLE; i++) {
 		char pin[16];
-		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
+		crash_pin(i, pin);
 		o += (size_t)snprintf(seed + o, sizeof(seed) - o,
 		                      "%s{\"Id\":%d,\"FullName\":\"Person %d\",\"AccessPincode\":"
 		                      "\"%s\",\"Active\":true}",
