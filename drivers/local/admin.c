@@ -230,13 +230,6 @@ static int hash_pin(const struct options *o, uint8_t hash[PIN_HASH_LEN])
 	return r;
 }
 
-static void print_config_error(void *unused, const struct porter_report *r)
-{
-	if (r->severity == PORTER_SEVERITY_ERROR)
-		fprintf(stderr, "porter-admin: config error at %s: %s\n", r->path ? r->path : "$",
-		        r->message ? r->message : "");
-}
-
 /* --config: the site's config, read exactly as porter reads it, so the PIN
  * lengths and file names porter-admin uses are the ones porter will. */
 static int load_site_config(struct options *o)
@@ -256,7 +249,7 @@ static int load_site_config(struct options *o)
 		fclose(f);
 	if (r < 0)
 		fprintf(stderr, "porter-admin: %s: %s\n", o->config_path, strerror(-r));
-	else if (config_parse(text, len, o->site, print_config_error, NULL) < 0)
+	else if (config_parse(text, len, o->site, admin_print_config_error, NULL) < 0)
 		r = -EINVAL;
 	free(text);
 	if (r == -EINVAL)

@@ -34,6 +34,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "admin_check.h"
 #include "admin_directory.h"
 #include "ble_keys.h"
 #include "ble_token.h"
@@ -61,13 +62,6 @@ static int usage(FILE *out, int status)
 	return status;
 }
 
-static void ignore_report(void *unused, const struct porter_report *r)
-{
-	if (r->severity == PORTER_SEVERITY_ERROR)
-		fprintf(stderr, "porter-admin: config error at %s: %s\n", r->path ? r->path : "$",
-		        r->message ? r->message : "");
-}
-
 /* --config: the files and time step porter itself uses. */
 static int load_config(struct ble_options *o)
 {
@@ -75,12 +69,11 @@ static int load_config(struct ble_options *o)
 	if (!o->config)
 		return 0;
 	static struct config c;
-	FILE *f = fopen(o->config, "re");
-	char *text = malloc(CONFIG_MAX_TEXT + 1);
-	size_t len = f && text ? fread(text, 1, CONFIG_MAX_TEXT + 1, f) : 0;
-	int r = !f ? -errno : !text ? -ENOMEM : config_parse(text, len, &c, ignore_report, NULL);
-	if (f)
-		fclose(f);
+	char *text = NULL, err[256];
+	size_t len = 0;
+	int r = admin_read_config(o->config, &text, &len, err, sizeof(err));
+	if (r == 0)
+		r = config_parse(text, len, &c, admin_print_config_error, NULL);
 	free(text);
 	if (r < 0) {
 		fprintf(stderr, "porter-admin: %s: not a config porter accepts\n", o->config);
