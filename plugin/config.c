@@ -615,22 +615,31 @@ static int get_enum(struct reporter *rep, json_object *obj, const char *dotted,
 	return 0;
 }
 
-static uint32_t get_u32(struct reporter *rep, json_object *obj, const char *dotted)
+/* A whole number in [min, max] (the schema checked it; 0 and an internal
+ * error if not). */
+static int64_t get_whole(struct reporter *rep, json_object *obj, const char *dotted, int64_t min,
+                         int64_t max)
 {
 	json_object *val = lookup(obj, dotted);
 	int64_t v;
 
+	/* A whole number written as -80.0 or -8e1 is an integer to the schema. */
 	if (!val || (!json_object_is_type(val, json_type_int) &&
 	             !json_object_is_type(val, json_type_double))) {
 		internal_error(rep, dotted);
 		return 0;
 	}
 	v = json_object_get_int64(val);
-	if (v < 0 || v > UINT32_MAX) {
+	if (v < min || v > max) {
 		internal_error(rep, dotted);
 		return 0;
 	}
-	return (uint32_t)v;
+	return v;
+}
+
+static uint32_t get_u32(struct reporter *rep, json_object *obj, const char *dotted)
+{
+	return (uint32_t)get_whole(rep, obj, dotted, 0, UINT32_MAX);
 }
 
 static bool get_bool(struct reporter *rep, json_object *obj, const char *dotted)
@@ -819,21 +828,7 @@ static void fill_backend(struct reporter *rep, json_object *root, struct config 
 
 static int32_t get_i32(struct reporter *rep, json_object *obj, const char *dotted)
 {
-	json_object *val = lookup(obj, dotted);
-	int64_t v;
-
-	/* A whole number written as -80.0 or -8e1 is an integer to the schema. */
-	if (!val || (!json_object_is_type(val, json_type_int) &&
-	             !json_object_is_type(val, json_type_double))) {
-		internal_error(rep, dotted);
-		return 0;
-	}
-	v = json_object_get_int64(val);
-	if (v < INT32_MIN || v > INT32_MAX) {
-		internal_error(rep, dotted);
-		return 0;
-	}
-	return (int32_t)v;
+	return (int32_t)get_whole(rep, obj, dotted, INT32_MIN, INT32_MAX);
 }
 
 static void fill_ble_reader(struct reporter *rep, json_object *root, struct config *c)

@@ -4,10 +4,10 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "cutoff.h"
 #include "log.h"
+#include "utc_time.h"
 
 static void fired(void *userdata)
 {
@@ -25,11 +25,8 @@ void daily_checkout_disarm(struct daily_checkout *d)
 
 static void log_run(struct daily_checkout *d, size_t n, int64_t at_s)
 {
-	char when[32];
-	struct tm tm;
-	time_t t = (time_t)at_s;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	char when[UTC_TIME_S_LEN + 1];
+	utc_time_format_s(at_s, when);
 	plog(d->services, PORTER_LOG_INFO, "daily check-out of %s: checking out %zu %s still in",
 	     when, n, n == 1 ? "person" : "people");
 }

@@ -829,6 +829,23 @@ int json_reader_next(struct json_reader *r, struct json_value *ret)
 	}
 }
 
+int json_reader_skip(struct json_reader *r, const struct json_value *first)
+{
+	size_t depth =
+	        first->token == JSON_TOKEN_OBJECT_BEGIN || first->token == JSON_TOKEN_ARRAY_BEGIN;
+	struct json_value t;
+	while (depth > 0) {
+		int rc = json_reader_next(r, &t);
+		if (rc < 0)
+			return rc;
+		if (t.token == JSON_TOKEN_OBJECT_BEGIN || t.token == JSON_TOKEN_ARRAY_BEGIN)
+			depth++;
+		else if (t.token == JSON_TOKEN_OBJECT_END || t.token == JSON_TOKEN_ARRAY_END)
+			depth--;
+	}
+	return 0;
+}
+
 int json_strict_check(const char *text, size_t len, unsigned max_depth, struct json_error *ret)
 {
 	struct json_reader *r = json_reader_new(text, len, max_depth);

@@ -91,6 +91,11 @@ struct json_reader *json_reader_free(struct json_reader *reader);
 int json_reader_next(struct json_reader *reader, struct json_value *ret);
 const struct json_error *json_reader_error(const struct json_reader *reader);
 
+/* Read past the value whose first token, `first`, was just read (an object
+ * or array to its end; a scalar is all read already). 0, or
+ * json_reader_next's error. */
+int json_reader_skip(struct json_reader *reader, const struct json_value *first);
+
 /* Read the whole text. Returns 0, or -EINVAL/-ENOMEM and fills *ret_error. */
 int json_strict_check(const char *text, size_t len, unsigned max_depth,
                       struct json_error *ret_error);

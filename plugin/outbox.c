@@ -14,6 +14,7 @@
 #include "invoke_retry.h"
 #include "log.h"
 #include "outbox_store.h"
+#include "utc_time.h"
 
 /* A failed read of the outbox is tried again this long after. */
 #define READ_RETRY_US 1000000
@@ -448,14 +449,6 @@ void outbox_status(const struct outbox *o, struct outbox_status *ret)
 	*ret = o->status;
 }
 
-static void format_utc(int64_t unix_us, char out[32])
-{
-	time_t t = (time_t)(unix_us / 1000000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 int outbox_diagnostics(const struct outbox *o, porter_report_fn report, void *userdata)
 {
 	if (!o)
@@ -464,7 +457,7 @@ int outbox_diagnostics(const struct outbox *o, porter_report_fn report, void *us
 	                               : 0;
 	char message[768], since[32];
 	if (o->status.failing_since_unix_us) {
-		format_utc(o->status.failing_since_unix_us, since);
+		utc_time_format_s(o->status.failing_since_unix_us / 1000000, since);
 		snprintf(message, sizeof(message),
 		         "the %s backend has not taken presence changes since %s (%u attempts; "
 		         "last error: %s); %lld changes wait in the outbox and are kept",

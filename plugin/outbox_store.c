@@ -7,11 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
-#include "directory_file.h" /* timestamp_parse */
 #include "utc_time.h"
 
 struct outbox_store {
@@ -35,28 +33,6 @@ static int fail(struct outbox_store *s, char *err, size_t errlen, const char *wh
 {
 	snprintf(err, errlen, "%s: %s", what, s->db ? sqlite3_errmsg(s->db) : "out of memory");
 	return -EIO;
-}
-
-int outbox_parse_time(const char *text, int64_t *ret)
-{
-	char whole[21];
-	int64_t sec;
-	size_t len = strlen(text);
-	/* presence_log.recorded_at is always "....:SS.uuuuuuZ" (store.c). */
-	if (len != 27 || text[19] != '.' || text[26] != 'Z')
-		return -EINVAL;
-	memcpy(whole, text, 19);
-	memcpy(whole + 19, "Z", 2);
-	if (timestamp_parse(whole, &sec) < 0)
-		return -EINVAL;
-	int64_t us = 0;
-	for (int i = 20; i < 26; i++) {
-		if (text[i] < '0' || text[i] > '9')
-			return -EINVAL;
-		us = us * 10 + (text[i] - '0');
-	}
-	*ret = sec * 1000000 + us;
-	return 0;
 }
 
 static int prepare_all(struct outbox_store *s)
@@ -189,7 +165,8 @@ static int read_row(sqlite3_stmt *st, struct delivery *d)
 	    !copy_column_or_empty(st, 4, d->reader_id, sizeof(d->reader_id), true) ||
 	    !copy_column(st, 5, at, sizeof(at)) ||
 	    !copy_column(st, 6, d->cause, sizeof(d->cause)) ||
-	    outbox_parse_time(at, &d->at_unix_us) < 0)
+	    /* presence_log.recorded_at is always utc_time_format_us's text */
+	    utc_time_parse_us(at, &d->at_unix_us) < 0)
 		return -EINVAL;
 	if (strcmp(direction, "in") != 0 && strcmp(direction, "out") != 0)
 		return -EINVAL;

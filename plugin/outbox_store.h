@@ -65,7 +65,4 @@ int outbox_store_count(struct outbox_store *s, int64_t *ret_backlog, int64_t *re
 int outbox_store_ack(struct outbox_store *s, int64_t through_seq, const struct outbox_dead *dead,
                      size_t n_dead, int64_t delivered_at_unix_us, char *err, size_t errlen);
 
-/* "2026-11-25T18:00:00.123456Z" (presence_log.recorded_at) -> unix us. */
-int outbox_parse_time(const char *text, int64_t *ret);
-
 #endif

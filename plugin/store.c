@@ -551,15 +551,8 @@ int store_load_pass_uses(struct store *s, int (*fn)(void *, const char *, int64_
  * to unix us; 0 (before any cut-off) when it is not in that form. */
 static int64_t parse_time(const char *text)
 {
-	struct tm tm = {0};
-	int us = 0, n = 0;
-	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d.%6dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us, &n) != 7 ||
-	    n == 0 || text[n] != '\0')
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm) * 1000000 + us;
+	int64_t us;
+	return utc_time_parse_us(text, &us) == 0 ? us : 0;
 }
 
 int store_load_in_since(struct store *s, int (*fn)(void *, const char *, int64_t), void *userdata,

@@ -3,6 +3,7 @@
 #include "utc_time.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #define DAY_S       86400
@@ -28,6 +29,17 @@ void utc_time_civil_from_days(int64_t days, int64_t *year, int *month, int *day)
 	*day = (int)(doy - (153 * mp + 2) / 5 + 1);
 	*month = (int)(mp < 10 ? mp + 3 : mp - 9);
 	*year = yoe + era * 400 + (*month <= 2);
+}
+
+/* Its inverse (Hinnant's days_from_civil), for a month 1 to 12. */
+static int64_t days_from_civil(int64_t year, int month, int day)
+{
+	year -= month <= 2;
+	int64_t era = (year >= 0 ? year : year - 399) / 400;
+	int64_t yoe = year - era * 400;
+	int64_t doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
 }
 
 /* "YYYY-MM-DDTHH:MM:SS" (19 characters) for a second known to be in range. */
@@ -74,4 +86,76 @@ int utc_time_format_s(int64_t unix_s, char ret[UTC_TIME_S_LEN + 1])
 	format_second(unix_s, ret);
 	memcpy(ret + 19, "Z", 2);
 	return UTC_TIME_S_LEN;
+}
+
+int utc_time_format_ms(int64_t unix_us, char ret[UTC_TIME_MS_LEN + 1])
+{
+	ret[0] = '\0';
+	/* Floor division: -1 us is the last millisecond of 1969, not of 1970. */
+	int64_t s = unix_us / 1000000, us = unix_us % 1000000;
+	if (us < 0) {
+		s--;
+		us += 1000000;
+	}
+	if (s < YEAR1_S || s >= YEAR10000_S)
+		return -ERANGE;
+	format_second(s, ret);
+	ret[19] = '.';
+	digits(ret + 20, us / 1000, 3);
+	memcpy(ret + 23, "Z", 2);
+	return UTC_TIME_MS_LEN;
+}
+
+/* n decimal digits at p, nothing else (no sign, no space). */
+static bool number(const char *p, int n, int *ret)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	*ret = v;
+	return true;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" at the start of text (the caller checked that it
+ * holds at least 19 characters) to seconds since the epoch. */
+static int parse_second(const char *p, int64_t *ret)
+{
+	int year, month, day, hour, minute, second;
+	if (!number(p, 4, &year) || p[4] != '-' || !number(p + 5, 2, &month) || p[7] != '-' ||
+	    !number(p + 8, 2, &day) || p[10] != 'T' || !number(p + 11, 2, &hour) || p[13] != ':' ||
+	    !number(p + 14, 2, &minute) || p[16] != ':' || !number(p + 17, 2, &second))
+		return -EINVAL;
+	if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60)
+		return -EINVAL;
+	/* 23:59:60 is the next day: the day read would not be the day written. */
+	if (second == 60 && hour == 23 && minute == 59)
+		return -EINVAL;
+	int64_t days = days_from_civil(year, month, day), y;
+	int m, d;
+	utc_time_civil_from_days(days, &y, &m, &d);
+	if (m != month || d != day) /* 2026-02-31 would be 3 March */
+		return -EINVAL;
+	*ret = days * DAY_S + hour * 3600 + minute * 60 + second;
+	return 0;
+}
+
+int utc_time_parse_s(const char *text, int64_t *ret)
+{
+	if (strlen(text) != UTC_TIME_S_LEN || text[19] != 'Z')
+		return -EINVAL;
+	return parse_second(text, ret);
+}
+
+int utc_time_parse_us(const char *text, int64_t *ret)
+{
+	int64_t s;
+	int us;
+	if (strlen(text) != UTC_TIME_US_LEN || text[19] != '.' || !number(text + 20, 6, &us) ||
+	    text[26] != 'Z' || parse_second(text, &s) < 0)
+		return -EINVAL;
+	*ret = s * 1000000 + us;
+	return 0;
 }

@@ -8,22 +8,20 @@
  * (admin_check.c), presence (admin_presence.c), lockouts and unlock
  * (admin_lockout.c), outbox (admin_outbox.c). Edits are written to a
  * temporary file with the old file's owner, group and mode, fsync'ed and
- * renamed over the directory, so porter never reads a half-written file and
- * can still read the new one.
+ * renamed over the directory (admin_directory.c), so porter never reads a
+ * half-written file and can still read the new one.
  *
  * At a terminal a PIN is typed twice without echo; from a pipe (scripts) it
  * is one line. A PIN someone else already has is refused: porter would deny
  * both people as ambiguous.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +32,7 @@
 #include "admin_attempts.h"
 #include "admin_ble.h"
 #include "admin_check.h"
+#include "admin_directory.h"
 #include "admin_lockout.h"
 #include "admin_outbox.h"
 #include "admin_pass.h"
@@ -231,13 +230,6 @@ static int hash_pin(const struct options *o, uint8_t hash[PIN_HASH_LEN])
 	return r;
 }
 
-static void print_config_error(void *unused, const struct porter_report *r)
-{
-	if (r->severity == PORTER_SEVERITY_ERROR)
-		fprintf(stderr, "porter-admin: config error at %s: %s\n", r->path ? r->path : "$",
-		        r->message ? r->message : "");
-}
-
 /* --config: the site's config, read exactly as porter reads it, so the PIN
  * lengths and file names porter-admin uses are the ones porter will. */
 static int load_site_config(struct options *o)
@@ -257,7 +249,7 @@ static int load_site_config(struct options *o)
 		fclose(f);
 	if (r < 0)
 		fprintf(stderr, "porter-admin: %s: %s\n", o->config_path, strerror(-r));
-	else if (config_parse(text, len, o->site, print_config_error, NULL) < 0)
+	else if (config_parse(text, len, o->site, admin_print_config_error, NULL) < 0)
 		r = -EINVAL;
 	free(text);
 	if (r == -EINVAL)
@@ -270,72 +262,6 @@ static int load_site_config(struct options *o)
 	o->directory = o->directory ? o->directory : o->site->directory_path;
 	o->key = o->key ? o->key : o->site->pin_key_path;
 	o->database = o->database ? o->database : o->site->database_path;
-	return 0;
-}
-
-/* The directory as JSON, validated first: an edit never builds on a bad file. */
-static json_object *load_directory_json(const char *path, bool create)
-{
-	char err[1536];
-	struct directory *d;
-	if (access(path, F_OK) != 0 && errno == ENOENT && create) {
-		json_object *root = json_object_new_object();
-		json_object_object_add(root, "porter_directory",
-		                       json_object_new_int(DIRECTORY_FILE_FORMAT));
-		json_object_object_add(root, "people", json_object_new_array());
-		return root;
-	}
-	if (directory_file_load(path, &d, err, sizeof(err)) < 0) {
-		fprintf(stderr, "porter-admin: %s\n", err);
-		return NULL;
-	}
-	directory_free(d);
-	return json_object_from_file(path);
-}
-
-/* The new file gets the old one's owner, group and mode: the daemon reading it
- * may run as another user than the admin (root) who edits it. */
-static int keep_owner_and_mode(const char *path, int fd)
-{
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno; /* a new directory: the admin's, 0600 */
-	if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0) {
-		int r = -errno;
-		fprintf(stderr,
-		        "porter-admin: cannot give the new %s the owner (%u:%u) and mode (%04o) "
-		        "of the old one: %s; nothing written (run as root or as its owner)\n",
-		        path, (unsigned)st.st_uid, (unsigned)st.st_gid, st.st_mode & 07777,
-		        strerror(-r));
-		return r;
-	}
-	return 0;
-}
-
-static int save_directory_json(const char *path, json_object *root)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	const char *text = json_object_to_json_string_ext(
-	        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "porter-admin: %s: %s\n", tmp, strerror(errno));
-		return -errno;
-	}
-	if (keep_owner_and_mode(path, fd) < 0) {
-		close(fd);
-		unlink(tmp);
-		return -EPERM;
-	}
-	size_t len = strlen(text);
-	bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) < 0) {
-		fprintf(stderr, "porter-admin: could not write %s: %s\n", path, strerror(errno));
-		unlink(tmp);
-		return -EIO;
-	}
 	return 0;
 }
 
@@ -430,7 +356,7 @@ static int cmd_add(const struct options *o)
 	    missing(o->key, "--key (or --config)") | missing(o->id, "--id") |
 	    missing(o->kind, "--kind") | missing(o->name, "--name"))
 		return usage_hint();
-	json_object *root = load_directory_json(o->directory, true), *people;
+	json_object *root = admin_directory_load(o->directory, true), *people;
 	if (!root)
 		return 1;
 	json_object_object_get_ex(root, "people", &people);
@@ -467,7 +393,7 @@ static int cmd_add(const struct options *o)
 	else if (pin_taken(d, self))
 		r = -EEXIST;
 	else
-		r = save_directory_json(o->directory, root);
+		r = admin_directory_save(o->directory, root);
 	if (r == 0)
 		warn_if_expired(self);
 	directory_free(d);
@@ -481,7 +407,7 @@ static int cmd_remove(const struct options *o)
 {
 	if (missing(o->directory, "--directory (or --config)") | missing(o->id, "--id"))
 		return usage_hint();
-	json_object *root = load_directory_json(o->directory, false), *people;
+	json_object *root = admin_directory_load(o->directory, false), *people;
 	if (!root)
 		return 1;
 	json_object_object_get_ex(root, "people", &people);
@@ -489,7 +415,7 @@ static int cmd_remove(const struct options *o)
 	if (i < 0)
 		fprintf(stderr, "porter-admin: %s is not in the directory\n", o->id);
 	else if (json_object_array_del_idx(people, (size_t)i, 1) == 0 &&
-	         save_directory_json(o->directory, root) == 0)
+	         admin_directory_save(o->directory, root) == 0)
 		r = 0;
 	json_object_put(root);
 	if (r == 0)

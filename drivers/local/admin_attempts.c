@@ -26,6 +26,7 @@
 #include "admin_db.h"
 #include "directory.h"
 #include "directory_file.h"
+#include "utc_time.h"
 
 struct attempts_options {
 	const char *database, *directory, *since;
@@ -132,22 +133,22 @@ static int since_text(const char *since, char ret[40])
 		        since);
 		return -EINVAL;
 	}
-	time_t tt = (time_t)t;
-	gmtime_r(&tt, &tm);
-	strftime(ret, 40, "%Y-%m-%dT%H:%M:%S.000000Z", &tm);
+	/* Before 1970 (or past 9999) this is "", which sorts before every
+	 * recorded time just as that time's text would: all are listed. */
+	utc_time_format_us(t * 1000000, ret);
 	return 0;
 }
 
 /* The stored UTC text in local time, "2026-11-25 19:00:03". */
 static void local_time(const char *at, char ret[32])
 {
-	struct tm tm = {0};
-	const char *end = at ? strptime(at, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-	if (!end) {
+	struct tm tm;
+	int64_t us;
+	if (!at || utc_time_parse_us(at, &us) < 0) {
 		snprintf(ret, 32, "%s", at ? at : "?");
 		return;
 	}
-	time_t t = timegm(&tm);
+	time_t t = (time_t)(us / 1000000);
 	localtime_r(&t, &tm);
 	strftime(ret, 32, "%Y-%m-%d %H:%M:%S", &tm);
 }

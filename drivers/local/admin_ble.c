@@ -22,13 +22,11 @@
 #include "admin_ble.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +34,8 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "admin_check.h"
+#include "admin_directory.h"
 #include "ble_keys.h"
 #include "ble_token.h"
 #include "config.h"
@@ -62,13 +62,6 @@ static int usage(FILE *out, int status)
 	return status;
 }
 
-static void ignore_report(void *unused, const struct porter_report *r)
-{
-	if (r->severity == PORTER_SEVERITY_ERROR)
-		fprintf(stderr, "porter-admin: config error at %s: %s\n", r->path ? r->path : "$",
-		        r->message ? r->message : "");
-}
-
 /* --config: the files and time step porter itself uses. */
 static int load_config(struct ble_options *o)
 {
@@ -76,12 +69,11 @@ static int load_config(struct ble_options *o)
 	if (!o->config)
 		return 0;
 	static struct config c;
-	FILE *f = fopen(o->config, "re");
-	char *text = malloc(CONFIG_MAX_TEXT + 1);
-	size_t len = f && text ? fread(text, 1, CONFIG_MAX_TEXT + 1, f) : 0;
-	int r = !f ? -errno : !text ? -ENOMEM : config_parse(text, len, &c, ignore_report, NULL);
-	if (f)
-		fclose(f);
+	char *text = NULL, err[256];
+	size_t len = 0;
+	int r = admin_read_config(o->config, &text, &len, err, sizeof(err));
+	if (r == 0)
+		r = config_parse(text, len, &c, admin_print_config_error, NULL);
 	free(text);
 	if (r < 0) {
 		fprintf(stderr, "porter-admin: %s: not a config porter accepts\n", o->config);
@@ -121,10 +113,11 @@ static json_object *find_person(json_object *root, const char *id)
 	return NULL;
 }
 
+/* Validated as porter will read it, then written as `porter-admin add`
+ * writes. */
 static int save(const char *path, json_object *root)
 {
-	char tmp[4096], err[1536];
-	struct stat st;
+	char err[1536];
 	struct directory *d = NULL;
 	const char *text = json_object_to_json_string_ext(
 	        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -133,48 +126,15 @@ static int save(const char *path, json_object *root)
 		return -EINVAL;
 	}
 	directory_free(d);
-	if (stat(path, &st) < 0)
-		return -errno;
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0) {
-		int r = -errno;
-		fprintf(stderr, "porter-admin: cannot write %s like %s: %s; nothing written\n", tmp,
-		        path, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		return r;
-	}
-	size_t len = strlen(text);
-	bool ok = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) < 0) {
-		fprintf(stderr, "porter-admin: could not write %s: %s\n", path, strerror(errno));
-		unlink(tmp);
-		return -EIO;
-	}
-	return 0;
-}
-
-static json_object *load(const char *path)
-{
-	char err[1536];
-	struct directory *d;
-	if (directory_file_load(path, &d, err, sizeof(err)) < 0) {
-		fprintf(stderr, "porter-admin: %s\n", err);
-		return NULL;
-	}
-	directory_free(d);
-	return json_object_from_file(path);
+	return admin_directory_save(path, root);
 }
 
 static int cmd_key(const struct ble_options *o, const char *id)
 {
 	uint8_t seal[BLE_KEY_LEN], key[BLE_KEY_LEN], sealed[PERSON_BLE_SEALED_LEN];
 	char hex[BLE_SEALED_HEX_LEN + 1], shown[BLE_KEY_HEX_LEN + 1], text[BLE_KEY_HEX_LEN + 16];
-	json_object *root = load(o->directory), *p = root ? find_person(root, id) : NULL;
+	json_object *root = admin_directory_load(o->directory, false),
+	            *p = root ? find_person(root, id) : NULL;
 	int r = -ENOENT;
 	if (root && !p)
 		fprintf(stderr, "porter-admin: %s is not in the directory\n", id);

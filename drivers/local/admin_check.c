@@ -145,6 +145,13 @@ static void check_each(const struct config *config, struct check *c)
 	free(rep);
 }
 
+void admin_print_config_error(void *unused, const struct porter_report *r)
+{
+	if (r->severity == PORTER_SEVERITY_ERROR)
+		fprintf(stderr, "porter-admin: config error at %s: %s\n", r->path ? r->path : "$",
+		        r->message ? r->message : "");
+}
+
 int admin_read_config(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");

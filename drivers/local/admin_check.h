@@ -16,4 +16,9 @@ int admin_check_config(const char *path, bool json);
  * writes why to `err` and returns a negative errno. *ret is malloc'd. */
 int admin_read_config(const char *path, char **ret, size_t *ret_len, char *err, size_t errlen);
 
+struct porter_report;
+/* config_parse's report function for a command that takes --config: each
+ * error as "porter-admin: config error at PATH: MESSAGE" on stderr. */
+void admin_print_config_error(void *unused, const struct porter_report *r);
+
 #endif

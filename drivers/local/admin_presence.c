@@ -38,6 +38,7 @@
 #include "config.h"
 #include "directory_file.h"
 #include "store.h"
+#include "utc_time.h"
 
 #define BUSY_TIMEOUT_MS 2000
 
@@ -220,7 +221,7 @@ static int set_day(struct view *v)
 	local_date(time(NULL), v->today);
 	const char *date = v->o->date ? v->o->date : v->today;
 	snprintf(probe, sizeof(probe), "%.10sT00:00:00Z", date);
-	if (strlen(date) != 10 || timestamp_parse(probe, &unused) < 0 ||
+	if (strlen(date) != 10 || utc_time_parse_s(probe, &unused) < 0 ||
 	    sscanf(date, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10) {
 		fprintf(stderr, "porter-admin: --date takes a day like 2026-11-26, not \"%s\"\n",
 		        date);
@@ -234,16 +235,14 @@ static int set_day(struct view *v)
 	return 0;
 }
 
-/* "2026-11-26T07:02:11.123456Z" (as porter records) -> unix seconds. */
+/* "2026-11-26T07:02:11.123456Z" (as porter records) or a hand-made row's
+ * "2026-11-26T07:02:11Z" -> unix seconds. */
 static int parse_recorded(const char *text, time_t *ret)
 {
-	char whole[21];
 	int64_t t;
-	if (!text || strlen(text) < 20 || (text[19] != '.' && text[19] != 'Z'))
-		return -EINVAL;
-	memcpy(whole, text, 19);
-	memcpy(whole + 19, "Z", 2);
-	if (timestamp_parse(whole, &t) < 0)
+	if (text && utc_time_parse_us(text, &t) == 0)
+		t = t / 1000000 - (t % 1000000 < 0); /* the second it is in */
+	else if (!text || utc_time_parse_s(text, &t) < 0)
 		return -EINVAL;
 	*ret = (time_t)t;
 	return 0;
@@ -263,9 +262,8 @@ static void iso_local(time_t t, char ret[40])
 
 static void utc_bound(time_t t, char ret[32])
 {
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(ret, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	utc_time_format_s(t, ret);
+	ret[19] = '\0'; /* no "Z" ("" stays "": a day before year 1) */
 }
 
 /* The words for what made a change (presence_log.cause). */

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "json_strict.h"
@@ -31,29 +30,7 @@ static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
 
 int timestamp_parse(const char *text, int64_t *ret)
 {
-	struct tm tm = {0};
-	int consumed = 0;
-	if (strlen(text) != 20 || text[10] != 'T' || text[19] != 'Z')
-		return -EINVAL;
-	for (int i = 0; i < 19; i++)
-		if (i != 4 && i != 7 && i != 10 && i != 13 && i != 16 &&
-		    (text[i] < '0' || text[i] > '9'))
-			return -EINVAL;
-	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
-	    consumed != 20)
-		return -EINVAL;
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-		return -EINVAL;
-	int mday = tm.tm_mday;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	if (tm.tm_mday != mday) /* 2026-02-31 normalised into March */
-		return -EINVAL;
-	*ret = (int64_t)t;
-	return 0;
+	return utc_time_parse_s(text, ret);
 }
 
 void timestamp_format(int64_t t, char ret[32])
@@ -297,15 +274,9 @@ static int next(struct loader *l, struct json_value *v)
 /* Reads past one value whose first token is `v` (nothing is kept). */
 static int skip_value(struct loader *l, const struct json_value *v)
 {
-	size_t depth = v->token == JSON_TOKEN_OBJECT_BEGIN || v->token == JSON_TOKEN_ARRAY_BEGIN;
-	struct json_value t;
-	while (depth > 0) {
-		if (next(l, &t) < 0)
-			return -EINVAL;
-		if (t.token == JSON_TOKEN_OBJECT_BEGIN || t.token == JSON_TOKEN_ARRAY_BEGIN)
-			depth++;
-		else if (t.token == JSON_TOKEN_OBJECT_END || t.token == JSON_TOKEN_ARRAY_END)
-			depth--;
+	if (json_reader_skip(l->reader, v) < 0) {
+		reader_failed(l); /* says why in l->err */
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -24,21 +23,18 @@
 #include "nexudus_private.h"
 #include "nexudus_reply.h"
 #include "secret_file.h"
+#include "utc_time.h"
 
 #define CREDENTIALS_MAX 1024
 #define CLIENT_ID_FILE  "nexudus-client-id"
 
 void nx_format_time(int64_t unix_us, bool millis, char out[40])
 {
-	time_t sec = (time_t)(unix_us >= 0 ? unix_us / 1000000 : (unix_us - 999999) / 1000000);
-	int ms = (int)((unix_us - (int64_t)sec * 1000000) / 1000);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	size_t len = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (millis)
-		snprintf(out + len, 40 - len, ".%03dZ", ms);
-	else
-		snprintf(out + len, 40 - len, "Z");
+		utc_time_format_ms(unix_us, out);
+	else /* the second the instant is in, before 1970 too */
+		utc_time_format_s(unix_us >= 0 ? unix_us / 1000000 : (unix_us - 999999) / 1000000,
+		                  out);
 }
 
 /* ---- finishing a delivery ---------------------------------------------- */

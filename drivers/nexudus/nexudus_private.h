@@ -134,7 +134,8 @@ void nx_sync_stop(struct nexudus *n);
 void nx_sync_now(struct nexudus *n);
 int nx_sync_diagnostics(struct nexudus *n, porter_report_fn report, void *userdata);
 
-/* "2026-11-26T08:00:00.123Z" (with milliseconds) or without the fraction. */
+/* "2026-11-26T08:00:00.123Z" (with milliseconds) or without the fraction
+ * (utc_time.h); "" outside years 1 to 9999. */
 void nx_format_time(int64_t unix_us, bool millis, char out[40]);
 
 #endif

@@ -107,18 +107,7 @@ static int next(struct rd *p, struct json_value *v)
 /* Reads past one value whose first token is `v`. */
 static int skip_value(struct rd *p, const struct json_value *v)
 {
-	size_t depth = v->token == JSON_TOKEN_OBJECT_BEGIN || v->token == JSON_TOKEN_ARRAY_BEGIN;
-	struct json_value t;
-	while (depth > 0) {
-		int r = next(p, &t);
-		if (r < 0)
-			return r;
-		if (t.token == JSON_TOKEN_OBJECT_BEGIN || t.token == JSON_TOKEN_ARRAY_BEGIN)
-			depth++;
-		else if (t.token == JSON_TOKEN_OBJECT_END || t.token == JSON_TOKEN_ARRAY_END)
-			depth--;
-	}
-	return 0;
+	return json_reader_skip(p->reader, v) < 0 ? reader_failed(p) : 0;
 }
 
 static bool key_is(const struct json_value *k, const char *name)

@@ -40,11 +40,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,15 +50,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "crash_harness.h"
 #include "porter_fixture.h"
-
-extern char **environ;
 
 #define N_PEOPLE          20
 #define ROUNDS            8
@@ -71,17 +66,13 @@ extern char **environ;
 #define CANCEL_ROUNDS     8
 #define STOP_ROUNDS       4
 #define GUESS_ROUNDS      6
-#define LINE_TIMEOUT_MS   10000
 
 struct crash_site {
 	char dir[FX_PATH_MAX];
 	char config_path[FX_PATH_MAX + 32];
 	char people_path[FX_PATH_MAX + 32];
 	char db_path[FX_PATH_MAX + 32];
-	pid_t child;
-	int child_out;
-	char buf[4096]; /* unread output of the child */
-	size_t buf_len;
+	struct crash_child child;
 	/* Per person: this round's confirmations, 'i' or 'o'. */
 	char confirmed[N_PEOPLE][LOG_MAX + 1];
 	/* ... and everything else they were told or the host did. */
@@ -96,11 +87,6 @@ struct crash_site {
 	unsigned long durable_guesses; /* the most a DURABLE line vouched for */
 };
 
-static void person_id(int i, char ret[8])
-{
-	snprintf(ret, 8, "p%02d", i + 1);
-}
-
 static int person_index(const char *id)
 {
 	int n;
@@ -112,54 +98,14 @@ static int person_index(const char *id)
 
 /* ---- the database ------------------------------------------------------------ */
 
-static sqlite3 *db_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
+static const struct crash_people everyone = {N_PEOPLE, LOG_MAX, person_index};
 
 /* Each person's logged directions in order ("ioi"), the last seq, and the
  * causes ('c' credential, 'r' host_cancelled, the reverse of a change). */
 static void db_logs_causes(const char *path, char logs[N_PEOPLE][LOG_MAX + 1],
                            int64_t last_seq[N_PEOPLE], char causes[N_PEOPLE][LOG_MAX + 1])
 {
-	sqlite3 *db = db_open(path);
-	sqlite3_stmt *st = NULL;
-
-	memset(logs, 0, sizeof(char[N_PEOPLE][LOG_MAX + 1]));
-	memset(last_seq, 0, sizeof(int64_t[N_PEOPLE]));
-	if (causes)
-		memset(causes, 0, sizeof(char[N_PEOPLE][LOG_MAX + 1]));
-	if (!db)
-		return; /* no database yet: nothing logged */
-	assert_int_equal(sqlite3_prepare_v2(db,
-	                                    "SELECT person_id, direction, seq, cause"
-	                                    " FROM presence_log ORDER BY seq",
-	                                    -1, &st, NULL),
-	                 SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int i = person_index((const char *)sqlite3_column_text(st, 0));
-		const char *dir = (const char *)sqlite3_column_text(st, 1);
-		assert_true(i >= 0);
-		size_t n = strlen(logs[i]);
-		assert_true(n < LOG_MAX);
-		logs[i][n] = strcmp(dir, "in") == 0 ? 'i' : strcmp(dir, "out") == 0 ? 'o' : '?';
-		last_seq[i] = sqlite3_column_int64(st, 2);
-		if (causes) {
-			const char *cause = (const char *)sqlite3_column_text(st, 3);
-			causes[i][n] = strcmp(cause, "credential") == 0       ? 'c'
-			               : strcmp(cause, "host_cancelled") == 0 ? 'r'
-			                                                      : '?';
-		}
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	crash_db_logs(path, &everyone, logs[0], last_seq, causes ? causes[0] : NULL, false);
 }
 
 static void db_logs(const char *path, char logs[N_PEOPLE][LOG_MAX + 1], int64_t last_seq[N_PEOPLE])
@@ -209,7 +155,7 @@ static void assert_database_consistent(const struct crash_site *c)
 {
 	char logs[N_PEOPLE][LOG_MAX + 1];
 	int64_t last_seq[N_PEOPLE];
-	sqlite3 *db = db_open(c->db_path);
+	sqlite3 *db = crash_db_open(c->db_path);
 
 	assert_non_null(db);
 	db_logs(c->db_path, logs, last_seq);
@@ -222,8 +168,8 @@ static void assert_database_consistent(const struct crash_site *c)
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
 	sqlite3_finalize(st);
 	for (int i = 0; i < N_PEOPLE; i++) {
-		char id[8];
-		person_id(i, id);
+		char id[16];
+		crash_member_id(i, id);
 		for (size_t k = 0; logs[i][k]; k++)
 			if (logs[i][k] != (k % 2 ? 'o' : 'i'))
 				fail_msg("%s: log is \"%s\": not alternating in/out from in", id,
@@ -238,67 +184,18 @@ static void assert_database_consistent(const struct crash_site *c)
 static void spawn_child_with(struct crash_site *c, const char *mode, unsigned seed,
                              unsigned stop_after)
 {
-	posix_spawn_file_actions_t fa;
-	int out[2];
-	char seed_text[16], stop_text[16];
-	snprintf(seed_text, sizeof(seed_text), "%u", seed);
-	snprintf(stop_text, sizeof(stop_text), "%u", stop_after);
-	char *argv[] = {(char *)fx_env("CRASH_HOST"),
-	                (char *)fx_env("PORTER_SO"),
-	                c->config_path,
-	                c->people_path,
-	                (char *)mode,
-	                seed_text,
-	                stop_text,
-	                NULL};
-
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	int r = posix_spawn(&c->child, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	assert_int_equal(r, 0);
-	c->child_out = out[0];
-	c->buf_len = 0;
+	crash_spawn(&c->child, c->config_path, c->people_path, mode, seed, stop_after, false);
 }
 
-/* The child's next output line: 1, or 0 at EOF. Fails after the timeout. */
 static void spawn_child(struct crash_site *c, const char *mode)
 {
 	spawn_child_with(c, mode, 1, UINT32_MAX);
 }
 
-static int read_line(struct crash_site *c, char *line, size_t size)
-{
-	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->buf_len);
-		if (nl) {
-			size_t n = (size_t)(nl - c->buf);
-			snprintf(line, size, "%.*s", (int)n, c->buf);
-			memmove(c->buf, nl + 1, c->buf_len - n - 1);
-			c->buf_len -= n + 1;
-			return 1;
-		}
-		struct pollfd pfd = {.fd = c->child_out, .events = POLLIN};
-		int r = poll(&pfd, 1, LINE_TIMEOUT_MS);
-		if (r == 0)
-			fail_msg("crash_host said nothing for %d ms", LINE_TIMEOUT_MS);
-		ssize_t n = r < 0 ? 0
-		                  : read(c->child_out, c->buf + c->buf_len,
-		                         sizeof(c->buf) - c->buf_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 0;
-		c->buf_len += (size_t)n;
-	}
-}
-
 /* Record one line of what a person was told; anything else fails the test. */
-static void take_confirmation(struct crash_site *c, const char *line)
+static void take_confirmation(void *userdata, const char *line)
 {
+	struct crash_site *c = userdata;
 	char word[16], id[16], dir[32] = "";
 
 	if (strcmp(line, "STOPPED") == 0) {
@@ -353,18 +250,6 @@ static void forget_round(struct crash_site *c)
 	c->guesses = c->durable_guesses = 0;
 }
 
-static int child_wait(struct crash_site *c)
-{
-	int status = 0;
-
-	while (waitpid(c->child, &status, 0) < 0 && errno == EINTR)
-		;
-	c->child = 0;
-	close(c->child_out);
-	c->child_out = -1;
-	return status;
-}
-
 /* Start a looping child, let `kill_after` confirmations through, wait
  * `delay_us` more (the child keeps going), SIGKILL it; lines it printed
  * before dying count as confirmed too. */
@@ -375,19 +260,14 @@ static void run_until_killed(struct crash_site *c, const char *mode, unsigned se
 
 	forget_round(c);
 	spawn_child_with(c, mode, seed, UINT32_MAX);
-	assert_int_equal(read_line(c, line, sizeof(line)), 1);
-	assert_string_equal(line, "READY");
+	crash_expect_ready(&c->child);
 	for (unsigned n = 0; n < kill_after;) {
-		assert_int_equal(read_line(c, line, sizeof(line)), 1);
+		assert_int_equal(crash_read_line(&c->child, line, sizeof(line)), 1);
 		n += strncmp(line, "CONFIRMED", 9) == 0;
 		take_confirmation(c, line);
 	}
 	usleep(delay_us);
-	kill(c->child, SIGKILL);
-	while (read_line(c, line, sizeof(line)) == 1)
-		take_confirmation(c, line);
-	int status = child_wait(c);
-	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	crash_kill(&c->child, take_confirmation, c);
 }
 
 /* ---- tests ------------------------------------------------------------------- */
@@ -397,12 +277,8 @@ static void confirmed_changes_survive_sigkill_at_any_moment(void **state)
 	struct crash_site *c = *state;
 	char before[N_PEOPLE][LOG_MAX + 1], after[N_PEOPLE][LOG_MAX + 1];
 	int64_t seq[N_PEOPLE];
-	const char *seed_env = fx_env("CRASH_SEED");
-	unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10)
-	                         : (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
 
-	print_message("crash test seed %u (CRASH_SEED=%u replays it)\n", seed, seed);
-	srand(seed);
+	srand(crash_seed(""));
 	for (int round = 0; round < ROUNDS; round++) {
 		unsigned kill_after = round == 0 ? 0 : 1 + (unsigned)rand() % MAX_KILL_AFTER;
 		unsigned delay_us = (unsigned)rand() % MAX_KILL_DELAY_US;
@@ -411,15 +287,10 @@ static void confirmed_changes_survive_sigkill_at_any_moment(void **state)
 		run_until_killed(c, "loop", 1, kill_after, delay_us);
 		db_logs(c->db_path, after, seq);
 		for (int i = 0; i < N_PEOPLE; i++) {
-			size_t nb = strlen(before[i]), nc = strlen(c->confirmed[i]);
-			const char *logged = after[i] + nb;
-			if (strncmp(after[i], before[i], nb) != 0 ||
-			    strncmp(logged, c->confirmed[i], nc))
-				fail_msg("round %d, p%02d: confirmed \"%s\" but the log went "
-				         "\"%s\" -> \"%s\"",
-				         round, i + 1, c->confirmed[i], before[i], after[i]);
-			assert_true(strlen(logged) <= nc + 1); /* one change in flight at most */
-			unconfirmed += strlen(logged) - nc;
+			char id[16];
+			crash_member_id(i, id);
+			unconfirmed += crash_check_prefix((unsigned)round, id, before[i], after[i],
+			                                  c->confirmed[i]);
 		}
 		assert_database_consistent(c);
 		print_message("round %d: killed %u us after confirmation %u; %zu changes were "
@@ -508,11 +379,7 @@ static void check_round(struct crash_site *c, int round, char before[N_PEOPLE][L
 
 static unsigned test_seed(void)
 {
-	const char *seed_env = fx_env("CRASH_SEED");
-	unsigned seed = seed_env ? (unsigned)strtoul(seed_env, NULL, 10)
-	                         : (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
-	print_message("crash test seed %u (CRASH_SEED=%u replays it)\n", seed, seed);
-	return seed;
+	return crash_seed("");
 }
 
 static void cancelled_changes_are_reversed_or_never_made_at_any_kill(void **state)
@@ -543,11 +410,10 @@ static void shutdown_with_changes_in_flight_answers_and_records_them(void **stat
 		db_logs(c->db_path, before, seq);
 		forget_round(c);
 		spawn_child_with(c, "stop", (unsigned)rand(), stop_after);
-		assert_int_equal(read_line(c, line, sizeof(line)), 1);
-		assert_string_equal(line, "READY");
-		while (read_line(c, line, sizeof(line)) == 1)
+		crash_expect_ready(&c->child);
+		while (crash_read_line(&c->child, line, sizeof(line)) == 1)
 			take_confirmation(c, line);
-		int status = child_wait(c);
+		int status = crash_wait(&c->child);
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 		assert_true(c->stopped);
 		check_round(c, round, before, false);
@@ -567,11 +433,10 @@ static void changes_cancelled_just_before_shutdown_are_reversed(void **state)
 	db_logs(c->db_path, before, seq);
 	forget_round(c);
 	spawn_child(c, "stop-cancel-durable");
-	assert_int_equal(read_line(c, line, sizeof(line)), 1);
-	assert_string_equal(line, "READY");
-	while (read_line(c, line, sizeof(line)) == 1)
+	crash_expect_ready(&c->child);
+	while (crash_read_line(&c->child, line, sizeof(line)) == 1)
 		take_confirmation(c, line);
-	int status = child_wait(c);
+	int status = crash_wait(&c->child);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_true(c->stopped);
 
@@ -594,7 +459,7 @@ static void changes_cancelled_just_before_shutdown_are_reversed(void **state)
  * row counts. */
 static int64_t attempts_at(const char *path, const char *reader)
 {
-	sqlite3 *db = db_open(path);
+	sqlite3 *db = crash_db_open(path);
 	sqlite3_stmt *st = NULL;
 	int64_t n = 0;
 	if (!db)
@@ -674,7 +539,7 @@ static void assert_no_pin_in(const char *path)
 	}
 	char pin[16];
 	for (int i = 0; i < N_PEOPLE && !holder; i++) {
-		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
+		crash_pin(i, pin);
 		holder = find_pin(buf, len, pin, strlen(pin));
 	}
 	free(buf);
@@ -727,11 +592,10 @@ static void after_the_crashes_porter_continues_each_toggle(void **state)
 	db_logs(c->db_path, before, seq);
 	forget_round(c);
 	spawn_child(c, "once");
-	assert_int_equal(read_line(c, line, sizeof(line)), 1);
-	assert_string_equal(line, "READY");
-	while (read_line(c, line, sizeof(line)) == 1)
+	crash_expect_ready(&c->child);
+	while (crash_read_line(&c->child, line, sizeof(line)) == 1)
 		take_confirmation(c, line);
-	int status = child_wait(c);
+	int status = crash_wait(&c->child);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
 	db_logs(c->db_path, after, seq);
@@ -748,22 +612,6 @@ static void after_the_crashes_porter_continues_each_toggle(void **state)
 
 /* ---- fixture ------------------------------------------------------------------ */
 
-static int write_people(struct crash_site *c, const char *admin)
-{
-	char text[N_PEOPLE * 32] = "", pin[16], id[8], name[32];
-
-	for (int i = 0; i < N_PEOPLE; i++) {
-		person_id(i, id);
-		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
-		snprintf(name, sizeof(name), "Person %d", i + 1);
-		if (fx_add_person(admin, c->dir, id, "member", name, pin, NULL, NULL) != 0)
-			return -1;
-		size_t n = strlen(text);
-		snprintf(text + n, sizeof(text) - n, "%s %s\n", id, pin);
-	}
-	return fx_write_file(c->people_path, text);
-}
-
 static int site_setup(void **state)
 {
 	const char *admin = fx_env("PORTER_ADMIN");
@@ -774,14 +622,15 @@ static int site_setup(void **state)
 		return -1;
 	}
 	*state = c;
-	c->child_out = -1;
+	c->child.out = -1;
 	snprintf(c->config_path, sizeof(c->config_path), "%s/config.json", c->dir);
 	snprintf(c->people_path, sizeof(c->people_path), "%s/people.txt", c->dir);
 	snprintf(c->db_path, sizeof(c->db_path), "%s/presence.db", c->dir);
 	char *config = fx_config(c->dir, ",\"repeat_window_ms\":0");
 	int r = config ? fx_write_file(c->config_path, config) : -ENOMEM;
 	free(config);
-	if (r < 0 || fx_keygen(admin, c->dir) != 0 || write_people(c, admin) < 0) {
+	if (r < 0 || fx_keygen(admin, c->dir) != 0 ||
+	    crash_write_members(admin, c->dir, c->people_path, N_PEOPLE) < 0) {
 		fprintf(stderr, "crash test setup failed in %s\n", c->dir);
 		return -1;
 	}
@@ -794,10 +643,7 @@ static int site_teardown(void **state)
 
 	if (!c)
 		return 0;
-	if (c->child > 0) {
-		kill(c->child, SIGKILL);
-		child_wait(c);
-	}
+	crash_stop(&c->child);
 	fx_rmrf(c->dir);
 	free(c);
 	return 0;

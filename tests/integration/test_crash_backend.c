@@ -27,12 +27,7 @@
  * CRASH_SEED replays a run; the seed used is printed. CRASH_ROUNDS sets the
  * number of rounds (a longer soak); the default keeps the test near 30 s.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,39 +35,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
 
-#include "host_loop.h"
+#include "crash_harness.h"
 #include "loaded_porter.h"
 #include "porter_fixture.h"
 #include "receiver_client.h"
 
-extern char **environ;
-
-#define N_PEOPLE        20
-#define DEFAULT_ROUNDS  6
-#define MIN_RUN_US      300000  /* a round runs this long at least, */
-#define MAX_RUN_US      1500000 /* and at most this, then the kill */
-#define LOG_MAX         2048    /* changes per person we can hold */
-#define LINE_TIMEOUT_MS 10000
-#define STALL_MS        30000 /* the drain made no progress this long: a failure */
+#define N_PEOPLE       20
+#define DEFAULT_ROUNDS 6
+#define MIN_RUN_US     300000  /* a round runs this long at least, */
+#define MAX_RUN_US     1500000 /* and at most this, then the kill */
+#define LOG_MAX        2048    /* changes per person we can hold */
+#define STALL_MS       30000   /* the drain made no progress this long: a failure */
 
 struct crash_site {
 	char dir[FX_PATH_MAX];
 	char config_path[FX_PATH_MAX + 32];
 	char people_path[FX_PATH_MAX + 32];
 	char db_path[FX_PATH_MAX + 32];
-	pid_t child;
-	int child_out;
-	char buf[4096];
-	size_t buf_len;
+	struct crash_child child;
 	char confirmed[N_PEOPLE][LOG_MAX + 1]; /* this round's, 'i' or 'o' */
 	unsigned total_confirmed;
 };
@@ -81,7 +67,7 @@ struct crash_site {
 
 /* The receiver flaps: a random fault (or none) from now on, described in
  * `spec`. */
-static void flap(char spec[128])
+static void flap(char spec[CRASH_FAULT_MAX])
 {
 	static const char *const faults[] = {
 	        NULL,
@@ -95,22 +81,17 @@ static void flap(char spec[128])
 
 	json_object_put(receiver_control("DELETE", "/faults", NULL));
 	if (!f) {
-		snprintf(spec, 128, "none");
+		snprintf(spec, CRASH_FAULT_MAX, "none");
 		return;
 	}
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	snprintf(spec, 128, f, 1 + rand() % 6);
+	snprintf(spec, CRASH_FAULT_MAX, f, 1 + rand() % 6);
 #pragma GCC diagnostic pop
 	receiver_fault(spec);
 }
 
 /* ---- the database ------------------------------------------------------------------- */
-
-static void person_id(int i, char ret[8])
-{
-	snprintf(ret, 8, "p%02d", i + 1);
-}
 
 static int person_index(const char *id)
 {
@@ -121,195 +102,19 @@ static int person_index(const char *id)
 	return n - 1;
 }
 
-static sqlite3 *db_open(const char *path)
-{
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
+static const struct crash_people everyone = {N_PEOPLE, LOG_MAX, person_index};
 
 /* Each person's logged directions in order ("ioi"). */
 static void db_logs(const char *path, char logs[N_PEOPLE][LOG_MAX + 1])
 {
-	sqlite3 *db = db_open(path);
-	sqlite3_stmt *st = NULL;
-
-	memset(logs, 0, sizeof(char[N_PEOPLE][LOG_MAX + 1]));
-	if (!db)
-		return;
-	assert_int_equal(sqlite3_prepare_v2(db,
-	                                    "SELECT person_id, direction FROM presence_log "
-	                                    "ORDER BY seq",
-	                                    -1, &st, NULL),
-	                 SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int i = person_index((const char *)sqlite3_column_text(st, 0));
-		assert_true(i >= 0);
-		size_t n = strlen(logs[i]);
-		assert_true(n < LOG_MAX);
-		logs[i][n] = sqlite3_column_text(st, 1)[0];
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-}
-
-/* ---- the crash host ------------------------------------------------------------------- */
-
-static void spawn_child(struct crash_site *c, const char *mode)
-{
-	posix_spawn_file_actions_t fa;
-	int out[2];
-	char *argv[] = {(char *)fx_env("CRASH_HOST"),
-	                (char *)fx_env("PORTER_SO"),
-	                c->config_path,
-	                c->people_path,
-	                (char *)mode,
-	                "1",
-	                "4294967295",
-	                NULL};
-
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	/* porter's warnings while the receiver flaps are expected: not on the
-	 * test's output */
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	int r = posix_spawn(&c->child, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	assert_int_equal(r, 0);
-	c->child_out = out[0];
-	c->buf_len = 0;
-}
-
-static int read_line(struct crash_site *c, char *line, size_t size)
-{
-	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->buf_len);
-		if (nl) {
-			size_t n = (size_t)(nl - c->buf);
-			snprintf(line, size, "%.*s", (int)n, c->buf);
-			memmove(c->buf, nl + 1, c->buf_len - n - 1);
-			c->buf_len -= n + 1;
-			return 1;
-		}
-		struct pollfd pfd = {.fd = c->child_out, .events = POLLIN};
-		int r = poll(&pfd, 1, LINE_TIMEOUT_MS);
-		if (r == 0)
-			fail_msg("crash_host said nothing for %d ms", LINE_TIMEOUT_MS);
-		ssize_t n = r < 0 ? 0
-		                  : read(c->child_out, c->buf + c->buf_len,
-		                         sizeof(c->buf) - c->buf_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 0;
-		c->buf_len += (size_t)n;
-	}
-}
-
-/* Returns true for a confirmation (CONFIRMED: GRANT with a direction). */
-static bool take_line(struct crash_site *c, const char *line)
-{
-	char word[16], id[16], dir[32] = "";
-
-	if (sscanf(line, "%15s %15s %31s", word, id, dir) < 2)
-		fail_msg("crash_host: unexpected line \"%s\"", line);
-	int i = person_index(id);
-	if (strcmp(word, "CONFIRMED") == 0 && i >= 0) {
-		size_t n = strlen(c->confirmed[i]);
-		assert_true(n < LOG_MAX);
-		c->confirmed[i][n] = strcmp(dir, "in") == 0 ? 'i' : 'o';
-		c->total_confirmed++;
-		return true;
-	}
-	if ((strcmp(word, "ALREADY") == 0 || strcmp(word, "DENIED") == 0) && i >= 0)
-		return false; /* no change made */
-	fail_msg("crash_host: unexpected line \"%s\"", line);
-	return false;
-}
-
-static int child_wait(struct crash_site *c)
-{
-	int status = 0;
-
-	while (waitpid(c->child, &status, 0) < 0 && errno == EINTR)
-		;
-	c->child = 0;
-	close(c->child_out);
-	c->child_out = -1;
-	return status;
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* Take the child's lines until `until_us` (monotonic). */
-static void take_lines_until(struct crash_site *c, uint64_t until_us)
-{
-	char line[256];
-
-	for (uint64_t now; (now = now_us()) < until_us;) {
-		struct pollfd pfd = {.fd = c->child_out, .events = POLLIN};
-		if (!memchr(c->buf, '\n', c->buf_len) &&
-		    poll(&pfd, 1, (int)((until_us - now) / 1000) + 1) <= 0)
-			continue;
-		assert_int_equal(read_line(c, line, sizeof(line)), 1);
-		take_line(c, line);
-	}
-}
-
-/* One round: a paced child (changes flow while deliveries are under way),
- * the receiver flapping at its start and halfway, SIGKILL after `run_us`. */
-static void run_until_killed(struct crash_site *c, unsigned run_us, char faults[2][128])
-{
-	char line[256];
-
-	memset(c->confirmed, 0, sizeof(c->confirmed));
-	flap(faults[0]);
-	spawn_child(c, "paced");
-	assert_int_equal(read_line(c, line, sizeof(line)), 1);
-	assert_string_equal(line, "READY");
-	uint64_t start = now_us();
-	take_lines_until(c, start + run_us / 2);
-	flap(faults[1]);
-	take_lines_until(c, start + run_us);
-	kill(c->child, SIGKILL);
-	while (read_line(c, line, sizeof(line)) == 1)
-		take_line(c, line);
-	int status = child_wait(c);
-	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	crash_db_logs(path, &everyone, logs[0], NULL, NULL, false);
 }
 
 /* ---- the drain: porter on a loop of this process ----------------------------------- */
 
-static void quiet_log(void *userdata, uint32_t level, const char *message)
-{
-	(void)userdata;
-	if (level <= PORTER_LOG_WARNING || getenv("CRASH_VERBOSE"))
-		fprintf(stderr, "  porter %ld: %s\n", (long)time(NULL), message);
-}
-
-static void ignore_report(void *userdata, const struct porter_report *r)
-{
-	(void)userdata;
-	fprintf(stderr, "  porter report %s: %s\n", r->code, r->message ? r->message : "");
-}
-
 static int64_t log_rows(const char *path)
 {
-	sqlite3 *db = db_open(path);
+	sqlite3 *db = crash_db_open(path);
 	sqlite3_stmt *st = NULL;
 	int64_t n = -1;
 
@@ -323,91 +128,52 @@ static int64_t log_rows(const char *path)
 	return n;
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *text = calloc(1, 64 * 1024);
-	size_t n = 0;
+struct drain {
+	int64_t rows;
+};
 
-	assert_non_null(f);
-	assert_non_null(text);
-	n = fread(text, 1, 64 * 1024 - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	return text;
+static int64_t deliveries(void *userdata)
+{
+	(void)userdata;
+	return (int64_t)receiver_n_deliveries();
+}
+
+static bool all_delivered(void *userdata)
+{
+	const struct drain *d = userdata;
+	return deliveries(NULL) >= d->rows;
 }
 
 /* Start porter on the site and run it until the receiver holds `rows`
  * deliveries, and a little longer (a surplus would show). */
 static void drain(struct crash_site *c, int64_t rows)
 {
-	struct host_loop_callbacks cb = {.log = quiet_log};
-	struct host_loop *loop = host_loop_new(&cb);
-	porter_plugin *p = NULL;
-	char *config = read_file(c->config_path);
-
-	assert_non_null(loop);
-	assert_int_equal(api->init(host_loop_services(loop), config, strlen(config), ignore_report,
-	                           NULL, &p),
-	                 0);
-	free(config);
-	/* Until it is all there, or nothing more arrived for STALL_MS (a
-	 * deadline would not do: under valgrind a delivery takes far longer). */
-	uint64_t progress_at = host_loop_now_us(loop);
-	size_t n, last = 0;
-	while ((int64_t)(n = receiver_n_deliveries()) < rows &&
-	       host_loop_now_us(loop) < progress_at + STALL_MS * 1000ull) {
-		if (n > last) {
-			last = n;
-			progress_at = host_loop_now_us(loop);
-		}
-		uint64_t until = host_loop_now_us(loop) + 100000;
-		while (host_loop_now_us(loop) < until)
-			host_loop_run_once(loop, 20);
-	}
-	uint64_t until = host_loop_now_us(loop) + 500000;
-	while (host_loop_now_us(loop) < until)
-		host_loop_run_once(loop, 20);
-	api->shutdown(p);
-	host_loop_free(loop);
+	struct drain d = {rows};
+	crash_run_porter(c->config_path, all_delivered, deliveries, &d, STALL_MS);
 }
 
 /* ---- the test ------------------------------------------------------------------------ */
-
-static unsigned env_unsigned(const char *name, unsigned fallback)
-{
-	const char *v = fx_env(name);
-
-	return v ? (unsigned)strtoul(v, NULL, 10) : fallback;
-}
 
 static void receiver_holds_every_confirmed_change_once_in_order_after_kills(void **state)
 {
 	struct crash_site *c = *state;
 	char before[N_PEOPLE][LOG_MAX + 1], after[N_PEOPLE][LOG_MAX + 1];
-	unsigned seed =
-	        env_unsigned("CRASH_SEED", (unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
-	unsigned rounds = env_unsigned("CRASH_ROUNDS", DEFAULT_ROUNDS);
+	unsigned seed = crash_seed(" (webhook)");
+	unsigned rounds = crash_env_unsigned("CRASH_ROUNDS", DEFAULT_ROUNDS);
 
-	print_message("crash test (webhook) seed %u (CRASH_SEED=%u replays it)\n", seed, seed);
 	srand(seed);
 	receiver_reset();
 	for (unsigned round = 0; round < rounds; round++) {
 		unsigned run_us = MIN_RUN_US + (unsigned)rand() % (MAX_RUN_US - MIN_RUN_US);
-		char faults[2][128];
+		char faults[2][CRASH_FAULT_MAX];
 		db_logs(c->db_path, before);
-		run_until_killed(c, run_us, faults);
+		crash_paced_round(&c->child, c->config_path, c->people_path, run_us, flap, faults,
+		                  &everyone, c->confirmed[0], &c->total_confirmed);
 		db_logs(c->db_path, after);
 		for (int i = 0; i < N_PEOPLE; i++) {
-			size_t nb = strlen(before[i]), nc = strlen(c->confirmed[i]);
-			const char *logged = after[i] + nb;
-			if (strncmp(after[i], before[i], nb) != 0 ||
-			    strncmp(logged, c->confirmed[i], nc) != 0)
-				fail_msg(
-				        "round %u, p%02d: confirmed \"%s\" but the log went \"%s\" "
-				        "-> \"%s\"",
-				        round, i + 1, c->confirmed[i], before[i], after[i]);
-			assert_true(strlen(logged) <= nc + 1); /* one change in flight at most */
+			char id[16];
+			crash_member_id(i, id);
+			crash_check_prefix(round, id, before[i], after[i], c->confirmed[i]);
 		}
 		print_message("round %u: killed after %u ms; receiver: %s, then %s; %zu delivered "
 		              "so far\n",
@@ -435,7 +201,7 @@ static void receiver_holds_every_confirmed_change_once_in_order_after_kills(void
 		json_object_object_add(by_id, str(e, "id"), json_object_get(e));
 		copies += (size_t)json_object_get_int(member(e, "count")) - 1;
 	}
-	sqlite3 *db = db_open(c->db_path);
+	sqlite3 *db = crash_db_open(c->db_path);
 	sqlite3_stmt *st = NULL;
 	assert_non_null(db);
 	assert_int_equal(sqlite3_prepare_v2(db,
@@ -488,22 +254,6 @@ static void receiver_holds_every_confirmed_change_once_in_order_after_kills(void
 
 /* ---- fixture -------------------------------------------------------------------------- */
 
-static int write_people(struct crash_site *c, const char *admin)
-{
-	char text[N_PEOPLE * 32] = "", pin[16], id[8], name[32];
-
-	for (int i = 0; i < N_PEOPLE; i++) {
-		person_id(i, id);
-		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
-		snprintf(name, sizeof(name), "Person %d", i + 1);
-		if (fx_add_person(admin, c->dir, id, "member", name, pin, NULL, NULL) != 0)
-			return -1;
-		size_t n = strlen(text);
-		snprintf(text + n, sizeof(text) - n, "%s %s\n", id, pin);
-	}
-	return fx_write_file(c->people_path, text);
-}
-
 static int site_setup(void **state)
 {
 	const char *admin = fx_env("PORTER_ADMIN");
@@ -515,7 +265,7 @@ static int site_setup(void **state)
 		return -1;
 	}
 	*state = c;
-	c->child_out = -1;
+	c->child.out = -1;
 	snprintf(c->config_path, sizeof(c->config_path), "%s/config.json", c->dir);
 	snprintf(c->people_path, sizeof(c->people_path), "%s/people.txt", c->dir);
 	snprintf(c->db_path, sizeof(c->db_path), "%s/presence.db", c->dir);
@@ -532,7 +282,8 @@ static int site_setup(void **state)
 	int r = fx_write_file(c->config_path, config);
 	free(config);
 	if (r < 0 || fx_write_file(secret, fx_env("MOCK_WEBHOOK_SECRET")) < 0 ||
-	    fx_keygen(admin, c->dir) != 0 || write_people(c, admin) < 0) {
+	    fx_keygen(admin, c->dir) != 0 ||
+	    crash_write_members(admin, c->dir, c->people_path, N_PEOPLE) < 0) {
 		fprintf(stderr, "crash test setup failed in %s\n", c->dir);
 		return -1;
 	}
@@ -545,10 +296,7 @@ static int site_teardown(void **state)
 
 	if (!c)
 		return 0;
-	if (c->child > 0) {
-		kill(c->child, SIGKILL);
-		child_wait(c);
-	}
+	crash_stop(&c->child);
 	unload_porter(NULL);
 	fx_rmrf(c->dir);
 	free(c);

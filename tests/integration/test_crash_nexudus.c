@@ -34,12 +34,7 @@
  * CRASH_SEED replays a run; the seed used is printed. CRASH_ROUNDS sets the
  * number of rounds.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,28 +43,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
 
-#include "host_loop.h"
+#include "crash_harness.h"
 #include "loaded_porter.h"
 #include "porter_fixture.h"
 
-extern char **environ;
-
-#define N_PEOPLE        3
-#define FIRST_ID        101 /* the members' Nexudus Ids: 101, 102, ... */
-#define DEFAULT_ROUNDS  3
-#define MIN_RUN_US      300000 /* a round runs this long at least, */
-#define MAX_RUN_US      800000 /* and at most this, then the kill */
-#define LOG_MAX         512    /* changes per person we can hold */
-#define LINE_TIMEOUT_MS 10000
+#define N_PEOPLE       3
+#define FIRST_ID       101 /* the members' Nexudus Ids: 101, 102, ... */
+#define DEFAULT_ROUNDS 3
+#define MIN_RUN_US     300000 /* a round runs this long at least, */
+#define MAX_RUN_US     800000 /* and at most this, then the kill */
+#define LOG_MAX        512    /* changes per person we can hold */
 /* The drain made no progress this long: a failure. Past a minute: porter
  * may wait out its minute's request budget (a change recorded before a
  * start costs up to three requests: two looks and the write). */
@@ -82,10 +71,7 @@ struct crash_site {
 	char people_path[FX_PATH_MAX + 32];
 	char db_path[FX_PATH_MAX + 32];
 	char cache_path[FX_PATH_MAX + 32];
-	pid_t child;
-	int child_out;
-	char buf[4096];
-	size_t buf_len;
+	struct crash_child child;
 	char confirmed[N_PEOPLE][LOG_MAX + 1]; /* this round's, 'i' or 'o' */
 	unsigned total_confirmed;
 };
@@ -154,7 +140,7 @@ static json_object *member(json_object *o, const char *key)
 
 /* Nexudus flaps on the check-in records API: a random fault (or none) from
  * now on, described in `spec`. */
-static void flap(char spec[160])
+static void flap(char spec[CRASH_FAULT_MAX])
 {
 	static const char *const faults[] = {
 	        NULL,
@@ -168,12 +154,12 @@ static void flap(char spec[160])
 
 	json_object_put(control("DELETE", "/_control/faults", NULL));
 	if (!f) {
-		snprintf(spec, 160, "none");
+		snprintf(spec, CRASH_FAULT_MAX, "none");
 		return;
 	}
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	snprintf(spec, 160, f, 1 + rand() % 4);
+	snprintf(spec, CRASH_FAULT_MAX, f, 1 + rand() % 4);
 #pragma GCC diagnostic pop
 	json_object_put(control("POST", "/_control/faults", spec));
 }
@@ -189,47 +175,19 @@ static int person_index(const char *id)
 	return n - FIRST_ID;
 }
 
-static sqlite3 *db_open(const char *path)
-{
-	sqlite3 *db = NULL;
+static const struct crash_people everyone = {N_PEOPLE, LOG_MAX, person_index};
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 5000);
-	return db;
-}
-
-/* Each person's logged directions in order ("ioi"). */
+/* Each person's logged directions in order ("ioi"); none before porter made
+ * its tables. */
 static void db_logs(const char *path, char logs[N_PEOPLE][LOG_MAX + 1])
 {
-	sqlite3 *db = db_open(path);
-	sqlite3_stmt *st = NULL;
-
-	memset(logs, 0, sizeof(char[N_PEOPLE][LOG_MAX + 1]));
-	if (!db)
-		return;
-	if (sqlite3_prepare_v2(db, "SELECT person_id, direction FROM presence_log ORDER BY seq", -1,
-	                       &st, NULL) != SQLITE_OK) {
-		sqlite3_close(db); /* no table yet */
-		return;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int i = person_index((const char *)sqlite3_column_text(st, 0));
-		assert_true(i >= 0);
-		size_t n = strlen(logs[i]);
-		assert_true(n < LOG_MAX);
-		logs[i][n] = sqlite3_column_text(st, 1)[0];
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	crash_db_logs(path, &everyone, logs[0], NULL, NULL, true);
 }
 
 /* One integer from `sql`, or -1. */
 static int64_t db_int(const char *path, const char *sql)
 {
-	sqlite3 *db = db_open(path);
+	sqlite3 *db = crash_db_open(path);
 	sqlite3_stmt *st = NULL;
 	int64_t n = -1;
 
@@ -242,238 +200,36 @@ static int64_t db_int(const char *path, const char *sql)
 	return n;
 }
 
-/* ---- the crash host ------------------------------------------------------------------- */
-
-static void spawn_child(struct crash_site *c, const char *mode)
-{
-	posix_spawn_file_actions_t fa;
-	int out[2];
-	char *argv[] = {(char *)fx_env("CRASH_HOST"),
-	                (char *)fx_env("PORTER_SO"),
-	                c->config_path,
-	                c->people_path,
-	                (char *)mode,
-	                "1",
-	                "4294967295",
-	                NULL};
-
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	/* porter's warnings while Nexudus flaps are expected: not on the test's
-	 * output */
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	int r = posix_spawn(&c->child, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	assert_int_equal(r, 0);
-	c->child_out = out[0];
-	c->buf_len = 0;
-}
-
-static int read_line(struct crash_site *c, char *line, size_t size)
-{
-	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->buf_len);
-		if (nl) {
-			size_t n = (size_t)(nl - c->buf);
-			snprintf(line, size, "%.*s", (int)n, c->buf);
-			memmove(c->buf, nl + 1, c->buf_len - n - 1);
-			c->buf_len -= n + 1;
-			return 1;
-		}
-		struct pollfd pfd = {.fd = c->child_out, .events = POLLIN};
-		int r = poll(&pfd, 1, LINE_TIMEOUT_MS);
-		if (r == 0)
-			fail_msg("crash_host said nothing for %d ms", LINE_TIMEOUT_MS);
-		ssize_t n = r < 0 ? 0
-		                  : read(c->child_out, c->buf + c->buf_len,
-		                         sizeof(c->buf) - c->buf_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return 0;
-		c->buf_len += (size_t)n;
-	}
-}
-
-static void take_line(struct crash_site *c, const char *line)
-{
-	char word[16], id[32], dir[32] = "";
-
-	if (sscanf(line, "%15s %31s %31s", word, id, dir) < 2)
-		fail_msg("crash_host: unexpected line \"%s\"", line);
-	int i = person_index(id);
-	if (strcmp(word, "CONFIRMED") == 0 && i >= 0) {
-		size_t n = strlen(c->confirmed[i]);
-		assert_true(n < LOG_MAX);
-		c->confirmed[i][n] = strcmp(dir, "in") == 0 ? 'i' : 'o';
-		c->total_confirmed++;
-		return;
-	}
-	if ((strcmp(word, "ALREADY") == 0 || strcmp(word, "DENIED") == 0) && i >= 0)
-		return; /* no change made */
-	fail_msg("crash_host: unexpected line \"%s\"", line);
-}
-
-static int child_wait(struct crash_site *c)
-{
-	int status = 0;
-
-	while (waitpid(c->child, &status, 0) < 0 && errno == EINTR)
-		;
-	c->child = 0;
-	close(c->child_out);
-	c->child_out = -1;
-	return status;
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void take_lines_until(struct crash_site *c, uint64_t until_us)
-{
-	char line[256];
-
-	for (uint64_t now; (now = now_us()) < until_us;) {
-		struct pollfd pfd = {.fd = c->child_out, .events = POLLIN};
-		if (!memchr(c->buf, '\n', c->buf_len) &&
-		    poll(&pfd, 1, (int)((until_us - now) / 1000) + 1) <= 0)
-			continue;
-		assert_int_equal(read_line(c, line, sizeof(line)), 1);
-		take_line(c, line);
-	}
-}
-
-/* One round: a paced child, Nexudus flapping at its start and halfway,
- * SIGKILL after `run_us`. */
-static void run_until_killed(struct crash_site *c, unsigned run_us, char faults[2][160])
-{
-	char line[256];
-
-	memset(c->confirmed, 0, sizeof(c->confirmed));
-	flap(faults[0]);
-	spawn_child(c, "paced");
-	assert_int_equal(read_line(c, line, sizeof(line)), 1);
-	assert_string_equal(line, "READY");
-	uint64_t start = now_us();
-	take_lines_until(c, start + run_us / 2);
-	flap(faults[1]);
-	take_lines_until(c, start + run_us);
-	kill(c->child, SIGKILL);
-	while (read_line(c, line, sizeof(line)) == 1)
-		take_line(c, line);
-	int status = child_wait(c);
-	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-}
-
 /* ---- porter on a loop of this process ----------------------------------------------- */
 
-static void quiet_log(void *userdata, uint32_t level, const char *message)
+static int64_t delivered_through(void *userdata)
 {
-	(void)userdata;
-	if (level <= PORTER_LOG_WARNING || getenv("CRASH_VERBOSE"))
-		fprintf(stderr, "  porter %ld: %s\n", (long)time(NULL), message);
-}
-
-static void ignore_report(void *userdata, const struct porter_report *r)
-{
-	(void)userdata;
-	fprintf(stderr, "  porter report %s: %s\n", r->code, r->message ? r->message : "");
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *text = calloc(1, 64 * 1024);
-	size_t n = 0;
-
-	assert_non_null(f);
-	assert_non_null(text);
-	n = fread(text, 1, 64 * 1024 - 1, f);
-	fclose(f);
-	text[n] = '\0';
-	return text;
-}
-
-static int64_t delivered_through(const struct crash_site *c)
-{
+	const struct crash_site *c = userdata;
 	return db_int(c->db_path, "SELECT CAST(value AS INTEGER) FROM porter_meta"
 	                          " WHERE key = 'outbox.nexudus.delivered_seq'");
 }
 
-static bool cache_written(const struct crash_site *c)
+static bool cache_written(void *userdata)
 {
+	const struct crash_site *c = userdata;
 	struct stat st;
 	return stat(c->cache_path, &st) == 0;
 }
 
-/* Start porter on the site and run it until `done` says so, or nothing
- * moved for STALL_MS (`progress` returns a growing count). */
-static void run_porter(struct crash_site *c, bool (*done)(struct crash_site *),
-                       int64_t (*progress)(const struct crash_site *))
+static int64_t no_progress(void *userdata)
 {
-	struct host_loop_callbacks cb = {.log = quiet_log};
-	struct host_loop *loop = host_loop_new(&cb);
-	porter_plugin *p = NULL;
-	char *config = read_file(c->config_path);
-
-	assert_non_null(loop);
-	assert_int_equal(api->init(host_loop_services(loop), config, strlen(config), ignore_report,
-	                           NULL, &p),
-	                 0);
-	free(config);
-	uint64_t progress_at = host_loop_now_us(loop);
-	int64_t last = progress(c);
-	while (!done(c) && host_loop_now_us(loop) < progress_at + STALL_MS * 1000ull) {
-		int64_t now = progress(c);
-		if (now > last) {
-			last = now;
-			progress_at = host_loop_now_us(loop);
-		}
-		uint64_t until = host_loop_now_us(loop) + 100000;
-		while (host_loop_now_us(loop) < until)
-			host_loop_run_once(loop, 20);
-	}
-	/* A little longer: a surplus write would show. */
-	uint64_t until = host_loop_now_us(loop) + 500000;
-	while (host_loop_now_us(loop) < until)
-		host_loop_run_once(loop, 20);
-	api->shutdown(p);
-	host_loop_free(loop);
-}
-
-static bool synced(struct crash_site *c)
-{
-	return cache_written(c);
-}
-
-static int64_t no_progress(const struct crash_site *c)
-{
-	(void)c;
+	(void)userdata;
 	return 0;
 }
 
-static bool drained(struct crash_site *c)
+static bool drained(void *userdata)
 {
+	struct crash_site *c = userdata;
 	int64_t last = db_int(c->db_path, "SELECT max(seq) FROM presence_log");
 	return delivered_through(c) >= last;
 }
 
 /* ---- the test ------------------------------------------------------------------------ */
-
-static unsigned env_unsigned(const char *name, unsigned fallback)
-{
-	const char *v = fx_env(name);
-
-	return v ? (unsigned)strtoul(v, NULL, 10) : fallback;
-}
 
 /* presence_log's recorded_at ("...T08:00:00.123456Z") as porter writes it to
  * Nexudus ("...T08:00:00.123Z"). */
@@ -497,7 +253,7 @@ static void check_records(const struct crash_site *c, unsigned *ret_records)
 	json_object *root = control("GET", "/_control/checkins", NULL);
 	json_object *list = member(root, "checkins");
 	size_t n = json_object_array_length(list);
-	sqlite3 *db = db_open(c->db_path);
+	sqlite3 *db = crash_db_open(c->db_path);
 	sqlite3_stmt *st = NULL;
 
 	*ret_records = (unsigned)n;
@@ -566,31 +322,24 @@ static void nexudus_holds_every_confirmed_change_once_after_kills(void **state)
 {
 	struct crash_site *c = *state;
 	char before[N_PEOPLE][LOG_MAX + 1], after[N_PEOPLE][LOG_MAX + 1];
-	unsigned seed =
-	        env_unsigned("CRASH_SEED", (unsigned)time(NULL) ^ ((unsigned)getpid() << 16));
-	unsigned rounds = env_unsigned("CRASH_ROUNDS", DEFAULT_ROUNDS);
+	unsigned seed = crash_seed(" (nexudus)");
+	unsigned rounds = crash_env_unsigned("CRASH_ROUNDS", DEFAULT_ROUNDS);
 
-	print_message("crash test (nexudus) seed %u (CRASH_SEED=%u replays it)\n", seed, seed);
 	srand(seed);
 	/* The first sync, so the rounds' PINs are known from the start. */
-	run_porter(c, synced, no_progress);
+	crash_run_porter(c->config_path, cache_written, no_progress, c, STALL_MS);
 	assert_true(cache_written(c));
 	for (unsigned round = 0; round < rounds; round++) {
 		unsigned run_us = MIN_RUN_US + (unsigned)rand() % (MAX_RUN_US - MIN_RUN_US);
-		char faults[2][160];
+		char faults[2][CRASH_FAULT_MAX];
 		db_logs(c->db_path, before);
-		run_until_killed(c, run_us, faults);
+		crash_paced_round(&c->child, c->config_path, c->people_path, run_us, flap, faults,
+		                  &everyone, c->confirmed[0], &c->total_confirmed);
 		db_logs(c->db_path, after);
 		for (int i = 0; i < N_PEOPLE; i++) {
-			size_t nb = strlen(before[i]), nc = strlen(c->confirmed[i]);
-			const char *logged = after[i] + nb;
-			if (strncmp(after[i], before[i], nb) != 0 ||
-			    strncmp(logged, c->confirmed[i], nc) != 0)
-				fail_msg("round %u, nx-c-%d: confirmed \"%s\" but the log went "
-				         "\"%s\" "
-				         "-> \"%s\"",
-				         round, FIRST_ID + i, c->confirmed[i], before[i], after[i]);
-			assert_true(strlen(logged) <= nc + 1); /* one change in flight at most */
+			char id[32];
+			snprintf(id, sizeof(id), "nx-c-%d", FIRST_ID + i);
+			crash_check_prefix(round, id, before[i], after[i], c->confirmed[i]);
 		}
 		print_message("round %u: killed after %u ms; Nexudus: %s, then %s; delivered "
 		              "through change %lld\n",
@@ -599,8 +348,8 @@ static void nexudus_holds_every_confirmed_change_once_after_kills(void **state)
 	}
 	json_object_put(control("DELETE", "/_control/faults", NULL));
 
-	uint64_t t0 = now_us();
-	run_porter(c, drained, delivered_through);
+	uint64_t t0 = crash_now_us();
+	crash_run_porter(c->config_path, drained, delivered_through, c, STALL_MS);
 	int64_t rows = db_int(c->db_path, "SELECT count(*) FROM presence_log");
 	if (!drained(c))
 		fail_msg("the drain stalled at change %lld of %lld",
@@ -610,7 +359,8 @@ static void nexudus_holds_every_confirmed_change_once_after_kills(void **state)
 	check_records(c, &records);
 	print_message("%u changes confirmed, %lld recorded; Nexudus holds %u visits, each once "
 	              "(the drain took %.1f s)\n",
-	              c->total_confirmed, (long long)rows, records, (double)(now_us() - t0) / 1e6);
+	              c->total_confirmed, (long long)rows, records,
+	              (double)(crash_now_us() - t0) / 1e6);
 }
 
 /* ---- fixture -------------------------------------------------------------------------- */
@@ -622,7 +372,7 @@ static int setup_mock(struct crash_site *c)
 
 	for (int i = 0; i < N_PEOPLE; i++) {
 		char pin[16];
-		snprintf(pin, sizeof(pin), "%08d", 31400000 + i * 7919 + 13);
+		crash_pin(i, pin);
 		o += (size_t)snprintf(seed + o, sizeof(seed) - o,
 		                      "%s{\"Id\":%d,\"FullName\":\"Person %d\",\"AccessPincode\":"
 		                      "\"%s\",\"Active\":true}",
@@ -649,7 +399,7 @@ static int site_setup(void **state)
 		return -1;
 	}
 	*state = c;
-	c->child_out = -1;
+	c->child.out = -1;
 	snprintf(c->config_path, sizeof(c->config_path), "%s/config.json", c->dir);
 	snprintf(c->people_path, sizeof(c->people_path), "%s/people.txt", c->dir);
 	snprintf(c->db_path, sizeof(c->db_path), "%s/presence.db", c->dir);
@@ -682,10 +432,7 @@ static int site_teardown(void **state)
 
 	if (!c)
 		return 0;
-	if (c->child > 0) {
-		kill(c->child, SIGKILL);
-		child_wait(c);
-	}
+	crash_stop(&c->child);
 	unload_porter(NULL);
 	fx_rmrf(c->dir);
 	free(c);

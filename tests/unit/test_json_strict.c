@@ -78,6 +78,36 @@ static void test_tokens_come_out_in_order_with_decoded_strings(void **state)
 	json_reader_free(r);
 }
 
+static void test_skipping_a_value_stops_right_after_it(void **state)
+{
+	const char *text = "{\"a\": {\"b\": [1, {\"c\": []}], \"d\": \"}\"}, \"e\": 2, \"f\": 3}";
+	struct json_reader *r = json_reader_new(text, strlen(text), 8);
+	struct json_value v;
+	assert_int_equal(json_reader_next(r, &v), 0); /* { */
+	assert_int_equal(json_reader_next(r, &v), 0); /* "a" */
+	assert_int_equal(json_reader_next(r, &v), 0); /* { of a's value */
+	assert_int_equal(json_reader_skip(r, &v), 0);
+	assert_int_equal(json_reader_next(r, &v), 0);
+	assert_int_equal(v.token, JSON_TOKEN_KEY);
+	assert_string_equal(v.text, "e");
+	assert_int_equal(json_reader_next(r, &v), 0); /* 2: a scalar is all read */
+	assert_int_equal(v.token, JSON_TOKEN_NUMBER);
+	assert_int_equal(json_reader_skip(r, &v), 0);
+	assert_int_equal(json_reader_next(r, &v), 0);
+	assert_int_equal(v.token, JSON_TOKEN_KEY);
+	assert_string_equal(v.text, "f");
+	json_reader_free(r);
+
+	/* A broken value inside is the reader's error, kept. */
+	text = "[{\"x\": [1, }], 2]";
+	r = json_reader_new(text, strlen(text), 8);
+	assert_int_equal(json_reader_next(r, &v), 0);
+	assert_int_equal(json_reader_next(r, &v), 0);
+	assert_int_equal(json_reader_skip(r, &v), -EINVAL);
+	assert_int_equal(json_reader_error(r)->kind, JSON_ERROR_SYNTAX);
+	json_reader_free(r);
+}
+
 static void test_a_duplicate_key_is_named_by_its_path(void **state)
 {
 	struct json_error e =
@@ -267,6 +297,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_well_formed_documents_are_accepted),
 	        cmocka_unit_test(test_tokens_come_out_in_order_with_decoded_strings),
+	        cmocka_unit_test(test_skipping_a_value_stops_right_after_it),
 	        cmocka_unit_test(test_a_duplicate_key_is_named_by_its_path),
 	        cmocka_unit_test(test_duplicates_are_found_however_written),
 	        cmocka_unit_test(test_many_distinct_keys_are_accepted),
