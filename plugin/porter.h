@@ -182,6 +182,8 @@ struct porter_feedback {
  *   "visitor_pass_used"
  *                   DENY: a single-use visitor pass whose check-in is
  *                   recorded, presented by a visitor who is out. Counts.
+ *                   A check-in reversed (cancel(), door_failed) gives
+ *                   the pass back: it checks the visitor in again.
  *   "visitor_unknown"
  *                   DENY: a genuine visitor pass for a visitor id not in the
  *                   directory. Counts.
