@@ -88,7 +88,8 @@ static int decide_pass(struct scan *s, uint64_t request_id, bool host_request, c
 	if (!p)
 		return refuse(s, "a visitor pass for a visitor not in the directory",
 		              "visitor_unknown", FT_VISITOR_UNKNOWN);
-	if (!in && pass.single_use && qr_pass_used(s->plugin->qr, pass.pass_id))
+	if (!in && pass.single_use && qr_pass_used(s->plugin->qr, pass.pass_id) &&
+	    !engine_pass_being_returned(s->engine, p->id, pass.pass_id))
 		return refuse(s, "a single-use visitor pass used before", "visitor_pass_used",
 		              FT_VISITOR_PASS_USED);
 	return submit(s, request_id, host_request, p, &pass);

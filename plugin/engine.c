@@ -717,6 +717,14 @@ static void reverse(struct engine *e, struct pending_change *done, const char *c
 		return;
 	}
 	pc->reversal = true;
+	if (done->pass_id[0] && done->item.change.in) {
+		/* The visitor was not let in: their single-use pass is theirs
+		 * again, in the reversal's own transaction (store.h). */
+		memcpy(pc->pass_id, done->pass_id, sizeof(pc->pass_id));
+		pc->item.change.pass_id = pc->pass_id;
+		pc->item.change.pass_valid_until = done->item.change.pass_valid_until;
+		pc->item.change.pass_used_at_unix_us = done->item.change.at_unix_us;
+	}
 	done->entry->has_last_change = false;
 	if (!e->stopping) {
 		submit_change(e, pc, done->entry);
@@ -732,15 +740,33 @@ static void reverse(struct engine *e, struct pending_change *done, const char *c
 
 static void cutoff_recorded(struct engine *e, struct pending_change *pc, const char *error);
 
+/* A durable change with a single-use pass: its check-in used it, or its
+ * reversal gave it back. */
+static void pass_recorded(struct engine *e, const struct pending_change *pc)
+{
+	if (pc->item.change.in && e->pass_used)
+		e->pass_used(e->pass_userdata, pc->pass_id, pc->item.change.pass_valid_until);
+	else if (!pc->item.change.in && e->pass_returned)
+		e->pass_returned(e->pass_userdata, pc->pass_id);
+}
+
+bool engine_pass_being_returned(struct engine *e, const char *person_id, const char *pass_id)
+{
+	struct presence_entry *entry = presence_get(e->presence, person_id, false);
+	const struct pending_change *pc = entry ? entry->pending : NULL;
+	return pc && pc->reversal && strcmp(pc->pass_id, pass_id) == 0;
+}
+
 void engine_change_recorded(void *userdata, struct recorder_item *item, const char *error)
 {
 	struct engine *e = userdata;
 	struct pending_change *pc = (struct pending_change *)item;
 	if (item->status >= 0)
 		outbox_recorded(e->outbox); /* durable: its turn to reach the backend */
-	/* The pass is used as the database says, whatever the door does next. */
-	if (item->status >= 0 && pc->pass_id[0] && e->pass_used)
-		e->pass_used(e->pass_userdata, pc->pass_id, item->change.pass_valid_until);
+	/* The pass is used as the database says, whatever the door does next
+	 * (a reversal gives it back, once that is durable too). */
+	if (item->status >= 0 && pc->pass_id[0])
+		pass_recorded(e, pc);
 	unlink_in_flight(e, pc);
 	pc->entry->pending = NULL;
 	if (pc->automatic) {
@@ -835,8 +861,11 @@ void engine_record_reversals(struct engine *e, struct store *store)
 		plog(e->services, PORTER_LOG_INFO,
 		     "shutdown: recorded the reverse of %zu changes nobody was let through for", n);
 	free(changes);
-	for (struct pending_change *pc = e->reversals; pc; pc = pc->next)
+	for (struct pending_change *pc = e->reversals; pc; pc = pc->next) {
+		if (r >= 0 && pc->pass_id[0])
+			pass_recorded(e, pc);
 		answer_reversal(e, pc, r < 0 ? "record_failed" : "door_failed");
+	}
 	while (e->reversals) {
 		struct pending_change *pc = e->reversals;
 		e->reversals = pc->next;

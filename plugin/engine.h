@@ -86,6 +86,10 @@ struct engine {
 	const char *deciding_pass_id;
 	int64_t deciding_pass_until;
 	void (*pass_used)(void *userdata, const char *pass_id, int64_t valid_until);
+	/* The reversal of such a check-in (cancel, door_failed) gives the pass
+	 * back in its own transaction; pass_returned is told once that is
+	 * durable. May be NULL. */
+	void (*pass_returned)(void *userdata, const char *pass_id);
 	void *pass_userdata;
 };
 
@@ -97,6 +101,13 @@ bool engine_reader_locked_out(struct engine *engine, struct reader_state *reader
    by feedback and the door, never complete(), and its request_id is ignored. */
 int engine_submit_person(struct engine *engine, struct reader_state *reader, uint64_t request_id,
                          bool host_request, const struct person *person);
+
+/* True while `person_id`'s check-in with single-use pass `pass_id` is being
+ * reversed (not durable yet): the pass is being given back, so presenting it
+ * again is decided like a PIN then (the reversal dropped, or "busy"), not
+ * refused as used. */
+bool engine_pass_being_returned(struct engine *engine, const char *person_id,
+                                const char *pass_id);
 
 /* Refuse a credential that names someone but may not be used, or names
  * nobody (a QR code: unknown, forged, expired, used): a failed attempt for

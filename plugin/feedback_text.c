@@ -56,7 +56,7 @@ static const struct text_def texts[FEEDBACK_TEXT_COUNT] = {
         [FT_UNKNOWN_PIN] = {"unknown_pin", "unknown_pin", 0,
                             "PIN not recognised. Please try again."},
         [FT_LOCKED_OUT] = {"locked_out", "locked_out", P_SECONDS,
-                           "Too many wrong PINs. Try again in {seconds} s."},
+                           "Too many failed attempts. Try again in {seconds} s."},
         [FT_AMBIGUOUS_PIN] = {"ambiguous_pin", "ambiguous_pin", 0,
                               "This PIN is not unique. Please see reception."},
         [FT_WRONG_KEYPAD_MEMBERS] = {"wrong_keypad_members", "wrong_keypad", 0,

@@ -197,6 +197,12 @@ static void pass_used(void *userdata, const char *pass_id, int64_t valid_until)
 		     "restart reads it");
 }
 
+static void pass_returned(void *userdata, const char *pass_id)
+{
+	porter_plugin *p = userdata;
+	qr_pass_forget(p->qr, pass_id);
+}
+
 /* porter.h's returns for a file the config names: a key or directory file
  * that cannot be used is a config problem like a bad setting (README step
  * 3), -EINVAL whatever the file error was (-ENOENT, -EFBIG, the directory's
@@ -298,6 +304,7 @@ static int start_engine(porter_plugin *p, struct report_sink *sink)
 	e->max_in_flight = ENGINE_MAX_IN_FLIGHT;
 	e->visitor_checkin_blocked = diagnostics_visitor_checkin_blocked(&p->config);
 	e->pass_used = pass_used;
+	e->pass_returned = pass_returned;
 	e->pass_userdata = p;
 	p->qr = qr_memory_new();
 	if (!p->presence || !p->readers || !p->qr)

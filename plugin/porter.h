@@ -126,9 +126,10 @@ struct porter_feedback {
  *                   change another request made). The door opens.
  *   "already_out"   GRANT, no direction: the same for someone out.
  *   "unknown_pin"   DENY: no one has this PIN. Counts.
- *   "locked_out"    DENY: this keypad is locked after too many failed
- *                   attempts; the text says for how long. No PIN is looked
- *                   at while locked, and nothing counts.
+ *   "locked_out"    DENY: this reader is locked after too many failed
+ *                   attempts (wrong PINs or QR codes); the text says for
+ *                   how long. No PIN or code is looked at while locked, and
+ *                   nothing counts.
  *   "wrong_keypad"  DENY: the PIN belongs to someone this keypad does not
  *                   take (members-only or visitors-only). Counts.
  *   "ambiguous_pin" DENY: the PIN matches several people (the directory
@@ -182,6 +183,8 @@ struct porter_feedback {
  *   "visitor_pass_used"
  *                   DENY: a single-use visitor pass whose check-in is
  *                   recorded, presented by a visitor who is out. Counts.
+ *                   A check-in reversed (cancel(), door_failed) gives
+ *                   the pass back: it checks the visitor in again.
  *   "visitor_unknown"
  *                   DENY: a genuine visitor pass for a visitor id not in the
  *                   directory. Counts.

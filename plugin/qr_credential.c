@@ -161,3 +161,13 @@ size_t qr_pass_used_count(const struct qr_memory *m)
 {
 	return m->n_used;
 }
+
+void qr_pass_forget(struct qr_memory *m, const char *pass_id)
+{
+	for (size_t i = 0; i < m->n_used; i++) {
+		if (strcmp(m->used[i].pass_id, pass_id) == 0) {
+			m->used[i] = m->used[--m->n_used]; /* unsorted: the last takes its place */
+			return;
+		}
+	}
+}

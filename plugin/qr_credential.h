@@ -14,7 +14,7 @@
  * is locked for code_lockout_s; the table holds QR_CODES_MAX codes and
  * forgets the least recently refused. Used single-use passes: loaded from
  * the database at start, added when a pass's check-in is durable, forgotten
- * once the pass has expired.
+ * once the pass has expired or that check-in's reversal is durable.
  */
 #ifndef PORTER_QR_CREDENTIAL_H
 #define PORTER_QR_CREDENTIAL_H
@@ -55,5 +55,8 @@ bool qr_pass_used(const struct qr_memory *memory, const char *pass_id);
 int qr_pass_mark_used(struct qr_memory *memory, const char *pass_id, int64_t valid_until,
                       int64_t now_s);
 size_t qr_pass_used_count(const struct qr_memory *memory);
+/* A pass whose check-in was reversed (the visitor was not let in) is not
+ * used any more. */
+void qr_pass_forget(struct qr_memory *memory, const char *pass_id);
 
 #endif

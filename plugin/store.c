@@ -28,6 +28,7 @@ struct store {
 	sqlite3_stmt *upsert_presence;
 	sqlite3_stmt *insert_door; /* door_events */
 	sqlite3_stmt *insert_pass; /* visitor_pass_uses */
+	sqlite3_stmt *delete_pass; /* a reversed check-in gives its pass back */
 	char *path, *wal_path;
 	/* The -wal file SQLite has open, as it was at store_open: committed
 	 * changes live in it until a checkpoint, so it must not vanish either. */
@@ -392,6 +393,11 @@ static int prepare_door_events(struct store *s)
 		        "INSERT OR IGNORE INTO visitor_pass_uses(pass_id, person_id,"
 		        " used_at, valid_until) VALUES(?,?,?,?)",
 		        -1, &s->insert_pass, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db,
+		                        "DELETE FROM visitor_pass_uses WHERE pass_id=? AND"
+		                        " person_id=? AND used_at=?",
+		                        -1, &s->delete_pass, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
 	return sqlite3_prepare_v2(s->db,
@@ -493,6 +499,7 @@ struct store *store_close(struct store *s)
 	sqlite3_finalize(s->upsert_presence);
 	sqlite3_finalize(s->insert_door);
 	sqlite3_finalize(s->insert_pass);
+	sqlite3_finalize(s->delete_pass);
 	sqlite3_close(s->db);
 	free(s->path);
 	free(s->wal_path);
@@ -610,6 +617,22 @@ int store_load_ble_consumed(struct store *s, int (*fn)(void *, const char *, uin
 	return r;
 }
 
+/* The reversal of a single-use pass's check-in: the visitor was not let
+ * in, so the use that check-in made (and only that one: its time) goes. */
+static int give_pass_back(struct store *s, const struct store_change *c)
+{
+	char used_at[UTC_TIME_US_LEN + 1];
+	if (utc_time_format_us(c->pass_used_at_unix_us, used_at) < 0)
+		return -ERANGE;
+	sqlite3_reset(s->delete_pass);
+	sqlite3_bind_text(s->delete_pass, 1, c->pass_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->delete_pass, 2, c->person_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->delete_pass, 3, used_at, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s->delete_pass);
+	sqlite3_reset(s->delete_pass);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static int record_one(struct store *s, const struct store_change *c)
 {
 	char when[UTC_TIME_US_LEN + 1];
@@ -634,8 +657,10 @@ static int record_one(struct store *s, const struct store_change *c)
 		return -EIO;
 	if (c->ble_counter && record_ble_consumed(s, c) < 0)
 		return -EIO;
-	if (!c->pass_id || !c->in)
+	if (!c->pass_id)
 		return 0;
+	if (!c->in)
+		return give_pass_back(s, c);
 	sqlite3_reset(s->insert_pass);
 	sqlite3_bind_text(s->insert_pass, 1, c->pass_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s->insert_pass, 2, c->person_id, -1, SQLITE_STATIC);
@@ -722,8 +747,9 @@ int store_record_with_events(struct store *s, const struct store_change *const *
 		if (one < 0) {
 			int r = db_fail(s, err, errlen, "recording presence");
 			if (one == -ERANGE) { /* a wall clock before 1970 or after 9999 */
-				snprintf(err, errlen,
-				         "recording presence: the wall clock is outside 1970..9999");
+				snprintf(
+				        err, errlen,
+				        "recording presence: the wall clock is outside 1970..9999");
 				r = -ERANGE;
 			}
 			sqlite3_reset(s->insert_log);

@@ -10,7 +10,8 @@
  *                -- denied attempts and lockouts: what happened at the door
  *   visitor_pass_uses(pass_id PRIMARY KEY, person_id, used_at, valid_until)
  *                -- single-use visitor passes whose check-in is durable,
- *                   written in the check-in's own transaction
+ *                   written in the check-in's own transaction, deleted in
+ *                   the transaction of that check-in's reversal
  * event_key is made when the change is decided and doubles as the backend's
  * idempotency key, so a retried write can never record a change twice.
  * door_events never holds a PIN: a row says which reader refused, when, and
@@ -38,9 +39,13 @@ struct store_change {
 	int64_t at_unix_us; /* wall clock when decided */
 	const char *cause;  /* "credential", "host_cancelled", ... */
 	/* A check-in by a single-use visitor pass: its id (NULL: none), so
-	 * the pass is used exactly when the check-in is durable. */
+	 * the pass is used exactly when the check-in is durable. A check-out
+	 * with a pass_id is the reversal of such a check-in (nobody was let
+	 * in): it gives the pass back, deleting the use that check-in made
+	 * (pass_used_at_unix_us, its at_unix_us) in the same transaction. */
 	const char *pass_id;
-	int64_t pass_valid_until; /* unix seconds: the row can go after it */
+	int64_t pass_valid_until;     /* unix seconds: the row can go after it */
+	int64_t pass_used_at_unix_us; /* a reversal: when the check-in used it */
 	/* > 0: the person's BLE token of this time step made the change; kept
 	 * in ble_consumed(person_id, counter) in the same transaction, so the
 	 * token is used exactly when the change is durable (ble_replay.h). */

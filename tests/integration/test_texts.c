@@ -213,11 +213,11 @@ static void a_german_site_refuses_and_locks_out_in_german(void **state)
 	assert_string_equal(s->code, "unknown_pin");
 	present(s, "222222");
 	assert_string_equal(present(s, "333333"),
-	                    "Zu viele falsche PINs. Bitte in 30 s erneut versuchen.");
+	                    "Zu viele Fehlversuche. Bitte in 30 s erneut versuchen.");
 	assert_string_equal(s->code, "locked_out");
 	/* While locked, even a good PIN hears the lockout, with the time left. */
 	assert_string_equal(present(s, PIN_ANA),
-	                    "Zu viele falsche PINs. Bitte in 30 s erneut versuchen.");
+	                    "Zu viele Fehlversuche. Bitte in 30 s erneut versuchen.");
 	stop(s);
 	free(de);
 }

@@ -129,7 +129,7 @@ static void test_placeholders_are_filled_in(void **state)
 	assert_string_equal(render(FT_CHECKED_IN, "Willkommen, {name}!", &v),
 	                    "Willkommen, Ana Souza!");
 	assert_string_equal(render(FT_LOCKED_OUT, NULL, &v),
-	                    "Too many wrong PINs. Try again in 30 s.");
+	                    "Too many failed attempts. Try again in 30 s.");
 	assert_string_equal(render(FT_PIN_TOO_SHORT, "{min_digits}-{max_digits} digits", &v),
 	                    "4-8 digits");
 	assert_string_equal(render(FT_CHECKED_IN, "{name}{name}", &v), "Ana SouzaAna Souza");
