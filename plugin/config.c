@@ -550,6 +550,34 @@ static void check_usb_readers(struct reporter *rep, json_object *root)
 	}
 }
 
+/* A line's port is a path Linux would write ("1-1.4"), so a typo is
+ * refused here rather than waiting for a scanner that can never match. */
+static void check_usb_ports(struct reporter *rep, json_object *root)
+{
+	json_object *devices = lookup(root, "usb_scanners.devices");
+	if (!json_object_is_type(devices, json_type_array))
+		return;
+	for (size_t i = 0; i < json_object_array_length(devices) && i < USB_SCANNERS_MAX; i++) {
+		json_object *port = lookup(json_object_array_get_idx(devices, i), "port");
+		struct usb_port parsed;
+		const char *why = NULL;
+		/* Empty or too long: the schema's minLength/maxLength say so. */
+		if (!json_object_is_type(port, json_type_string) ||
+		    json_object_get_string_len(port) == 0 ||
+		    json_object_get_string_len(port) > USB_PORT_TEXT_MAX ||
+		    usb_port_parse(json_object_get_string(port), &parsed, &why) == 0)
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "$.usb_scanners.devices[%zu].port", i);
+		cfg_error(rep, "PORTER-CFG-USB-PORT", path,
+		          "write the port as `lsusb -t` or `udevadm info` shows it: the bus, '-', "
+		          "then the port numbers joined by '.' (\"1-1.4\"); porter's log line "
+		          "\"USB scanner ... attached\" names the port a scanner is in",
+		          "\"%.64s\" is not a USB port path: %s", json_object_get_string(port),
+		          why);
+	}
+}
+
 static void check_semantics(struct reporter *rep, json_object *root)
 {
 	check_not_greater(rep, root, "keypad.pin_min_length", "keypad.pin_max_length",
@@ -566,6 +594,7 @@ static void check_semantics(struct reporter *rep, json_object *root)
 	check_daily_checkout(rep, root);
 	check_backend(rep, root);
 	check_usb_readers(rep, root);
+	check_usb_ports(rep, root);
 }
 
 /* ---- Copying into struct config ----------------------------------------
@@ -898,6 +927,10 @@ static void fill_usb_scanners(struct reporter *rep, json_object *root, struct co
 		e->vendor_id = get_usb_id(rep, obj, "vendor_id");
 		e->product_id = get_usb_id(rep, obj, "product_id");
 		e->interface_class = (uint8_t)get_u32(rep, obj, "interface_class");
+		e->port = (struct usb_port){0};
+		if (json_object_is_type(lookup(obj, "port"), json_type_string) &&
+		    usb_port_parse(json_object_get_string(lookup(obj, "port")), &e->port, NULL) < 0)
+			internal_error(rep, "usb_scanners.devices[].port");
 		e->decoder.protocol = (enum scan_protocol)get_enum(
 		        rep, obj, "protocol", protocol_names, N_NAMES(protocol_names));
 		e->decoder.layout = (enum scan_layout)get_enum(rep, obj, "layout", layout_names,

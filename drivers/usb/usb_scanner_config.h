@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "scan_decoder.h"
+#include "usb_port.h"
 
 #define USB_SCANNERS_MAX     16   /* entries in usb_scanners.devices (plugin.json maxItems) */
 #define USB_READER_ID_MAX    256  /* bytes of a reader id: 64 characters of UTF-8 */
@@ -27,6 +28,7 @@ struct usb_scanner_entry {
 	int32_t vendor_id;       /* USB_ID_ANY: any of the scanner makers porter knows */
 	int32_t product_id;      /* USB_ID_ANY: any product */
 	uint8_t interface_class; /* the interface read (3: HID) */
+	struct usb_port port;    /* bus 0: at any port; else only a device there */
 	struct scan_decoder_options decoder;
 };
 
@@ -44,7 +46,7 @@ static inline bool usb_scanner_entry_equal(const struct usb_scanner_entry *a,
 	 * NUL are not meaningful. */
 	return __builtin_strcmp(a->reader_id, b->reader_id) == 0 && a->vendor_id == b->vendor_id &&
 	       a->product_id == b->product_id && a->interface_class == b->interface_class &&
-	       a->decoder.protocol == b->decoder.protocol &&
+	       usb_port_equal(&a->port, &b->port) && a->decoder.protocol == b->decoder.protocol &&
 	       a->decoder.layout == b->decoder.layout &&
 	       a->decoder.report_id == b->decoder.report_id &&
 	       a->decoder.terminators == b->decoder.terminators &&

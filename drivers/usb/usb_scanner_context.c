@@ -206,6 +206,35 @@ static void open_failed(struct usb_scanners *o, libusb_device *device, size_t en
 
 /* ---- Finding scanners -------------------------------------------------- */
 
+/* A scanner a line would take but for the port it names: said once (per
+ * device, until a reload), naming the port it is in, so an admin who
+ * wrote the wrong port learns the right one from the log. */
+static void tell_elsewhere(struct usb_scanners *o, libusb_device *device,
+                           const struct libusb_device_descriptor *dd, const struct usb_port *at)
+{
+	uint8_t bus = libusb_get_bus_number(device), address = libusb_get_device_address(device);
+	int entry = usb_scanner_match_ids_any_port(&o->config, dd->idVendor, dd->idProduct);
+	if (entry < 0 || !at)
+		return;
+	for (size_t i = 0; i < o->n_elsewhere; i++) {
+		if (o->elsewhere[i].bus == bus && o->elsewhere[i].address == address)
+			return;
+	}
+	if (o->n_elsewhere < USB_PROBLEMS_MAX) {
+		o->elsewhere[o->n_elsewhere].bus = bus;
+		o->elsewhere[o->n_elsewhere++].address = address;
+	}
+	char here[USB_PORT_TEXT_MAX + 1], there[USB_PORT_TEXT_MAX + 1];
+	usb_port_format(at, here, sizeof(here));
+	usb_port_format(&o->config.devices[entry].port, there, sizeof(there));
+	plog(o->services, PORTER_LOG_NOTICE,
+	     "USB scanner %04x:%04x at port %s (on bus %u device %u) is not read: "
+	     "usb_scanners.devices[%zu] (reader %s) has its ids but port %s; if this is that "
+	     "reader's scanner, set the line's port to \"%s\"",
+	     dd->idVendor, dd->idProduct, here, bus, address, (size_t)entry,
+	     o->config.devices[entry].reader_id, there, here);
+}
+
 /* The match line for `device`, or -1 (also says D011 for a scanner whose
  * vendor matches but that is a serial port). */
 static int match_device(struct usb_scanners *o, libusb_device *device)
@@ -213,11 +242,15 @@ static int match_device(struct usb_scanners *o, libusb_device *device)
 	struct libusb_device_descriptor dd;
 	if (libusb_get_device_descriptor(device, &dd) < 0)
 		return -1;
-	int entry = usb_scanner_match_ids(&o->config, dd.idVendor, dd.idProduct);
+	struct usb_port port;
+	const struct usb_port *at = usb_scanner_device_port(device, &port) == 0 ? &port : NULL;
+	int entry = usb_scanner_match_ids(&o->config, dd.idVendor, dd.idProduct, at);
 	if (entry >= 0)
 		return entry;
 	/* A scanner switched to serial mode has another product id. */
-	entry = usb_scanner_match_vendor(&o->config, dd.idVendor);
+	entry = usb_scanner_match_vendor(&o->config, dd.idVendor, at);
+	if (entry < 0)
+		tell_elsewhere(o, device, &dd, at);
 	struct libusb_config_descriptor *cfg = NULL;
 	if (entry < 0 || (libusb_get_active_config_descriptor(device, &cfg) < 0 &&
 	                  libusb_get_config_descriptor(device, 0, &cfg) < 0))
@@ -266,15 +299,31 @@ static void check_missing(struct usb_scanners *o)
 		}
 		if (has_problem(o, i, false))
 			continue;
-		char message[USB_TEXT_MAX], fix[USB_TEXT_MAX];
-		snprintf(message, sizeof(message),
-		         "no USB scanner for reader %s is plugged in (usb_scanners.devices[%zu]); "
-		         "porter attaches one as soon as it is",
-		         reader, i);
-		snprintf(fix, sizeof(fix),
-		         "plug the scanner in; if it is, `lsusb` shows its vendor:product ids: "
-		         "set usb_scanners.devices[%zu].vendor_id and product_id to them",
-		         i);
+		char message[USB_TEXT_MAX], fix[USB_TEXT_MAX], port[USB_PORT_TEXT_MAX + 1];
+		usb_port_format(&o->config.devices[i].port, port, sizeof(port));
+		if (port[0]) {
+			snprintf(
+			        message, sizeof(message),
+			        "no USB scanner for reader %s is plugged in at USB port %s "
+			        "(usb_scanners.devices[%zu]); porter attaches one as soon as it is",
+			        reader, port, i);
+			snprintf(fix, sizeof(fix),
+			         "plug the scanner into port %s; if it is plugged in elsewhere, "
+			         "porter's log names the port it is in (\"USB scanner ... at port "
+			         "...\", or `lsusb -t`): set usb_scanners.devices[%zu].port to it",
+			         port, i);
+		} else {
+			snprintf(
+			        message, sizeof(message),
+			        "no USB scanner for reader %s is plugged in "
+			        "(usb_scanners.devices[%zu]); porter attaches one as soon as it is",
+			        reader, i);
+			snprintf(fix, sizeof(fix),
+			         "plug the scanner in; if it is, `lsusb` shows its vendor:product "
+			         "ids: set usb_scanners.devices[%zu].vendor_id and product_id to "
+			         "them",
+			         i);
+		}
 		usb_scanner_problem(o, DIAG_USB_MISSING, 0, (uint8_t)(i + 1), i, message, fix);
 	}
 }
@@ -478,6 +527,7 @@ void usb_scanners_reload(struct usb_scanners *o, const struct usb_scanners_confi
 	}
 	o->config = *config;
 	o->n_problems = 0; /* tried again now: an admin may have fixed them */
+	o->n_elsewhere = 0;
 	enumerate(o);
 	arm_timeout(o);
 	arm_rescan(o);

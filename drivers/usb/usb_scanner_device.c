@@ -239,8 +239,16 @@ int usb_scanner_attach(struct usb_scanners *o, libusb_device *device, size_t ent
 	s->owner = o;
 	s->device = libusb_ref_device(device);
 	s->entry = o->config.devices[entry];
-	snprintf(s->name, sizeof(s->name), "%04x:%04x on bus %u device %u", dd.idVendor,
-	         dd.idProduct, libusb_get_bus_number(device), libusb_get_device_address(device));
+	/* The port in every line about it: what an admin copies into a line's
+	 * "port" to tie this scanner to its reader. */
+	struct usb_port port;
+	char where[USB_PORT_TEXT_MAX + 1] = "";
+	if (usb_scanner_device_port(device, &port) == 0)
+		usb_port_format(&port, where, sizeof(where));
+	snprintf(s->name, sizeof(s->name), "%04x:%04x %s%s%son bus %u device %u%s", dd.idVendor,
+	         dd.idProduct, where[0] ? "at port " : "", where, where[0] ? " (" : "",
+	         libusb_get_bus_number(device), libusb_get_device_address(device),
+	         where[0] ? ")" : "");
 	int r = pick_interface(s, device, entry);
 	if (r == 0)
 		r = open_and_claim(s);

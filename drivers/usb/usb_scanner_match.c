@@ -34,25 +34,62 @@ static bool vendor_matches(const struct usb_scanner_entry *e, uint16_t vendor_id
 	                                  : e->vendor_id == vendor_id;
 }
 
+/* A line without a port takes a device at any port; one with a port only
+ * a device known to be there. */
+static bool port_matches(const struct usb_scanner_entry *e, const struct usb_port *at)
+{
+	return e->port.bus == 0 || (at && usb_port_equal(&e->port, at));
+}
+
+static bool ids_match(const struct usb_scanner_entry *e, uint16_t vendor_id, uint16_t product_id)
+{
+	return vendor_matches(e, vendor_id) &&
+	       (e->product_id == USB_ID_ANY || e->product_id == product_id);
+}
+
 int usb_scanner_match_ids(const struct usb_scanners_config *config, uint16_t vendor_id,
-                          uint16_t product_id)
+                          uint16_t product_id, const struct usb_port *at)
 {
 	for (size_t i = 0; i < config->n_devices; i++) {
 		const struct usb_scanner_entry *e = &config->devices[i];
-		if (vendor_matches(e, vendor_id) &&
-		    (e->product_id == USB_ID_ANY || e->product_id == product_id))
+		if (ids_match(e, vendor_id, product_id) && port_matches(e, at))
 			return (int)i;
 	}
 	return -1;
 }
 
-int usb_scanner_match_vendor(const struct usb_scanners_config *config, uint16_t vendor_id)
+int usb_scanner_match_ids_any_port(const struct usb_scanners_config *config, uint16_t vendor_id,
+                                   uint16_t product_id)
 {
 	for (size_t i = 0; i < config->n_devices; i++) {
-		if (vendor_matches(&config->devices[i], vendor_id))
+		if (ids_match(&config->devices[i], vendor_id, product_id))
 			return (int)i;
 	}
 	return -1;
+}
+
+int usb_scanner_match_vendor(const struct usb_scanners_config *config, uint16_t vendor_id,
+                             const struct usb_port *at)
+{
+	for (size_t i = 0; i < config->n_devices; i++) {
+		if (vendor_matches(&config->devices[i], vendor_id) &&
+		    port_matches(&config->devices[i], at))
+			return (int)i;
+	}
+	return -1;
+}
+
+int usb_scanner_device_port(libusb_device *device, struct usb_port *ret)
+{
+	struct usb_port port = {.bus = libusb_get_bus_number(device)};
+	int n = libusb_get_port_numbers(device, port.ports, USB_PORT_DEPTH_MAX);
+	if (n < 0)
+		return n;
+	if (n == 0 || port.bus == 0)
+		return LIBUSB_ERROR_NOT_FOUND; /* a root hub: no port */
+	port.depth = (uint8_t)n;
+	*ret = port;
+	return 0;
 }
 
 int usb_scanner_find_interface(const struct libusb_config_descriptor *config,

@@ -28,13 +28,27 @@ struct usb_scanner_iface {
  * (Honeywell, Zebra/Symbol, Datalogic, Newland, Intermec, Mindeo). */
 bool usb_scanner_default_vendor(uint16_t vendor_id);
 
-/* The first entry of `config` whose vendor and product ids match, or -1. */
+/* The first entry of `config` whose vendor and product ids match, and
+ * whose port (if it names one) is `at`, or -1. `at` NULL: the device's
+ * port is not known, so only entries without a port match. */
 int usb_scanner_match_ids(const struct usb_scanners_config *config, uint16_t vendor_id,
-                          uint16_t product_id);
+                          uint16_t product_id, const struct usb_port *at);
 
-/* The first entry whose vendor id matches, whatever the product id (a
- * scanner switched to another USB mode changes its product id), or -1. */
-int usb_scanner_match_vendor(const struct usb_scanners_config *config, uint16_t vendor_id);
+/* The first entry whose vendor and product ids match, whatever port it
+ * names, or -1: a scanner that would be a line's but for its port. */
+int usb_scanner_match_ids_any_port(const struct usb_scanners_config *config, uint16_t vendor_id,
+                                   uint16_t product_id);
+
+/* The first entry whose vendor id (and port, as above) matches, whatever
+ * the product id (a scanner switched to another USB mode changes its
+ * product id), or -1. */
+int usb_scanner_match_vendor(const struct usb_scanners_config *config, uint16_t vendor_id,
+                             const struct usb_port *at);
+
+/* Where `device` is plugged in (libusb_get_bus_number and
+ * libusb_get_port_numbers): 0 and *ret, or a libusb error (a root hub, or
+ * a backend that does not know). */
+int usb_scanner_device_port(libusb_device *device, struct usb_port *ret);
 
 /* The first interface of class `interface_class` with an interrupt IN
  * endpoint: 0 and *ret, or -ENOENT. */

@@ -36,7 +36,7 @@ struct usb_scanner {
 	bool closing;           /* let go: waiting for the transfer to come back */
 	bool claimed;
 	unsigned errors; /* transfer errors in a row */
-	char name[48];   /* "0c2e:0b61 on bus 1 device 5", for the log */
+	char name[80];   /* "0c2e:0b61 at port 1-1.4 (on bus 1 device 5)", for the log */
 	uint8_t buffer[SCAN_MAX_REPORT];
 };
 
@@ -78,6 +78,12 @@ struct usb_scanners {
 	struct usb_scanner *scanners;
 	struct usb_problem problems[USB_PROBLEMS_MAX];
 	size_t n_problems;
+	/* Scanners at a port no line names (bus, address): logged once each,
+	 * until a reload. */
+	struct {
+		uint8_t bus, address;
+	} elsewhere[USB_PROBLEMS_MAX];
+	size_t n_elsewhere;
 };
 
 /* usb_scanner_device.c */

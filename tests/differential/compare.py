@@ -69,6 +69,7 @@ PORTER_RULES = {
     "PORTER-CFG-PIN": ("a pinned key is sha256// and the base64 of 32 bytes", None),
     "PORTER-CFG-BACKEND": ("the chosen backend's settings are present", None),
     "PORTER-CFG-USB-READER": ("a USB scanner's reader_id is a reader listed in readers", None),
+    "PORTER-CFG-USB-PORT": ("a USB scanner's port is a path as Linux writes it (\"1-1.4\", 7 ports at most)", None),
 }
 # What porter may say about text a standard JSON parser refuses.
 SYNTAX_CODES = {"PORTER-CFG-SYNTAX", "PORTER-CFG-SIZE"}

@@ -37,7 +37,7 @@ struct urb {
 struct fake_device {
 	struct fake_usb *usb;
 	UMockdevIoctlBase *handler;
-	char syspath[128], devnode[64], fifo[512];
+	char syspath[320], devnode[64], fifo[512];
 	int ctl; /* our end of the node's FIFO: full = not writable */
 	bool ready;
 	struct fake_device_desc desc;
@@ -51,11 +51,15 @@ struct fake_device {
 	size_t n_reports;
 };
 
+#define MAX_HUBS 8
+
 struct fake_usb {
 	UMockdevTestbed *testbed;
 	char *root;
 	struct fake_device *devices[MAX_DEVICES];
 	size_t n_devices;
+	char hubs[MAX_HUBS][32]; /* "1-1": hubs plugged in for desc.port */
+	size_t n_hubs;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -282,29 +286,86 @@ static void descriptors(const struct fake_device_desc *desc, char *hex, size_t s
 		snprintf(hex + 2 * i, 3, "%02X", d[i]);
 }
 
+/* The sysfs record of a device named `name` ("1-1.4") at `devpath`
+ * ("/devices/.../usb1/1-1/1-1.4") on `bus`. */
+static void record(char *text, size_t size, const char *devpath, const char *name, unsigned bus,
+                   unsigned devnum, const char *hex)
+{
+	const char *dash = strchr(name, '-');
+	snprintf(text, size,
+	         "P: %s\n"
+	         "N: bus/usb/%03u/%03u=%s\n"
+	         "E: DEVNAME=/dev/bus/usb/%03u/%03u\nE: DEVTYPE=usb_device\nE: SUBSYSTEM=usb\n"
+	         "E: BUSNUM=%03u\nE: DEVNUM=%03u\n"
+	         "A: busnum=%u\\n\nA: devnum=%u\\n\nA: devpath=%s\\n\nA: speed=12\\n\n"
+	         "A: dev=189:%u\nA: bConfigurationValue=1\\n\n"
+	         "H: descriptors=%s\n",
+	         devpath, bus, devnum, hex, bus, devnum, bus, devnum, bus, devnum,
+	         dash ? dash + 1 : name, (bus - 1) * 128 + devnum - 1, hex);
+}
+
+/* "/devices/.../usbB/B-P/B-P.Q" for port "B-P.Q"; each hub on the way
+ * ("B-P") plugged in first if it is not yet. */
+static bool place(struct fake_usb *usb, const char *port, unsigned *ret_bus, char *devpath,
+                  size_t size)
+{
+	unsigned bus = (unsigned)atoi(port);
+	int n = snprintf(devpath, size, "/devices/pci0000:00/0000:00:14.0/usb%u", bus);
+	for (const char *p = strchr(port, '-'); p; p = strchr(p + 1, '.')) {
+		char name[32];
+		const char *end = strchr(p + 1, '.');
+		snprintf(name, sizeof(name), "%.*s", (int)(end ? end - port : (long)strlen(port)),
+		         port);
+		n += snprintf(devpath + n, size - (size_t)n, "/%s", name);
+		if (!end)
+			break;
+		bool known = false;
+		for (size_t i = 0; i < usb->n_hubs && !known; i++)
+			known = strcmp(usb->hubs[i], name) == 0;
+		if (known)
+			continue;
+		if (usb->n_hubs == MAX_HUBS)
+			return false;
+		char hex[256], text[1536];
+		const struct fake_device_desc hub = {.vendor_id = 0x05E3,
+		                                     .product_id = 0x0610,
+		                                     .device_class = 9,
+		                                     .interface_class = 9};
+		descriptors(&hub, hex, sizeof(hex));
+		record(text, sizeof(text), devpath, name, bus, 100 + (unsigned)usb->n_hubs, hex);
+		snprintf(usb->hubs[usb->n_hubs++], sizeof(usb->hubs[0]), "%s", name);
+		GError *error = NULL;
+		if (!umockdev_testbed_add_from_string(usb->testbed, text, &error)) {
+			fprintf(stderr, "fake_usb_plug: hub %s: %s\n", name, error->message);
+			g_error_free(error);
+			return false;
+		}
+	}
+	*ret_bus = bus;
+	return true;
+}
+
 struct fake_device *fake_usb_plug(struct fake_usb *usb, const struct fake_device_desc *desc)
 {
 	if (usb->n_devices == MAX_DEVICES)
 		return NULL;
+	unsigned devnum = 5 + (unsigned)usb->n_devices, bus = 1;
+	char hex[256], text[1536], devpath[256], name[32];
+	snprintf(name, sizeof(name), "1-%u", devnum);
+	snprintf(devpath, sizeof(devpath), "/devices/pci0000:00/0000:00:14.0/usb1/%s", name);
+	if (desc->port) {
+		snprintf(name, sizeof(name), "%s", desc->port);
+		if (!place(usb, desc->port, &bus, devpath, sizeof(devpath)))
+			return NULL;
+	}
 	struct fake_device *d = calloc(1, sizeof(*d));
-	unsigned devnum = 5 + (unsigned)usb->n_devices;
-	char hex[256], text[1536];
 	d->usb = usb;
 	d->desc = *desc;
 	d->ctl = -1;
 	descriptors(desc, hex, sizeof(hex));
-	snprintf(d->syspath, sizeof(d->syspath), "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-%u",
-	         devnum);
-	snprintf(d->devnode, sizeof(d->devnode), "/dev/bus/usb/001/%03u", devnum);
-	snprintf(text, sizeof(text),
-	         "P: /devices/pci0000:00/0000:00:14.0/usb1/1-%u\n"
-	         "N: bus/usb/001/%03u=%s\n"
-	         "E: DEVNAME=/dev/bus/usb/001/%03u\nE: DEVTYPE=usb_device\nE: SUBSYSTEM=usb\n"
-	         "E: BUSNUM=001\nE: DEVNUM=%03u\n"
-	         "A: busnum=1\\n\nA: devnum=%u\\n\nA: speed=12\\n\nA: dev=189:%u\n"
-	         "A: bConfigurationValue=1\\n\n"
-	         "H: descriptors=%s\n",
-	         devnum, devnum, hex, devnum, devnum, devnum, devnum - 1, hex);
+	snprintf(d->syspath, sizeof(d->syspath), "/sys%s", devpath);
+	snprintf(d->devnode, sizeof(d->devnode), "/dev/bus/usb/%03u/%03u", bus, devnum);
+	record(text, sizeof(text), devpath, name, bus, devnum, hex);
 	if (desc->open_denied)
 		snprintf(denied[usb->n_devices], sizeof(denied[0]), "%s", d->devnode);
 	d->handler = umockdev_ioctl_base_new();
@@ -312,7 +373,7 @@ struct fake_device *fake_usb_plug(struct fake_usb *usb, const struct fake_device
 	usb->devices[usb->n_devices++] = d;
 	/* The "add" uevent goes out with the device; a driver opens the node
 	 * later, from its loop, which this thread is not running. */
-	snprintf(d->fifo, sizeof(d->fifo), "%s/dev/bus/usb/001/%03u", usb->root, devnum);
+	snprintf(d->fifo, sizeof(d->fifo), "%s%s", usb->root, d->devnode);
 	GError *error = NULL;
 	if (!umockdev_testbed_add_from_string(usb->testbed, text, &error)) {
 		fprintf(stderr, "fake_usb_plug: %s\n", error->message);

@@ -29,13 +29,18 @@ struct fake_device_desc {
 	int claim_errno;         /* claiming fails with this (EBUSY), 0: works */
 	bool open_denied;        /* open() of the node fails with EACCES */
 	bool hid_pos;            /* a HID POS scanner: 64-byte reports, no boot keyboard */
+	/* Where it is plugged in, as sysfs names it ("1-1.4": bus 1, behind the
+	 * hub at 1-1, which is plugged in too), or NULL: bus 1, port 1-<devnum>. */
+	const char *port;
 };
 
 /* A testbed, or NULL when not under umockdev's preload (the test skips). */
 struct fake_usb *fake_usb_new(void);
 void fake_usb_free(struct fake_usb *usb);
 
-/* Plug a scanner in (an "add" uevent). Each gets the next device number. */
+/* Plug a scanner in (an "add" uevent). Each gets the next device number.
+ * With desc.port, the hubs on its way are plugged in first (once each; no
+ * ioctl handler: nothing opens a hub), as sysfs nests them. */
 struct fake_device *fake_usb_plug(struct fake_usb *usb, const struct fake_device_desc *desc);
 
 /* Unplug it: URBs in flight complete with -ESHUTDOWN, every ioctl after

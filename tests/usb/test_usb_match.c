@@ -48,11 +48,11 @@ static void test_a_line_without_ids_matches_the_default_makers_only(void **state
 	c.devices[0] = (struct usb_scanner_entry){.vendor_id = 0x05E0, .product_id = 0x1200};
 	c.devices[1] =
 	        (struct usb_scanner_entry){.vendor_id = USB_ID_ANY, .product_id = USB_ID_ANY};
-	assert_int_equal(usb_scanner_match_ids(&c, 0x05E0, 0x1200), 0);
-	assert_int_equal(usb_scanner_match_ids(&c, 0x05E0, 0x0600), 1);
-	assert_int_equal(usb_scanner_match_ids(&c, 0x0C2E, 0x0B61), 1);
-	assert_int_equal(usb_scanner_match_ids(&c, 0x046D, 0xC31C), -1); /* a keyboard */
-	assert_int_equal(usb_scanner_match_vendor(&c, 0x05E0), 0);
+	assert_int_equal(usb_scanner_match_ids(&c, 0x05E0, 0x1200, NULL), 0);
+	assert_int_equal(usb_scanner_match_ids(&c, 0x05E0, 0x0600, NULL), 1);
+	assert_int_equal(usb_scanner_match_ids(&c, 0x0C2E, 0x0B61, NULL), 1);
+	assert_int_equal(usb_scanner_match_ids(&c, 0x046D, 0xC31C, NULL), -1); /* a keyboard */
+	assert_int_equal(usb_scanner_match_vendor(&c, 0x05E0, NULL), 0);
 }
 
 static void test_a_serial_port_is_serial_mode_unless_it_also_has_hid(void **state)
