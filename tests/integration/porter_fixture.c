@@ -158,12 +158,13 @@ int fx_keygen(const char *admin, const char *dir)
 	return run(argv, NULL);
 }
 
-int fx_add_person(const char *admin, const char *dir, const char *id, const char *kind,
-		  const char *name, const char *pin, const char *valid_from,
-		  const char *valid_until)
+/* `porter-admin add`, and with `code_file` its --qr-code-file. */
+static int add_person(const char *admin, const char *dir, const char *id, const char *kind,
+		      const char *name, const char *pin, const char *valid_from,
+		      const char *valid_until, const char *code_file)
 {
 	char directory[FX_PATH_MAX + 32], key[FX_PATH_MAX + 16], line[64];
-	char *argv[20];
+	char *argv[22];
 	int n = 0;
 
 	snprintf(directory, sizeof(directory), "%s/directory.json", dir);
@@ -189,8 +190,47 @@ int fx_add_person(const char *admin, const char *dir, const char *id, const char
 		argv[n++] = "--valid-until";
 		argv[n++] = (char *)valid_until;
 	}
+	if (code_file) {
+		argv[n++] = "--qr-code-file";
+		argv[n++] = (char *)code_file;
+	}
 	argv[n] = NULL;
 	return run(argv, line);
+}
+
+int fx_add_person(const char *admin, const char *dir, const char *id, const char *kind,
+		  const char *name, const char *pin, const char *valid_from,
+		  const char *valid_until)
+{
+	return add_person(admin, dir, id, kind, name, pin, valid_from, valid_until, NULL);
+}
+
+int fx_add_visitor_with_code(const char *admin, const char *dir, const char *id,
+			     const char *name, const char *pin, const char *code)
+{
+	char from[32], until[32], file[FX_PATH_MAX + 32], text[600];
+	int64_t now = (int64_t)time(NULL);
+
+	fx_timestamp(now - 3600, from);
+	fx_timestamp(now + 8 * 3600, until);
+	snprintf(file, sizeof(file), "%s/%s.code", dir, id);
+	snprintf(text, sizeof(text), "%s\n", code);
+	int r = fx_write_file(file, text);
+	if (r == 0)
+		r = add_person(admin, dir, id, "visitor", name, pin, from, until, file);
+	unlink(file); /* the code is a secret like a PIN: not left on disk */
+	return r;
+}
+
+int fx_pass_keygen(const char *admin, const char *dir, const char *name)
+{
+	char private[FX_PATH_MAX + 80], public[FX_PATH_MAX + 80];
+
+	snprintf(private, sizeof(private), "%s/%s.key", dir, name);
+	snprintf(public, sizeof(public), "%s/%s.pub", dir, name);
+	char *argv[] = {(char *)admin, "pass", "keygen", "--private", private,
+	                "--public", public, NULL};
+	return run(argv, NULL);
 }
 
 int fx_make_site(const char *admin, const char *dir, unsigned people)

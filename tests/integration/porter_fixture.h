@@ -48,6 +48,15 @@ int fx_add_person(const char *admin, const char *dir, const char *id, const char
 		  const char *name, const char *pin, const char *valid_from,
 		  const char *valid_until);
 
+/* A visitor from an hour ago to 8 h ahead with `pin` and the visitor code
+ * `code` (as a registration e-mail gives it; --qr-code-file, the file
+ * removed again). Returns porter-admin's exit status or -errno. */
+int fx_add_visitor_with_code(const char *admin, const char *dir, const char *id,
+			     const char *name, const char *pin, const char *code);
+
+/* `porter-admin pass keygen`: DIR/NAME.key (private) and DIR/NAME.pub. */
+int fx_pass_keygen(const char *admin, const char *dir, const char *name);
+
 /* The people a test site is made with. Distinctive PINs, so one leaking
  * into a log line or a display is caught. */
 #define FX_PIN_ANA  "482913" /* m-ana, Ana Souza, a member */

@@ -58,34 +58,23 @@ static const char *secrets[8] = {QUINN_CODE, NULL};
 	",\"qr\":{\"repeat_ms\":0},\"repeat_window_ms\":3000,\"ble\":{\"rssi_min_dbm\":-50," \
 	"\"samples\":3,\"window_ms\":2000,\"cooldown_ms\":1000,\"drift_steps\":3}"
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[16384];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 /* v-quinn with a visitor code, the site's pass keys, and Ana's BLE key. */
 static int add_quinn_keys_and_phone(const char *admin, const char *dir)
 {
-	char from[32], until[32];
-	int64_t now = (int64_t)time(NULL);
-	fx_timestamp(now - 3600, from);
-	fx_timestamp(now + 8 * 3600, until);
-	return sh("printf '%%s\\n' %s > '%s/quinn.code' && printf '551177\\n' | '%s' add "
-	          "--directory '%s/directory.json' --key '%s/pin.key' --id v-quinn --kind visitor "
-	          "--name 'Quinn Visitor' --valid-from %s --valid-until %s --qr-code-file "
-	          "'%s/quinn.code' >/dev/null && rm '%s/quinn.code' && "
-	          "'%s' pass keygen --private '%s/pass.key' --public '%s/pass.pub' >/dev/null && "
-	          "'%s' ble key m-ana --directory '%s/directory.json' --key '%s/pin.key' "
-	          ">/dev/null 2>&1",
-	          QUINN_CODE, dir, admin, dir, dir, from, until, dir, dir, admin, dir, dir, admin,
-	          dir, dir);
+	char out[4096];
+	int r = fx_add_visitor_with_code(admin, dir, "v-quinn", "Quinn Visitor", "551177",
+	                                 QUINN_CODE);
+	if (r == 0)
+		r = fx_pass_keygen(admin, dir, "pass");
+	if (r == 0) {
+		char directory[FX_PATH_MAX + 32], key[FX_PATH_MAX + 16];
+		snprintf(directory, sizeof(directory), "%s/directory.json", dir);
+		snprintf(key, sizeof(key), "%s/pin.key", dir);
+		r = fx_admin(out, sizeof(out), "ble", "key", "m-ana", "--directory", directory,
+		             "--key", key, (char *)NULL);
+	}
+	explicit_bzero(out, sizeof(out)); /* m-ana's phone key */
+	return r;
 }
 
 static int site_setup(void **state)

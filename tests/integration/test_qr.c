@@ -48,18 +48,13 @@ static int sh(const char *fmt, ...)
  * the site's pass keys (pass.key/pass.pub) and another admin's (other.*). */
 static int add_quinn_and_keys(const char *admin, const char *dir)
 {
-	char from[32], until[32];
-	int64_t now = (int64_t)time(NULL);
-	fx_timestamp(now - 3600, from);
-	fx_timestamp(now + 8 * 3600, until);
-	return sh("printf '%%s\\n' %s > %s/quinn.code && printf '551177\\n' | %s add "
-	          "--directory %s/directory.json --key %s/pin.key --id v-quinn --kind visitor "
-	          "--name 'Quinn Visitor' --valid-from %s --valid-until %s --qr-code-file "
-	          "%s/quinn.code >/dev/null && rm %s/quinn.code && "
-	          "%s pass keygen --private %s/pass.key --public %s/pass.pub >/dev/null && "
-	          "%s pass keygen --private %s/other.key --public %s/other.pub >/dev/null",
-	          QUINN_CODE, dir, admin, dir, dir, from, until, dir, dir, admin, dir, dir, admin,
-	          dir, dir);
+	int r = fx_add_visitor_with_code(admin, dir, "v-quinn", "Quinn Visitor", "551177",
+	                                 QUINN_CODE);
+	if (r == 0)
+		r = fx_pass_keygen(admin, dir, "pass");
+	if (r == 0)
+		r = fx_pass_keygen(admin, dir, "other");
+	return r;
 }
 
 static int site_setup(void **state)
@@ -299,7 +294,8 @@ static void a_pass_altered_in_any_byte_opens_nothing(void **state)
 	}
 	assert_int_equal(count_rows(s->db_path, NULL), 0);
 	stop(s);
-	/* Each refusal is on record: "PV1." altered is no longer a pass, so an unknown visitor code. */
+	/* Each refusal is on record: "PV1." altered is no longer a pass, so an unknown visitor
+	 * code. */
 	const char *sql = "SELECT count(*) FROM door_events WHERE code=?1";
 	assert_int_equal(db_int(s->db_path, sql, "qr_unknown"), 4);
 	assert_int_equal(db_int(s->db_path, sql, "visitor_pass_invalid"), (int)len - 4);

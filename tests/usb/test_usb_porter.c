@@ -45,33 +45,18 @@ static char issued[4][600];
 static const char *secrets[8] = {QUINN_CODE, NULL};
 static size_t n_issued;
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[16384];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 /* v-quinn, a visitor from an hour ago to 8 h ahead with a visitor code (as
  * the registration e-mail gives it), and the site's visitor pass keys
  * (pass.key/pass.pub) and another admin's (other.*), all by porter-admin. */
 static int add_quinn_and_keys(const char *admin, const char *dir)
 {
-	char from[32], until[32];
-	int64_t now = (int64_t)time(NULL);
-	fx_timestamp(now - 3600, from);
-	fx_timestamp(now + 8 * 3600, until);
-	return sh("printf '%%s\\n' %s > %s/quinn.code && printf '551177\\n' | %s add "
-	          "--directory %s/directory.json --key %s/pin.key --id v-quinn --kind visitor "
-	          "--name 'Quinn Visitor' --valid-from %s --valid-until %s --qr-code-file "
-	          "%s/quinn.code >/dev/null && rm %s/quinn.code && "
-	          "%s pass keygen --private %s/pass.key --public %s/pass.pub >/dev/null && "
-	          "%s pass keygen --private %s/other.key --public %s/other.pub >/dev/null",
-	          QUINN_CODE, dir, admin, dir, dir, from, until, dir, dir, admin, dir, dir, admin,
-	          dir, dir);
+	int r = fx_add_visitor_with_code(admin, dir, "v-quinn", "Quinn Visitor", "551177",
+	                                 QUINN_CODE);
+	if (r == 0)
+		r = fx_pass_keygen(admin, dir, "pass");
+	if (r == 0)
+		r = fx_pass_keygen(admin, dir, "other");
+	return r;
 }
 
 static int setup(void **state)
