@@ -2,8 +2,8 @@
 /*
  * test_config_usb.c: config "usb_scanners" (porter's own USB scanner
  * driver) as an admin writes it: off by default, a match line's defaults,
- * every setting read, and a reader id that is not a configured reader
- * refused with its path.
+ * every setting read, a reader id that is not a configured reader refused
+ * with its path, and a line's USB port read or refused saying what is wrong.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -126,6 +126,56 @@ static void test_a_vendor_id_beyond_16_bits_is_refused(void **state)
 	assert_string_equal(reports.items[0].path, "$.usb_scanners.devices[0].vendor_id");
 }
 
+/* A line's "port" ("1-1.4", as `lsusb -t` shows it): read, left out means
+ * any port, and a path Linux would not write refused saying what is wrong. */
+static void test_a_lines_port_is_read_and_left_out_means_any_port(void **state)
+{
+	assert_int_equal(parse("{\"enabled\": true, \"devices\": ["
+	                       "{\"reader_id\": \"front\", \"port\": \"1-1.4\"},"
+	                       "{\"reader_id\": \"garage-qr\", \"port\": null},"
+	                       "{\"reader_id\": \"garage-qr\"}]}"),
+	                 0);
+	const struct usb_scanner_entry *e = config.usb_scanners.devices;
+	assert_int_equal(e[0].port.bus, 1);
+	assert_int_equal(e[0].port.depth, 2);
+	assert_int_equal(e[0].port.ports[0], 1);
+	assert_int_equal(e[0].port.ports[1], 4);
+	assert_int_equal(e[1].port.bus, 0);
+	assert_int_equal(e[2].port.bus, 0);
+}
+
+/* `port` refused at devices[1] with `what` in the message. */
+static void assert_port_refused(const char *port, const char *what)
+{
+	char usb[512];
+	snprintf(usb, sizeof(usb),
+	         "{\"enabled\": true, \"devices\": [{\"reader_id\": \"front\", \"port\": "
+	         "\"1-1.4\"}, {\"reader_id\": \"garage-qr\", \"port\": %s}]}",
+	         port);
+	assert_int_equal(parse(usb), -EINVAL);
+	assert_int_equal(reports.n, 1);
+	assert_string_equal(reports.items[0].path, "$.usb_scanners.devices[1].port");
+	if (!strstr(reports.items[0].message, what))
+		fail_msg("%s: \"%s\" not in \"%s\"", port, what, reports.items[0].message);
+}
+
+static void test_a_port_linux_would_not_write_is_refused_saying_what_is_wrong(void **state)
+{
+	assert_port_refused("\"1-1.\"", "\"1-1.\" is not a USB port path: it ends where a number");
+	assert_port_refused("\"1.4\"", "not followed by '-'");
+	assert_port_refused("\"1-0\"", "port number must be 1 to 255");
+	assert_port_refused("\"0-1\"", "bus number must be 1 to 255");
+	assert_port_refused("\"1-1.300\"", "port number must be 1 to 255");
+	assert_port_refused("\"1-1.4:1.0\"", "interface");
+	assert_port_refused("\"usb1\"", "root hub");
+	assert_port_refused("\"1-1.2.3.4.5.6.7.1\"", "more than 7");
+	assert_string_equal(reports.items[0].code, "PORTER-CFG-USB-PORT");
+	/* Empty or longer than any path: the schema says so, once. */
+	assert_port_refused("\"\"", "1 to 31 characters");
+	assert_port_refused("\"1-1.2.3.4.5.6.7.1.2.3.4.5.6.7.1.2.3.4.5\"", "1 to 31 characters");
+	assert_port_refused("14", ""); /* a number: it is a path, in quotes */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +185,8 @@ int main(void)
 	        cmocka_unit_test(
 	                test_a_scanner_for_a_reader_not_configured_is_refused_with_its_path),
 	        cmocka_unit_test(test_a_vendor_id_beyond_16_bits_is_refused),
+	        cmocka_unit_test(test_a_lines_port_is_read_and_left_out_means_any_port),
+	        cmocka_unit_test(test_a_port_linux_would_not_write_is_refused_saying_what_is_wrong),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
