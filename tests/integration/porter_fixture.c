@@ -273,3 +273,25 @@ char *fx_config(const char *dir, const char *extra)
 	return text;
 #undef CONFIG_FMT
 }
+
+char *fx_example_texts(const char *name)
+{
+	char path[FX_PATH_MAX];
+	const char *root = fx_env("PORTER_SOURCE_DIR");
+	if (!root)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/examples/%s", root, name);
+	FILE *f = fopen(path, "rb");
+	char *text = f ? calloc(1, 65536) : NULL;
+	size_t n = text ? fread(text, 1, 65535, f) : 0;
+	if (f)
+		fclose(f);
+	char *open = text ? strchr(text, '{') : NULL, *close = text ? strrchr(text, '}') : NULL;
+	if (n == 0 || !open || !close || close < open) {
+		free(text);
+		return NULL;
+	}
+	*open = ',';
+	*close = '\0';
+	return text;
+}

@@ -54,6 +54,11 @@ int fx_add_person(const char *admin, const char *dir, const char *id, const char
 int fx_add_visitor_with_code(const char *admin, const char *dir, const char *id,
 			     const char *name, const char *pin, const char *code);
 
+/* The members of examples/NAME (one object holding "texts", found through
+ * PORTER_SOURCE_DIR), as config members to append: ",\"texts\": {...}".
+ * malloc'd; NULL when the file cannot be read or holds no object. */
+char *fx_example_texts(const char *name);
+
 /* `porter-admin pass keygen`: DIR/NAME.key (private) and DIR/NAME.pub. */
 int fx_pass_keygen(const char *admin, const char *dir, const char *name);
 

@@ -127,25 +127,11 @@ static const char *press(struct site *s, uint32_t key)
 	return s->text;
 }
 
-/* The members of examples/`name` (one object holding "texts"), as config
- * members to append: ",\"texts\": {...}". */
 static char *example_texts(const char *name)
 {
-	char path[FX_PATH_MAX];
-	const char *root = fx_env("PORTER_SOURCE_DIR");
-	assert_non_null(root);
-	snprintf(path, sizeof(path), "%s/examples/%s", root, name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	char *text = calloc(1, 65536);
-	assert_non_null(text);
-	size_t n = fread(text, 1, 65535, f);
-	fclose(f);
-	char *open = strchr(text, '{'), *close = strrchr(text, '}');
-	assert_true(n > 0 && open && close && close > open);
-	*open = ',';
-	*close = '\0';
+	char *text = fx_example_texts(name);
+	if (!text)
+		fail_msg("cannot read the texts of examples/%s", name);
 	return text;
 }
 
